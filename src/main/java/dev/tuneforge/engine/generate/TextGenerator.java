@@ -1,0 +1,81 @@
+package dev.tuneforge.engine.generate;
+
+import dev.tuneforge.engine.model.Adapter;
+import dev.tuneforge.engine.model.KvCache;
+import dev.tuneforge.engine.model.LlamaModel;
+import dev.tuneforge.engine.tensor.Tensors;
+import dev.tuneforge.engine.tokenizer.TextTokenizer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+import java.util.Arrays;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/** Autoregressive decoding with a KV cache over a shared base model and an optional adapter. */
+public final class TextGenerator {
+    private final LlamaModel model;
+    private final TextTokenizer tokenizer;
+
+    public TextGenerator(LlamaModel model, TextTokenizer tokenizer) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+    }
+
+    public GenerationResult generate(long[] promptIds, Adapter adapter, GenerationOptions options, Set<Long> stopIds) {
+        return generate(promptIds, adapter, options, stopIds, text -> { });
+    }
+
+    /**
+     * Generates after {@code promptIds}; {@code onText} receives the text as it becomes final (never a partial UTF-8
+     * character nor the start of a possible stop sequence).
+     */
+    public GenerationResult generate(long[] promptIds, Adapter adapter, GenerationOptions options, Set<Long> stopIds,
+                                     Consumer<String> onText) {
+        int contextLimit = model.config().maxPositionEmbeddings();
+        if (promptIds.length == 0) {
+            throw new IllegalArgumentException("the prompt is empty");
+        }
+        if (promptIds.length >= contextLimit) {
+            throw new IllegalArgumentException("the prompt has " + promptIds.length + " tokens; the model's context is "
+                    + contextLimit + " tokens");
+        }
+        int maxNew = Math.min(options.maxOutputTokens(), contextLimit - promptIds.length);
+        TokenSampler sampler = new TokenSampler(options);
+        long[] out = new long[maxNew];
+        int produced = 0;
+        FinishReason reason = FinishReason.MAX_TOKENS;
+        StreamingText stream = new StreamingText(options.stopSequences(), onText);
+        try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            KvCache cache = new KvCache(model.config(), promptIds.length + maxNew, model.dtype());
+            Tensor input = Tensors.longs(promptIds, 1, promptIds.length);
+            long position = 0;
+            while (true) {
+                long next;
+                try (PointerScope step = new PointerScope()) {
+                    Tensor hidden = model.forward(input, position, cache, adapter);
+                    Tensor last = hidden.select(1, hidden.size(1) - 1).select(0, 0);
+                    next = sampler.next(model.logits(last, adapter));
+                }
+                position += input.size(1);
+                if (stopIds.contains(next)) {
+                    reason = FinishReason.STOP;
+                    break;
+                }
+                out[produced++] = next;
+                if (stream.update(tokenizer.decode(Arrays.copyOf(out, produced)))) {
+                    reason = FinishReason.STOP;
+                    break;
+                }
+                if (produced == maxNew) {
+                    break;
+                }
+                input = Tensors.longs(new long[]{next}, 1, 1);
+            }
+        }
+        long[] ids = Arrays.copyOf(out, produced);
+        String text = stream.finish(tokenizer.decode(ids));
+        return new GenerationResult(text, ids, promptIds.length, reason);
+    }
+}

@@ -1,0 +1,171 @@
+package dev.tuneforge.engine.lora;
+
+import dev.tuneforge.engine.model.Adapter;
+import dev.tuneforge.engine.model.LlamaModel;
+import dev.tuneforge.engine.model.ModelConfig;
+import dev.tuneforge.engine.model.Projection;
+import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * LoRA adapters (W x + (alpha / r) · B A x, A: [r, in], B: [out, r]) on a frozen base plus trainable token rows.
+ * Parameters are float32; they are cast to the base's compute dtype in the forward pass so gradients reach the
+ * float32 masters. Names follow PEFT so the tensors save and load as {@code adapter_model.safetensors}.
+ */
+public final class LoraAdapter implements Adapter {
+    static final String PREFIX = "base_model.model.";
+    static final String EMBED_TOKENS_KEY = PREFIX + "model.embed_tokens.token_adapter.trainable_tokens_delta";
+    static final String LM_HEAD_TOKENS_KEY = PREFIX + "lm_head.token_adapter.trainable_tokens_delta";
+
+    private final LoraConfig config;
+    private final ModelConfig modelConfig;
+    private final ScalarType computeDtype;
+    private final Map<String, Tensor[]> pairs;
+    private final Map<String, Double> scales;
+    private final TrainableTokens embedTokens;
+    private final TrainableTokens headTokens;
+    private volatile Generator dropoutGenerator;
+
+    LoraAdapter(LoraConfig config, ModelConfig modelConfig, ScalarType computeDtype, Map<String, Tensor[]> pairs,
+                Map<String, Double> scales, TrainableTokens embedTokens, TrainableTokens headTokens) {
+        this.config = config;
+        this.modelConfig = modelConfig;
+        this.computeDtype = computeDtype;
+        this.pairs = pairs;
+        this.scales = scales;
+        this.embedTokens = embedTokens;
+        this.headTokens = headTokens;
+    }
+
+    /** New adapters for {@code model}: A uniform in ±1/sqrt(in) (PEFT's kaiming init), B zero, token rows from the base. */
+    public static LoraAdapter initialize(LlamaModel model, LoraConfig config, long seed) {
+        ModelConfig mc = model.config();
+        Generator gen = torch.createCPUGenerator(seed);
+        Map<String, Tensor[]> pairs = new LinkedHashMap<>();
+        Map<String, Double> scales = new LinkedHashMap<>();
+        for (int l = 0; l < mc.numLayers(); l++) {
+            for (Projection p : Projection.values()) {
+                if (!config.targetModules().contains(p)) {
+                    continue;
+                }
+                long[] io = inOut(mc, p);
+                double bound = 1.0 / Math.sqrt(io[0]);
+                Tensor a = torch.rand(new long[]{config.rank(), io[0]}, new GeneratorOptional(gen),
+                        new TensorOptions(ScalarType.Float)).mul_(new Scalar(2 * bound)).sub_(new Scalar(bound));
+                Tensor b = torch.zeros(new long[]{io[1], config.rank()}, new TensorOptions(ScalarType.Float));
+                a.set_requires_grad(true);
+                b.set_requires_grad(true);
+                pairs.put(key(l, p), new Tensor[]{a, b});
+                scales.put(key(l, p), config.scale());
+            }
+        }
+        TrainableTokens embed = null;
+        TrainableTokens head = null;
+        if (config.trainableTokenIndices().length > 0) {
+            embed = TrainableTokens.fromBase(config.trainableTokenIndices(), model.embedTokens());
+            if (!mc.tieWordEmbeddings()) {
+                head = TrainableTokens.fromBase(config.trainableTokenIndices(), model.lmHead());
+            }
+        }
+        return new LoraAdapter(config, mc, model.dtype(), pairs, scales, embed, head);
+    }
+
+    static String key(int layer, Projection p) {
+        return layer + "." + p.moduleName();
+    }
+
+    static long[] inOut(ModelConfig mc, Projection p) {
+        long q = (long) mc.numHeads() * mc.headDim();
+        long kv = (long) mc.numKvHeads() * mc.headDim();
+        return switch (p) {
+            case Q -> new long[]{mc.hiddenSize(), q};
+            case K, V -> new long[]{mc.hiddenSize(), kv};
+            case O -> new long[]{q, mc.hiddenSize()};
+            case GATE, UP -> new long[]{mc.hiddenSize(), mc.intermediateSize()};
+            case DOWN -> new long[]{mc.intermediateSize(), mc.hiddenSize()};
+        };
+    }
+
+    public LoraConfig config() {
+        return config;
+    }
+
+    public ModelConfig modelConfig() {
+        return modelConfig;
+    }
+
+    /** Turns dropout on (with a generator, for reproducible masks) or off (null). */
+    public void setTraining(Generator dropoutGenerator) {
+        this.dropoutGenerator = dropoutGenerator;
+    }
+
+    @Override
+    public Tensor projectionDelta(int layer, Projection p, Tensor x) {
+        Tensor[] ab = pairs.get(key(layer, p));
+        if (ab == null) {
+            return null;
+        }
+        Tensor in = x;
+        Generator gen = dropoutGenerator;
+        if (gen != null && config.dropout() > 0) {
+            Tensor keep = torch.rand(dev.tuneforge.engine.tensor.Tensors.shape(x), new GeneratorOptional(gen),
+                    new TensorOptions(ScalarType.Float)).ge(new Scalar(config.dropout()));
+            in = x.mul(keep.to(x.scalar_type())).div(new Scalar(1 - config.dropout()));
+        }
+        Tensor down = torch.linear(in, ab[0].to(computeDtype));
+        return torch.linear(down, ab[1].to(computeDtype)).mul(new Scalar(scales.get(key(layer, p))));
+    }
+
+    @Override
+    public Tensor embed(Tensor ids, Tensor baseEmbeddings) {
+        return embedTokens == null ? baseEmbeddings : embedTokens.embed(ids, baseEmbeddings);
+    }
+
+    @Override
+    public Tensor head(Tensor hidden, Tensor baseLogits) {
+        TrainableTokens t = modelConfig.tieWordEmbeddings() ? embedTokens : headTokens;
+        return t == null ? baseLogits : t.head(hidden, baseLogits);
+    }
+
+    /** Every trainable tensor under its PEFT name, in a stable order. */
+    public Map<String, Tensor> namedParameters() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (int l = 0; l < modelConfig.numLayers(); l++) {
+            for (Projection p : Projection.values()) {
+                Tensor[] ab = pairs.get(key(l, p));
+                if (ab != null) {
+                    out.put(PREFIX + p.path(l) + ".lora_A.weight", ab[0]);
+                    out.put(PREFIX + p.path(l) + ".lora_B.weight", ab[1]);
+                }
+            }
+        }
+        if (embedTokens != null) {
+            out.put(EMBED_TOKENS_KEY, embedTokens.values());
+        }
+        if (headTokens != null) {
+            out.put(LM_HEAD_TOKENS_KEY, headTokens.values());
+        }
+        return out;
+    }
+
+    public TrainableTokens embedTokens() {
+        return embedTokens;
+    }
+
+    public TrainableTokens headTokens() {
+        return headTokens;
+    }
+
+    /** Number of trainable scalars. */
+    public long parameterCount() {
+        return namedParameters().values().stream().mapToLong(Tensor::numel).sum();
+    }
+}

@@ -1,0 +1,250 @@
+package dev.tuneforge.engine.model;
+
+import dev.tuneforge.engine.tensor.Safetensors;
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * The Llama family decoder (Llama 2/3, SmolLM2, TinyLlama, Mistral-style, Qwen2 with q/k/v bias), as in
+ * Hugging Face's {@code modeling_llama.py}: embedding, N × (RMSNorm, GQA attention with RoPE, RMSNorm, SwiGLU
+ * MLP), final RMSNorm, tied or untied head. The weights are frozen and shared; adapters are passed per call.
+ */
+public final class LlamaModel {
+    private final ModelConfig config;
+    private final ScalarType dtype;
+    private final Tensor embedTokens;
+    private final Tensor lmHead;
+    private final Tensor finalNorm;
+    private final Layer[] layers;
+    private final RotaryEmbedding rope;
+
+    private record Layer(Tensor inputNorm, Tensor postAttentionNorm, Map<Projection, Tensor> weights,
+                         Map<Projection, Tensor> biases) {
+    }
+
+    /** Builds the model from tensors named as in a Hugging Face checkpoint, converted to {@code dtype}. */
+    public LlamaModel(ModelConfig config, Map<String, Tensor> weights, ScalarType dtype) {
+        this.config = config;
+        this.dtype = dtype;
+        Function<String, Tensor> get = name -> {
+            Tensor t = weights.get(name);
+            if (t == null) {
+                throw new IllegalArgumentException("checkpoint lacks tensor " + name);
+            }
+            return frozen(t);
+        };
+        embedTokens = checkShape(get.apply("model.embed_tokens.weight"), "model.embed_tokens.weight",
+                config.vocabSize(), config.hiddenSize());
+        lmHead = config.tieWordEmbeddings() ? embedTokens
+                : checkShape(get.apply("lm_head.weight"), "lm_head.weight", config.vocabSize(), config.hiddenSize());
+        finalNorm = get.apply("model.norm.weight");
+        layers = new Layer[config.numLayers()];
+        long qDim = (long) config.numHeads() * config.headDim();
+        long kvDim = (long) config.numKvHeads() * config.headDim();
+        for (int l = 0; l < layers.length; l++) {
+            Map<Projection, Tensor> w = new HashMap<>();
+            Map<Projection, Tensor> b = new HashMap<>();
+            for (Projection p : Projection.values()) {
+                String name = p.path(l) + ".weight";
+                long[] expected = switch (p) {
+                    case Q -> new long[]{qDim, config.hiddenSize()};
+                    case K, V -> new long[]{kvDim, config.hiddenSize()};
+                    case O -> new long[]{config.hiddenSize(), qDim};
+                    case GATE, UP -> new long[]{config.intermediateSize(), config.hiddenSize()};
+                    case DOWN -> new long[]{config.hiddenSize(), config.intermediateSize()};
+                };
+                w.put(p, checkShape(get.apply(name), name, expected));
+                if (hasBias(config, p)) {
+                    b.put(p, get.apply(p.path(l) + ".bias"));
+                }
+            }
+            layers[l] = new Layer(get.apply("model.layers." + l + ".input_layernorm.weight"),
+                    get.apply("model.layers." + l + ".post_attention_layernorm.weight"), w, b);
+        }
+        rope = new RotaryEmbedding(config, config.maxPositionEmbeddings(), dtype);
+    }
+
+    /** Loads a Hugging Face model directory's weights ({@code model.safetensors} or sharded). */
+    public static LlamaModel load(HfModelDirectory dir, ScalarType dtype) {
+        Map<String, Tensor> weights = new HashMap<>();
+        for (var file : dir.weightFiles()) {
+            weights.putAll(Safetensors.read(file, t -> t.is_floating_point() ? t.to(dtype) : t));
+        }
+        return new LlamaModel(dir.config(), weights, dtype);
+    }
+
+    /** A model with random weights (normal, std 0.02; norms 1), for benchmarks and tests. */
+    public static LlamaModel random(ModelConfig config, ScalarType dtype, long seed) {
+        var gen = torch.createCPUGenerator(seed);
+        Map<String, Tensor> w = new HashMap<>();
+        var opts = new TensorOptions(ScalarType.Float);
+        java.util.function.BiConsumer<String, long[]> normal = (name, shape) -> w.put(name,
+                torch.randn(shape, new org.bytedeco.pytorch.GeneratorOptional(gen), opts).mul_(new org.bytedeco.pytorch.Scalar(0.02)).to(dtype));
+        long qDim = (long) config.numHeads() * config.headDim();
+        long kvDim = (long) config.numKvHeads() * config.headDim();
+        normal.accept("model.embed_tokens.weight", new long[]{config.vocabSize(), config.hiddenSize()});
+        if (!config.tieWordEmbeddings()) {
+            normal.accept("lm_head.weight", new long[]{config.vocabSize(), config.hiddenSize()});
+        }
+        w.put("model.norm.weight", torch.ones(new long[]{config.hiddenSize()}, opts).to(dtype));
+        for (int l = 0; l < config.numLayers(); l++) {
+            for (Projection p : Projection.values()) {
+                long[] shape = switch (p) {
+                    case Q -> new long[]{qDim, config.hiddenSize()};
+                    case K, V -> new long[]{kvDim, config.hiddenSize()};
+                    case O -> new long[]{config.hiddenSize(), qDim};
+                    case GATE, UP -> new long[]{config.intermediateSize(), config.hiddenSize()};
+                    case DOWN -> new long[]{config.hiddenSize(), config.intermediateSize()};
+                };
+                normal.accept(p.path(l) + ".weight", shape);
+                if (hasBias(config, p)) {
+                    normal.accept(p.path(l) + ".bias", new long[]{shape[0]});
+                }
+            }
+            w.put("model.layers." + l + ".input_layernorm.weight", torch.ones(new long[]{config.hiddenSize()}, opts).to(dtype));
+            w.put("model.layers." + l + ".post_attention_layernorm.weight", torch.ones(new long[]{config.hiddenSize()}, opts).to(dtype));
+        }
+        return new LlamaModel(config, w, dtype);
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public ScalarType dtype() {
+        return dtype;
+    }
+
+    public Tensor embedTokens() {
+        return embedTokens;
+    }
+
+    public Tensor lmHead() {
+        return lmHead;
+    }
+
+    /** Bytes of weights held (the shared, frozen base). */
+    public long weightBytes() {
+        long total = embedTokens.nbytes() + finalNorm.nbytes() + (lmHead == embedTokens ? 0 : lmHead.nbytes());
+        for (Layer l : layers) {
+            total += l.inputNorm.nbytes() + l.postAttentionNorm.nbytes();
+            for (Tensor t : l.weights.values()) {
+                total += t.nbytes();
+            }
+            for (Tensor t : l.biases.values()) {
+                total += t.nbytes();
+            }
+        }
+        return total;
+    }
+
+    /**
+     * Runs the decoder over {@code ids} [batch, seq] placed at positions start..start+seq-1 and returns the final
+     * normalised hidden states [batch, seq, hidden]. With a cache (batch 1) keys and values are stored and earlier
+     * ones attended to. Right padding needs no mask: causal attention never lets a real token see a later pad.
+     */
+    public Tensor forward(Tensor ids, long start, KvCache cache, Adapter adapter) {
+        long batch = ids.size(0);
+        long seq = ids.size(1);
+        Tensor h = torch.embedding(embedTokens, ids);
+        if (adapter != null) {
+            h = adapter.embed(ids, h);
+        }
+        for (int l = 0; l < layers.length; l++) {
+            Layer layer = layers[l];
+            Tensor x = rmsNorm(h, layer.inputNorm);
+            Tensor q = project(x, l, Projection.Q, adapter).view(batch, seq, config.numHeads(), config.headDim()).transpose(1, 2);
+            Tensor k = project(x, l, Projection.K, adapter).view(batch, seq, config.numKvHeads(), config.headDim()).transpose(1, 2);
+            Tensor v = project(x, l, Projection.V, adapter).view(batch, seq, config.numKvHeads(), config.headDim()).transpose(1, 2);
+            q = rope.apply(q, start);
+            k = rope.apply(k, start);
+            if (cache != null) {
+                Tensor[] kv = cache.append(l, start, k, v);
+                k = kv[0];
+                v = kv[1];
+            }
+            Tensor attn = attention(q, k, v, start, seq);
+            Tensor o = attn.transpose(1, 2).reshape(batch, seq, (long) config.numHeads() * config.headDim());
+            h = h.add(project(o, l, Projection.O, adapter));
+            x = rmsNorm(h, layer.postAttentionNorm);
+            Tensor gate = torch.silu(project(x, l, Projection.GATE, adapter));
+            Tensor up = project(x, l, Projection.UP, adapter);
+            h = h.add(project(gate.mul(up), l, Projection.DOWN, adapter));
+        }
+        if (cache != null) {
+            cache.advanceTo((int) (start + seq));
+        }
+        return rmsNorm(h, finalNorm);
+    }
+
+    /** Logits in float32 for hidden states [..., hidden]. */
+    public Tensor logits(Tensor hidden, Adapter adapter) {
+        Tensor logits = torch.linear(hidden, lmHead);
+        if (adapter != null) {
+            logits = adapter.head(hidden, logits);
+        }
+        return logits.to(ScalarType.Float);
+    }
+
+    private Tensor attention(Tensor q, Tensor k, Tensor v, long start, long seq) {
+        boolean enableGqa = config.numKvHeads() != config.numHeads();
+        if (start == 0 || seq == 1) {
+            // a fresh sequence is plainly causal; a single new token sees every cached position
+            return torch.scaled_dot_product_attention(q, k, v, new TensorOptional(), 0.0, start == 0 && seq > 1,
+                    new DoubleOptional(), enableGqa);
+        }
+        // several new tokens after cached ones: causal mask aligned to the end of the key sequence
+        Tensor mask = torch.ones(new long[]{seq, start + seq}, new TensorOptions(ScalarType.Bool)).tril(start);
+        return torch.scaled_dot_product_attention(q, k, v, new TensorOptional(mask), 0.0, false,
+                new DoubleOptional(), enableGqa);
+    }
+
+    private Tensor project(Tensor x, int layer, Projection p, Adapter adapter) {
+        Layer l = layers[layer];
+        Tensor bias = l.biases.get(p);
+        Tensor y = bias == null ? torch.linear(x, l.weights.get(p)) : torch.linear(x, l.weights.get(p), new TensorOptional(bias));
+        if (adapter != null) {
+            Tensor delta = adapter.projectionDelta(layer, p, x);
+            if (delta != null) {
+                y = y.add(delta);
+            }
+        }
+        return y;
+    }
+
+    private Tensor rmsNorm(Tensor x, Tensor weight) {
+        return torch.rms_norm(x, new long[]{config.hiddenSize()}, new TensorOptional(weight),
+                new DoubleOptional(config.rmsNormEps()));
+    }
+
+    private static boolean hasBias(ModelConfig config, Projection p) {
+        return switch (p) {
+            case Q, K, V -> config.attentionBias();
+            case O -> config.outputProjectionBias();
+            case GATE, UP, DOWN -> config.mlpBias();
+        };
+    }
+
+    private Tensor frozen(Tensor t) {
+        Tensor c = t.is_floating_point() ? t.to(dtype) : t;
+        c.set_requires_grad(false);
+        return c;
+    }
+
+    private static Tensor checkShape(Tensor t, String name, long... expected) {
+        long[] actual = dev.tuneforge.engine.tensor.Tensors.shape(t);
+        if (!java.util.Arrays.equals(actual, expected)) {
+            throw new IllegalArgumentException("tensor " + name + " has shape " + java.util.Arrays.toString(actual)
+                    + ", config.json implies " + java.util.Arrays.toString(expected));
+        }
+        return t;
+    }
+}

@@ -1,0 +1,39 @@
+package dev.tuneforge.engine.model;
+
+import java.util.Arrays;
+
+/** The linear projections of a Llama decoder layer, named as in Hugging Face checkpoints and PEFT. */
+public enum Projection {
+    Q("self_attn", "q_proj"),
+    K("self_attn", "k_proj"),
+    V("self_attn", "v_proj"),
+    O("self_attn", "o_proj"),
+    GATE("mlp", "gate_proj"),
+    UP("mlp", "up_proj"),
+    DOWN("mlp", "down_proj");
+
+    private final String block;
+    private final String moduleName;
+
+    Projection(String block, String moduleName) {
+        this.block = block;
+        this.moduleName = moduleName;
+    }
+
+    /** PEFT's target module name, e.g. {@code q_proj}. */
+    public String moduleName() {
+        return moduleName;
+    }
+
+    /** The module path inside layer {@code layer}, e.g. {@code model.layers.3.self_attn.q_proj}. */
+    public String path(int layer) {
+        return "model.layers." + layer + "." + block + "." + moduleName;
+    }
+
+    public static Projection fromModuleName(String name) {
+        String n = name.endsWith("_proj") ? name : name + "_proj";
+        return Arrays.stream(values()).filter(p -> p.moduleName.equals(n)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("unknown target module '" + name
+                        + "' (known: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)"));
+    }
+}

@@ -1,0 +1,79 @@
+package dev.tuneforge.engine.model;
+
+import dev.tuneforge.engine.tensor.Tensors;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/** Rotary position embedding tables (Hugging Face's rotate-half layout), including llama3 frequency scaling. */
+public final class RotaryEmbedding {
+    private final Tensor cos;
+    private final Tensor sin;
+    private final int maxPositions;
+
+    public RotaryEmbedding(ModelConfig config, int maxPositions, torch.ScalarType dtype) {
+        this.maxPositions = maxPositions;
+        int half = config.headDim() / 2;
+        float[] invFreq = inverseFrequencies(config, half);
+        float[] cosTable = new float[maxPositions * config.headDim()];
+        float[] sinTable = new float[maxPositions * config.headDim()];
+        for (int pos = 0; pos < maxPositions; pos++) {
+            for (int i = 0; i < half; i++) {
+                float angle = (float) pos * invFreq[i];
+                float c = (float) Math.cos(angle);
+                float s = (float) Math.sin(angle);
+                int base = pos * config.headDim();
+                cosTable[base + i] = c;
+                cosTable[base + i + half] = c;
+                sinTable[base + i] = s;
+                sinTable[base + i + half] = s;
+            }
+        }
+        this.cos = Tensors.floats(cosTable, maxPositions, config.headDim()).to(dtype);
+        this.sin = Tensors.floats(sinTable, maxPositions, config.headDim()).to(dtype);
+    }
+
+    static float[] inverseFrequencies(ModelConfig config, int half) {
+        float[] inv = new float[half];
+        for (int i = 0; i < half; i++) {
+            inv[i] = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * i) / config.headDim()));
+        }
+        ModelConfig.RopeScaling s = config.ropeScaling();
+        if (s == null) {
+            return inv;
+        }
+        double lowFreqWavelen = s.originalMaxPositionEmbeddings() / s.lowFreqFactor();
+        double highFreqWavelen = s.originalMaxPositionEmbeddings() / s.highFreqFactor();
+        for (int i = 0; i < half; i++) {
+            double wavelen = 2 * Math.PI / inv[i];
+            if (wavelen > lowFreqWavelen) {
+                inv[i] = (float) (inv[i] / s.factor());
+            } else if (wavelen >= highFreqWavelen) {
+                double smooth = (s.originalMaxPositionEmbeddings() / wavelen - s.lowFreqFactor())
+                        / (s.highFreqFactor() - s.lowFreqFactor());
+                inv[i] = (float) ((1 - smooth) * inv[i] / s.factor() + smooth * inv[i]);
+            }
+        }
+        return inv;
+    }
+
+    public int maxPositions() {
+        return maxPositions;
+    }
+
+    /** Applies the rotation to {@code x} of shape [batch, heads, seq, headDim] at positions start..start+seq-1. */
+    public Tensor apply(Tensor x, long start) {
+        long seq = x.size(2);
+        if (start + seq > maxPositions) {
+            throw new IllegalArgumentException("sequence of " + (start + seq) + " tokens exceeds the model's "
+                    + maxPositions + " positions");
+        }
+        Tensor c = cos.narrow(0, start, seq);
+        Tensor s = sin.narrow(0, start, seq);
+        long half = x.size(3) / 2;
+        Tensor x1 = x.narrow(3, 0, half);
+        Tensor x2 = x.narrow(3, half, half);
+        Tensor rotated = torch.cat(new TensorVector(x2.neg(), x1), 3);
+        return x.mul(c).add(rotated.mul(s));
+    }
+}

@@ -1,0 +1,77 @@
+package dev.tuneforge.engine.tensor;
+
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/** Small conversions between Java arrays and libtorch tensors. */
+public final class Tensors {
+    private Tensors() {
+    }
+
+    public static TensorOptions options(ScalarType dtype) {
+        return new TensorOptions(dtype);
+    }
+
+    public static Tensor longs(long[] values, long... shape) {
+        Tensor t = torch.zeros(shape, options(ScalarType.Long));
+        t.data_ptr_long().put(values, 0, values.length);
+        return t;
+    }
+
+    public static Tensor longs(long[] values) {
+        return longs(values, values.length);
+    }
+
+    public static Tensor floats(float[] values, long... shape) {
+        Tensor t = torch.zeros(shape, options(ScalarType.Float));
+        t.data_ptr_float().put(values, 0, values.length);
+        return t;
+    }
+
+    public static float[] toFloats(Tensor t) {
+        Tensor f = t.to(ScalarType.Float).contiguous();
+        float[] out = new float[(int) f.numel()];
+        FloatPointer p = f.data_ptr_float();
+        p.get(out, 0, out.length);
+        return out;
+    }
+
+    public static long[] toLongs(Tensor t) {
+        Tensor l = t.to(ScalarType.Long).contiguous();
+        long[] out = new long[(int) l.numel()];
+        LongPointer p = l.data_ptr_long();
+        p.get(out, 0, out.length);
+        return out;
+    }
+
+    public static long[] shape(Tensor t) {
+        long[] s = new long[(int) t.dim()];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = t.size(i);
+        }
+        return s;
+    }
+
+    /** The tensor's bytes, contiguous, in its own dtype (little-endian, as on every supported CPU). */
+    public static byte[] toBytes(Tensor t) {
+        Tensor c = t.contiguous();
+        byte[] out = new byte[(int) c.nbytes()];
+        new BytePointer(c.data_ptr()).capacity(out.length).get(out);
+        return out;
+    }
+
+    public static Scalar scalar(double v) {
+        return new Scalar(v);
+    }
+
+    public static boolean bitwiseEqual(Tensor a, Tensor b) {
+        return a.scalar_type() == b.scalar_type() && java.util.Arrays.equals(shape(a), shape(b))
+                && java.util.Arrays.equals(toBytes(a), toBytes(b));
+    }
+}
