@@ -1,0 +1,72 @@
+package dev.tuneforge.engine;
+
+import dev.tuneforge.engine.generate.GenerationOptions;
+import dev.tuneforge.engine.generate.GenerationResult;
+import dev.tuneforge.engine.generate.TextGenerator;
+import dev.tuneforge.engine.model.Adapter;
+import dev.tuneforge.engine.model.HfModelDirectory;
+import dev.tuneforge.engine.model.LlamaModel;
+import dev.tuneforge.engine.tokenizer.PromptFormat;
+import dev.tuneforge.engine.tokenizer.TextTokenizer;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * A loaded base model with its tokenizer and prompt format: the one shared object that trainers and every tuned
+ * model's generation use.
+ */
+public final class BaseModel implements AutoCloseable {
+    private final HfModelDirectory directory;
+    private final LlamaModel model;
+    private final TextTokenizer tokenizer;
+    private final PromptFormat promptFormat;
+    private final TextGenerator generator;
+
+    public BaseModel(HfModelDirectory directory, ScalarType dtype) {
+        this.directory = directory;
+        this.model = LlamaModel.load(directory, dtype);
+        this.tokenizer = new TextTokenizer(directory);
+        this.promptFormat = new PromptFormat(tokenizer);
+        this.generator = new TextGenerator(model, tokenizer);
+    }
+
+    public static BaseModel load(Path dir) {
+        return new BaseModel(new HfModelDirectory(dir), ScalarType.Float);
+    }
+
+    public HfModelDirectory directory() {
+        return directory;
+    }
+
+    public LlamaModel model() {
+        return model;
+    }
+
+    public TextTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public PromptFormat promptFormat() {
+        return promptFormat;
+    }
+
+    /** Answers {@code input} as a tuned model does: the training prompt format, stopping at its stop tokens. */
+    public GenerationResult answer(String input, Adapter adapter, GenerationOptions options, Consumer<String> onText) {
+        return generator.generate(promptFormat.promptIds(input), adapter, options, promptFormat.stopIds(), onText);
+    }
+
+    /** Continues {@code text} as given (BOS + text), as a base model without a chat template is served. */
+    public GenerationResult continueText(String text, GenerationOptions options, Consumer<String> onText) {
+        Set<Long> stops = new java.util.HashSet<>();
+        tokenizer.eosIds().forEach(i -> stops.add((long) i));
+        return generator.generate(tokenizer.encode(text, true), null, options, stops, onText);
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+}
