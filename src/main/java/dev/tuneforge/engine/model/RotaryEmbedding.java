@@ -33,7 +33,7 @@ public final class RotaryEmbedding {
         this.sin = Tensors.floats(sinTable, maxPositions, config.headDim()).to(dtype);
     }
 
-    static float[] inverseFrequencies(ModelConfig config, int half) {
+    public static float[] inverseFrequencies(ModelConfig config, int half) {
         float[] inv = new float[half];
         for (int i = 0; i < half; i++) {
             inv[i] = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * i) / config.headDim()));

@@ -180,7 +180,7 @@ public final class Safetensors {
     }
 
     public static String dtypeName(ScalarType type) {
-        return switch (type) {
+        return switch (Tensors.canonical(type)) {
             case Float -> "F32";
             case Half -> "F16";
             case BFloat16 -> "BF16";

@@ -66,12 +66,29 @@ public final class Tensors {
         return out;
     }
 
+    /**
+     * The tensor's dtype as the canonical enum constant. JavaCPP materialises native enum returns as fresh
+     * instances (right name and value, wrong ordinal), so they must not be compared by identity or switched on.
+     */
+    public static ScalarType dtype(Tensor t) {
+        return canonical(t.scalar_type());
+    }
+
+    public static ScalarType canonical(ScalarType type) {
+        for (ScalarType s : ScalarType.values()) {
+            if (s.value == type.value) {
+                return s;
+            }
+        }
+        throw new IllegalArgumentException("unknown scalar type " + type.value);
+    }
+
     public static Scalar scalar(double v) {
         return new Scalar(v);
     }
 
     public static boolean bitwiseEqual(Tensor a, Tensor b) {
-        return a.scalar_type() == b.scalar_type() && java.util.Arrays.equals(shape(a), shape(b))
+        return dtype(a) == dtype(b) && java.util.Arrays.equals(shape(a), shape(b))
                 && java.util.Arrays.equals(toBytes(a), toBytes(b));
     }
 }
