@@ -1,11 +1,39 @@
 package dev.tuneforge.cli;
 
+import dev.tuneforge.engine.bench.Benchmark;
+import dev.tuneforge.engine.model.ModelConfig;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
-/** Placeholder replaced below. */
-@Command(name = "bench")
+import java.nio.file.Path;
+import java.util.List;
+
+/** Prints training and decode speed of models built from configs with random weights. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmark LoRA training and decoding on models with random weights built from config.json files.")
 public final class BenchCommand implements Runnable {
+    @Parameters(arity = "1..*", paramLabel = "CONFIG", description = "Hugging Face config.json files")
+    List<Path> configs;
+
+    @Option(names = "--dtype", description = "base weight dtype: bf16 or fp32 (default: ${DEFAULT-VALUE})")
+    String dtype = "bf16";
+
+    @Option(names = "--steps", description = "measured training steps per shape (default: ${DEFAULT-VALUE})")
+    int steps = 3;
+
     @Override
     public void run() {
+        ScalarType type = switch (dtype) {
+            case "bf16" -> ScalarType.BFloat16;
+            case "fp32" -> ScalarType.Float;
+            default -> throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                    "--dtype must be bf16 or fp32, got " + dtype);
+        };
+        for (Path config : configs) {
+            System.out.println("== " + config);
+            new Benchmark(ModelConfig.read(config), type, steps, System.out).run();
+        }
     }
 }
