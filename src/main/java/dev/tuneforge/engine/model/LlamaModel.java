@@ -195,6 +195,15 @@ public final class LlamaModel {
     }
 
     private Tensor attention(Tensor q, Tensor k, Tensor v, long start, long seq) {
+        if (dtype != ScalarType.Float) {
+            // libtorch's CPU attention kernels are several times slower in bf16/fp16 than in fp32 (measured:
+            // 113 ms vs 19 ms for 4 × 9 heads × 256 tokens), so attention runs in fp32 and casts back
+            return sdpa(q.to(ScalarType.Float), k.to(ScalarType.Float), v.to(ScalarType.Float), start, seq).to(dtype);
+        }
+        return sdpa(q, k, v, start, seq);
+    }
+
+    private Tensor sdpa(Tensor q, Tensor k, Tensor v, long start, long seq) {
         boolean enableGqa = config.numKvHeads() != config.numHeads();
         if (start == 0 || seq == 1) {
             // a fresh sequence is plainly causal; a single new token sees every cached position
