@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code tuneforge} command. */
 @Command(name = "tuneforge", mixinStandardHelpOptions = true, version = "tuneforge 0.1.0",
         description = "Fine-tunes open-weight language models (LoRA) and serves them.",
-        subcommands = {DemoCommand.class, BenchCommand.class})
+        subcommands = {ServeCommand.class, DemoCommand.class, BenchCommand.class})
 public final class TuneforgeCli implements Runnable {
     public static void main(String[] args) {
         System.exit(new CommandLine(new TuneforgeCli()).execute(args));

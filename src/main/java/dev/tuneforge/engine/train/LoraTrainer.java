@@ -160,6 +160,20 @@ public final class LoraTrainer {
                 Duration.ofNanos(System.nanoTime() - started), batch.length * maxLen);
     }
 
+    /** Starts from another adapter's weights (tuning a tuned model further); names and shapes must match. */
+    public void initializeFrom(LoraAdapter source) {
+        Map<String, Tensor> from = source.namedParameters();
+        try (var g = new org.bytedeco.pytorch.NoGradGuard()) {
+            for (var e : params.entrySet()) {
+                Tensor t = from.get(e.getKey());
+                if (t == null || !java.util.Arrays.equals(Tensors.shape(t), Tensors.shape(e.getValue()))) {
+                    throw new IllegalArgumentException("the source adapter has no matching " + e.getKey());
+                }
+                e.getValue().copy_(t);
+            }
+        }
+    }
+
     /** Writes adapter parameters, optimizer moments and the step count to {@code file} atomically. */
     public void saveCheckpoint(Path file) {
         Map<String, Tensor> tensors = new LinkedHashMap<>();

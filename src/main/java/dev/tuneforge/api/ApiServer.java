@@ -1,0 +1,418 @@
+package dev.tuneforge.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tuneforge.catalog.BaseModelCatalog;
+import dev.tuneforge.engine.generate.GenerationOptions;
+import dev.tuneforge.engine.generate.GenerationResult;
+import dev.tuneforge.store.TunedModelRecord;
+import dev.tuneforge.tuning.InvalidRequestException;
+import dev.tuneforge.tuning.ServiceException;
+import dev.tuneforge.tuning.ServiceException.Code;
+import dev.tuneforge.tuning.TuningRequestParser;
+import dev.tuneforge.tuning.TuningService;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * The Gemini API tuning surface over HTTP (Javalin): models, tunedModels, their operations, generateContent,
+ * streamGenerateContent and countTokens, under both /v1beta and /v1, with Google's JSON and error conventions.
+ */
+public final class ApiServer implements AutoCloseable {
+    public static final String DEFAULT_PROJECT = "default";
+    private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
+    private static final long MAX_REQUEST_BYTES = 64L * 1024 * 1024;
+    private final TuningService tuning;
+    private final BaseModelCatalog catalog;
+    private final Javalin app;
+
+    public ApiServer(TuningService tuning) {
+        this.tuning = tuning;
+        this.catalog = tuning.catalog();
+        this.app = Javalin.create(config -> {
+            config.useVirtualThreads = true;
+            config.showJavalinBanner = false;
+            config.http.maxRequestSize = MAX_REQUEST_BYTES;
+            config.router.ignoreTrailingSlashes = true;
+        });
+        routes();
+    }
+
+    public ApiServer start(String host, int port) {
+        app.start(host, port);
+        return this;
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    @Override
+    public void close() {
+        app.stop();
+    }
+
+    private void routes() {
+        app.before(ctx -> {
+            String id = ctx.header("X-Request-Id");
+            ctx.attribute("requestId", id != null && id.matches("[A-Za-z0-9._-]{1,64}") ? id : UUID.randomUUID().toString());
+            ctx.attribute("started", System.nanoTime());
+            ctx.header("X-Request-Id", ctx.attribute("requestId"));
+        });
+        app.after(ctx -> {
+            Long started = ctx.attribute("started");
+            LOG.info("request_id={} method={} path={} status={} duration_ms={}", ctx.<String>attribute("requestId"),
+                    ctx.method(), ctx.path(), ctx.statusCode(),
+                    started == null ? -1 : (System.nanoTime() - started) / 1_000_000);
+        });
+        app.get("/healthz", ctx -> ctx.json(GoogleJson.MAPPER.createObjectNode().put("status", "ok")));
+        app.get("/readyz", ctx -> ctx.json(GoogleJson.MAPPER.createObjectNode().put("status", "ready")
+                .put("tunedModels", tuning.store().count())));
+        for (String v : List.of("v1beta", "v1")) {
+            String base = "/" + v;
+            app.get(base + "/models", this::listModels);
+            app.get(base + "/models/{model}", this::getModel);
+            app.post(base + "/models/{model}", this::modelMethod);
+            app.get(base + "/tunedModels", this::listTunedModels);
+            app.post(base + "/tunedModels", this::createTunedModel);
+            app.get(base + "/tunedModels/{id}", this::getTunedModel);
+            app.patch(base + "/tunedModels/{id}", this::patchTunedModel);
+            app.delete(base + "/tunedModels/{id}", this::deleteTunedModel);
+            app.post(base + "/tunedModels/{id}", this::tunedModelMethod);
+            app.get(base + "/tunedModels/{id}/operations", this::listOperations);
+            app.get(base + "/tunedModels/{id}/operations/{op}", this::getOperation);
+            app.post(base + "/tunedModels/{id}/operations/{op}", this::operationMethod);
+        }
+        app.exception(ServiceException.class, (e, ctx) -> error(ctx, e.code(), e.getMessage()));
+        app.exception(HttpResponseException.class, (e, ctx) -> {
+            Code code = switch (e.getStatus()) {
+                case 413 -> Code.INVALID_ARGUMENT;
+                case 404 -> Code.NOT_FOUND;
+                case 405 -> Code.NOT_FOUND;
+                default -> e.getStatus() >= 500 ? Code.INTERNAL : Code.INVALID_ARGUMENT;
+            };
+            error(ctx, code, e.getStatus() == 413 ? "request payload size exceeds the limit of " + MAX_REQUEST_BYTES
+                    + " bytes" : e.getMessage());
+        });
+        app.exception(IllegalArgumentException.class, (e, ctx) -> error(ctx, Code.INVALID_ARGUMENT, e.getMessage()));
+        app.exception(Exception.class, (e, ctx) -> {
+            LOG.error("request_id={} failed", ctx.<String>attribute("requestId"), e);
+            error(ctx, Code.INTERNAL, "internal error (request id " + ctx.<String>attribute("requestId") + ")");
+        });
+        app.error(404, ctx -> {
+            String result = ctx.result();
+            if (result == null || !result.contains("\"error\"")) {
+                error(ctx, Code.NOT_FOUND, "no such method: " + ctx.method() + " " + ctx.path());
+            }
+        });
+        app.error(405, ctx -> error(ctx, Code.NOT_FOUND, "no such method: " + ctx.method() + " " + ctx.path()));
+    }
+
+    static void error(Context ctx, Code code, String message) {
+        ObjectNode root = GoogleJson.MAPPER.createObjectNode();
+        root.putObject("error").put("code", code.httpStatus()).put("message", message).put("status", code.name());
+        ctx.status(code.httpStatus()).contentType("application/json").result(root.toString());
+    }
+
+    private static String project(Context ctx) {
+        String p = ctx.header("x-goog-user-project");
+        return p == null || p.isBlank() ? DEFAULT_PROJECT : p.trim();
+    }
+
+    // ---- models
+
+    private void listModels(Context ctx) {
+        Page page = Page.of(ctx);
+        List<String> ids = catalog.ids();
+        ObjectNode out = GoogleJson.MAPPER.createObjectNode();
+        ArrayNode arr = out.putArray("models");
+        ids.stream().skip(page.offset()).limit(page.size()).forEach(id -> arr.add(Resources.model(id, catalog)));
+        if (page.offset() + page.size() < ids.size()) {
+            out.put("nextPageToken", Page.token(page.offset() + page.size()));
+        }
+        ctx.json(out);
+    }
+
+    private void getModel(Context ctx) {
+        String id = ctx.pathParam("model");
+        if (catalog.resolve(id) == null) {
+            throw new ServiceException(Code.NOT_FOUND, "models/" + id + " not found");
+        }
+        ctx.json(Resources.model(id, catalog));
+    }
+
+    private void modelMethod(Context ctx) {
+        String[] parts = splitMethod(ctx.pathParam("model"));
+        BaseModelCatalog.Entry e = catalog.resolve(parts[0]);
+        if (e == null) {
+            throw new ServiceException(Code.NOT_FOUND, "models/" + parts[0] + " not found");
+        }
+        var gen = catalog.directory(e).generationConfig();
+        GenerateContent.Target target = new GenerateContent.Target("models/" + parts[0], catalog.load(e), null,
+                gen.hasNonNull("temperature") ? gen.get("temperature").asDouble() : null,
+                gen.hasNonNull("top_p") ? gen.get("top_p").asDouble() : null,
+                gen.hasNonNull("top_k") ? gen.get("top_k").asInt() : null);
+        generationMethod(ctx, parts[1], target);
+    }
+
+    // ---- tuned models
+
+    private TunedModelRecord visible(Context ctx, String id) {
+        return tuning.store().get(id).filter(r -> r.project().equals(project(ctx)))
+                .orElseThrow(() -> new ServiceException(Code.NOT_FOUND, "tunedModels/" + id + " not found"));
+    }
+
+    private void listTunedModels(Context ctx) {
+        Page page = Page.of(ctx);
+        List<TunedModelRecord> rows = tuning.store().list(project(ctx), page.offset(), page.size() + 1);
+        ObjectNode out = GoogleJson.MAPPER.createObjectNode();
+        ArrayNode arr = out.putArray("tunedModels");
+        rows.stream().limit(page.size()).forEach(r -> arr.add(Resources.tunedModel(r, tuning.store().snapshots(r.id()))));
+        if (rows.size() > page.size()) {
+            out.put("nextPageToken", Page.token(page.offset() + page.size()));
+        }
+        if (arr.isEmpty()) {
+            out.remove("tunedModels");
+        }
+        ctx.json(out);
+    }
+
+    private void createTunedModel(Context ctx) {
+        JsonNode body = GoogleJson.parseBody(ctx.body());
+        var request = TuningRequestParser.parse(body, ctx.queryParam("tunedModelId") != null
+                ? ctx.queryParam("tunedModelId") : ctx.queryParam("tuned_model_id"));
+        TunedModelRecord r = tuning.create(project(ctx), request);
+        ctx.json(Resources.createdOperation(r));
+    }
+
+    private void getTunedModel(Context ctx) {
+        String id = ctx.pathParam("id");
+        if (id.contains(":")) {
+            throw new ServiceException(Code.NOT_FOUND, "custom methods are called with POST: " + id);
+        }
+        TunedModelRecord r = visible(ctx, id);
+        ctx.json(Resources.tunedModel(r, tuning.store().snapshots(r.id())));
+    }
+
+    private void patchTunedModel(Context ctx) {
+        TunedModelRecord r = visible(ctx, ctx.pathParam("id"));
+        JsonNode body = GoogleJson.parseBody(ctx.body());
+        String mask = ctx.queryParam("updateMask") != null ? ctx.queryParam("updateMask") : ctx.queryParam("update_mask");
+        if (mask == null || mask.isBlank()) {
+            throw new InvalidRequestException("update_mask is required (displayName, description, temperature, topP, topK)");
+        }
+        String displayName = r.displayName();
+        String description = r.description();
+        Double temperature = r.temperature();
+        Double topP = r.topP();
+        Integer topK = r.topK();
+        for (String raw : mask.split(",")) {
+            String f = GoogleJson.toCamel(raw.trim());
+            switch (f) {
+                case "displayName" -> displayName = textOrNull(body, "displayName", "display_name");
+                case "description" -> description = textOrNull(body, "description", "description");
+                case "temperature" -> temperature = numberOrNull(body, "temperature", 0, 2);
+                case "topP" -> topP = numberOrNull(body, "topP", 0, 1);
+                case "topK" -> {
+                    Double k = numberOrNull(body, "topK", 1, 1000);
+                    topK = k == null ? null : k.intValue();
+                }
+                default -> throw new InvalidRequestException("update_mask field '" + raw.trim()
+                        + "' cannot be updated (displayName, description, temperature, topP, topK)");
+            }
+        }
+        tuning.store().patch(r.id(), displayName, description, temperature, topP, topK, Instant.now().toString());
+        TunedModelRecord updated = visible(ctx, r.id());
+        ctx.json(Resources.tunedModel(updated, tuning.store().snapshots(r.id())));
+    }
+
+    private void deleteTunedModel(Context ctx) {
+        TunedModelRecord r = visible(ctx, ctx.pathParam("id"));
+        tuning.delete(r.id());
+        ctx.json(GoogleJson.MAPPER.createObjectNode());
+    }
+
+    private void tunedModelMethod(Context ctx) {
+        String[] parts = splitMethod(ctx.pathParam("id"));
+        TunedModelRecord r = visible(ctx, parts[0]);
+        if (r.state() != TunedModelRecord.State.ACTIVE) {
+            throw new ServiceException(Code.FAILED_PRECONDITION, r.name() + " is " + r.state()
+                    + "; it can be used once it is ACTIVE");
+        }
+        GenerateContent.Target target = new GenerateContent.Target(r.name(), tuning.baseOf(r), tuning.adapter(r),
+                r.temperature(), r.topP(), r.topK());
+        generationMethod(ctx, parts[1], target);
+    }
+
+    // ---- operations
+
+    private void listOperations(Context ctx) {
+        TunedModelRecord r = visible(ctx, ctx.pathParam("id"));
+        ObjectNode out = GoogleJson.MAPPER.createObjectNode();
+        out.putArray("operations").add(Resources.operation(r, tuning.store().snapshots(r.id())));
+        ctx.json(out);
+    }
+
+    private void getOperation(Context ctx) {
+        TunedModelRecord r = visible(ctx, ctx.pathParam("id"));
+        if (!r.operationId().equals(ctx.pathParam("op"))) {
+            throw new ServiceException(Code.NOT_FOUND, r.name() + "/operations/" + ctx.pathParam("op") + " not found");
+        }
+        ctx.json(Resources.operation(r, tuning.store().snapshots(r.id())));
+    }
+
+    private void operationMethod(Context ctx) {
+        String[] parts = splitMethod(ctx.pathParam("op"));
+        TunedModelRecord r = visible(ctx, ctx.pathParam("id"));
+        if (!r.operationId().equals(parts[0])) {
+            throw new ServiceException(Code.NOT_FOUND, r.name() + "/operations/" + parts[0] + " not found");
+        }
+        if (!parts[1].equals("cancel")) {
+            throw new ServiceException(Code.NOT_FOUND, "no such method: operations:" + parts[1]);
+        }
+        if (!r.done()) {
+            tuning.cancel(r.id());
+        }
+        ctx.json(GoogleJson.MAPPER.createObjectNode());
+    }
+
+    // ---- generation
+
+    private void generationMethod(Context ctx, String method, GenerateContent.Target target) {
+        JsonNode body = GoogleJson.parseBody(ctx.body());
+        switch (method) {
+            case "generateContent" -> {
+                String input = GenerateContent.inputText(body, target.tuned());
+                GenerationOptions options = GenerateContent.options(body, target);
+                GenerationResult result = GenerateContent.run(target, input, options, t -> { });
+                ctx.json(GenerateContent.response(target, result.text(), result));
+            }
+            case "streamGenerateContent" -> stream(ctx, body, target);
+            case "countTokens" -> {
+                String input = GenerateContent.inputText(body, target.tuned());
+                ctx.json(GoogleJson.MAPPER.createObjectNode().put("totalTokens", GenerateContent.countTokens(target, input)));
+            }
+            default -> throw new ServiceException(Code.NOT_FOUND, "no such method: " + method
+                    + " (generateContent, streamGenerateContent, countTokens)");
+        }
+    }
+
+    private void stream(Context ctx, JsonNode body, GenerateContent.Target target) {
+        String input = GenerateContent.inputText(body, target.tuned());
+        GenerationOptions options = GenerateContent.options(body, target);
+        boolean sse = "sse".equals(ctx.queryParam("alt"));
+        ctx.status(200);
+        ctx.res().setContentType(sse ? "text/event-stream" : "application/json");
+        ctx.res().setCharacterEncoding("UTF-8");
+        try {
+            OutputStream out = ctx.res().getOutputStream();
+            boolean[] first = {true};
+            StringBuilder pending = new StringBuilder();
+            java.util.function.Consumer<ObjectNode> emit = chunk -> {
+                String json = chunk.toString();
+                String framed = sse ? "data: " + json + "\r\n\r\n" : (first[0] ? "[" : ",\r\n") + json;
+                first[0] = false;
+                try {
+                    out.write(framed.getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            };
+            GenerationResult result = GenerateContent.run(target, input, options, piece -> {
+                if (pending.length() > 0) {
+                    emit.accept(GenerateContent.chunk(target, pending.toString()));
+                    pending.setLength(0);
+                }
+                pending.append(piece);
+            });
+            emit.accept(GenerateContent.response(target, pending.toString(), result));
+            if (!sse) {
+                out.write("]".getBytes(StandardCharsets.UTF_8));
+            }
+            out.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String[] splitMethod(String segment) {
+        int colon = segment.lastIndexOf(':');
+        if (colon < 0) {
+            throw new ServiceException(Code.NOT_FOUND, "no method in '" + segment + "' (expected name:method)");
+        }
+        return new String[]{segment.substring(0, colon), segment.substring(colon + 1)};
+    }
+
+    private static String textOrNull(JsonNode body, String field, String path) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw new InvalidRequestException(path + " must be a string");
+        }
+        return v.asText();
+    }
+
+    private static Double numberOrNull(JsonNode body, String field, double min, double max) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isNumber() || v.asDouble() < min || v.asDouble() > max) {
+            throw new InvalidRequestException(field + " must be a number between " + min + " and " + max + ", got " + v);
+        }
+        return v.asDouble();
+    }
+
+    /** pageSize / pageToken of list calls; tokens are opaque offsets. */
+    record Page(int offset, int size) {
+        static Page of(Context ctx) {
+            String sizeParam = ctx.queryParam("pageSize") != null ? ctx.queryParam("pageSize") : ctx.queryParam("page_size");
+            String token = ctx.queryParam("pageToken") != null ? ctx.queryParam("pageToken") : ctx.queryParam("page_token");
+            int size = 50;
+            if (sizeParam != null) {
+                try {
+                    size = Integer.parseInt(sizeParam);
+                } catch (NumberFormatException e) {
+                    throw new InvalidRequestException("page_size must be an integer, got '" + sizeParam + "'");
+                }
+                if (size < 0) {
+                    throw new InvalidRequestException("page_size must not be negative");
+                }
+                size = size == 0 ? 50 : Math.min(size, 1000);
+            }
+            int offset = 0;
+            if (token != null && !token.isEmpty()) {
+                try {
+                    String decoded = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+                    if (!decoded.startsWith("o:")) {
+                        throw new IllegalArgumentException();
+                    }
+                    offset = Integer.parseInt(decoded.substring(2));
+                } catch (IllegalArgumentException e) {
+                    throw new InvalidRequestException("page_token is not a token this server issued");
+                }
+            }
+            return new Page(offset, size);
+        }
+
+        static String token(int offset) {
+            return Base64.getUrlEncoder().withoutPadding().encodeToString(("o:" + offset).getBytes(StandardCharsets.UTF_8));
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package dev.tuneforge.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.tuneforge.catalog.BaseModelCatalog;
+import dev.tuneforge.tuning.TuningService;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * Server settings: data directory, base models and aliases, LoRA settings. Read from a JSON file
+ * ({@code --config}); without one, the bundled stories-260k is the only base model, aliased by the tutorial's
+ * Gemini model names.
+ */
+public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService.LoraSettings lora) {
+
+    public static ServerConfig defaults(Path dataDir, Path projectRoot) {
+        return new ServerConfig(dataDir, BaseModelCatalog.withDefault(projectRoot.resolve("models/stories-260k")),
+                TuningService.LoraSettings.defaults());
+    }
+
+    /**
+     * Reads {@code {"baseModels": [{"id", "path", "displayName", "description"}], "aliases": {"alias": "id"},
+     * "lora": {"rank", "alpha", "dropout", "checkpointEvery"}}}; relative paths are resolved against the file.
+     */
+    public static ServerConfig read(Path file, Path dataDir) {
+        JsonNode root;
+        try {
+            root = GoogleJson.parseBody(Files.readString(file));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read config " + file, e);
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        BaseModelCatalog catalog = new BaseModelCatalog();
+        JsonNode models = root.path("baseModels");
+        if (!models.isArray() || models.isEmpty()) {
+            throw new IllegalArgumentException(file + ": baseModels must list at least one model");
+        }
+        for (JsonNode m : models) {
+            String id = m.path("id").asText(null);
+            String path = m.path("path").asText(null);
+            if (id == null || path == null) {
+                throw new IllegalArgumentException(file + ": every base model needs id and path");
+            }
+            catalog.add(new BaseModelCatalog.Entry(id, dir.resolve(path).normalize(),
+                    m.path("displayName").asText(id), m.path("description").asText("")));
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.path("aliases").fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> a = it.next();
+            catalog.alias(a.getKey(), a.getValue().asText());
+        }
+        JsonNode l = root.path("lora");
+        TuningService.LoraSettings d = TuningService.LoraSettings.defaults();
+        TuningService.LoraSettings lora = new TuningService.LoraSettings(l.path("rank").asInt(d.rank()),
+                l.path("alpha").asDouble(d.alpha()), l.path("dropout").asDouble(d.dropout()),
+                l.path("checkpointEvery").asInt(d.checkpointEvery()));
+        return new ServerConfig(dataDir, catalog, lora);
+    }
+}

@@ -1,0 +1,39 @@
+package dev.tuneforge.api;
+
+import dev.tuneforge.store.ArtifactStore;
+import dev.tuneforge.store.Database;
+import dev.tuneforge.store.TunedModelStore;
+import dev.tuneforge.tuning.TuningService;
+
+/** Wires the database, artifact store, tuning worker and HTTP API of one server process. */
+public final class TuneforgeServer implements AutoCloseable {
+    private final TuningService tuning;
+    private final ApiServer api;
+
+    public TuneforgeServer(ServerConfig config) {
+        Database db = Database.sqlite(config.dataDir().resolve("tuneforge.db"));
+        this.tuning = new TuningService(new TunedModelStore(db), new ArtifactStore(config.dataDir()), config.catalog(),
+                config.lora());
+        this.api = new ApiServer(tuning);
+    }
+
+    public TuneforgeServer start(String host, int port) {
+        api.start(host, port);
+        tuning.start();
+        return this;
+    }
+
+    public int port() {
+        return api.port();
+    }
+
+    public TuningService tuning() {
+        return tuning;
+    }
+
+    @Override
+    public void close() {
+        api.close();
+        tuning.close();
+    }
+}

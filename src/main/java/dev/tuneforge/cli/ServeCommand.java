@@ -1,0 +1,44 @@
+package dev.tuneforge.cli;
+
+import dev.tuneforge.api.ServerConfig;
+import dev.tuneforge.api.TuneforgeServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+
+/** Runs the HTTP server until interrupted. */
+@Command(name = "serve", mixinStandardHelpOptions = true, description = "Run the Gemini-API-compatible tuning server.")
+public final class ServeCommand implements Runnable {
+    @Option(names = "--port", description = "port (default: ${DEFAULT-VALUE}; 0 picks a free one)")
+    int port = 8080;
+
+    @Option(names = "--host", description = "address to listen on (default: ${DEFAULT-VALUE})")
+    String host = "127.0.0.1";
+
+    @Option(names = "--data-dir", description = "database and tuned models (default: ${DEFAULT-VALUE})")
+    Path dataDir = Path.of("data");
+
+    @Option(names = "--config", description = "JSON config file: base models, aliases, LoRA settings")
+    Path config;
+
+    @Override
+    public void run() {
+        ServerConfig cfg = config == null ? ServerConfig.defaults(dataDir, Path.of("."))
+                : ServerConfig.read(config, dataDir);
+        TuneforgeServer server = new TuneforgeServer(cfg).start(host, port);
+        System.out.println("Tuneforge listening on http://" + host + ":" + server.port() + " (data in "
+                + dataDir.toAbsolutePath() + ")");
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }));
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

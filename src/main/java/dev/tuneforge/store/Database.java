@@ -1,0 +1,41 @@
+package dev.tuneforge.store;
+
+import org.flywaydb.core.Flyway;
+import org.jdbi.v3.core.Jdbi;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
+
+import javax.sql.DataSource;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** The metadata database: SQLite in the data directory by default, schema versioned by Flyway migrations. */
+public final class Database {
+    private final Jdbi jdbi;
+
+    private Database(DataSource dataSource) {
+        Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load().migrate();
+        this.jdbi = Jdbi.create(dataSource);
+    }
+
+    /** Opens (creating and migrating when needed) the SQLite database file {@code file}. */
+    public static Database sqlite(Path file) {
+        try {
+            Files.createDirectories(file.toAbsolutePath().getParent());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot create " + file.getParent(), e);
+        }
+        SQLiteConfig config = new SQLiteConfig();
+        config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+        config.setBusyTimeout(10_000);
+        config.enforceForeignKeys(true);
+        config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+        SQLiteDataSource ds = new SQLiteDataSource(config);
+        ds.setUrl("jdbc:sqlite:" + file.toAbsolutePath());
+        return new Database(ds);
+    }
+
+    public Jdbi jdbi() {
+        return jdbi;
+    }
+}
