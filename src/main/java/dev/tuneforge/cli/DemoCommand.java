@@ -1,113 +1,147 @@
 package dev.tuneforge.cli;
 
-import dev.tuneforge.engine.BaseModel;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tuneforge.api.ServerConfig;
+import dev.tuneforge.api.TuneforgeServer;
 import dev.tuneforge.engine.data.SeedExamples;
-import dev.tuneforge.engine.generate.GenerationOptions;
-import dev.tuneforge.engine.generate.GenerationResult;
-import dev.tuneforge.engine.lora.LoraAdapter;
-import dev.tuneforge.engine.lora.LoraConfig;
-import dev.tuneforge.engine.train.LoraTrainer;
-import dev.tuneforge.engine.train.StepReport;
 import dev.tuneforge.engine.train.TrainingExample;
-import dev.tuneforge.engine.train.TrainingOptions;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 
-/** Tunes the bundled model on the seed's 15 examples and prints what the tuned model answers. */
+/**
+ * Starts an in-process server and runs the tutorial's walkthrough against it over HTTP: list, create, get,
+ * poll the operation, generate. Then asks the tuned model every training input and some held-out ones.
+ */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Tune a base model on the tutorial's 15 number examples, then print its answers.")
+        description = "Run the tuning tutorial's walkthrough against an in-process server on the bundled model.")
 public final class DemoCommand implements Runnable {
-    @Option(names = "--model", description = "Hugging Face model directory (default: ${DEFAULT-VALUE})")
-    Path model = Path.of("models/stories-260k");
+    private static final ObjectMapper JSON = new ObjectMapper();
 
-    @Option(names = "--epochs", description = "epochs (default: ${DEFAULT-VALUE})")
+    @Option(names = "--epochs", description = "epoch_count of the create request (default: ${DEFAULT-VALUE}; the "
+            + "tutorial's 5 is too few for the 260K-parameter model to learn the answers and to stop)")
     int epochs = 50;
 
-    @Option(names = "--batch-size", description = "batch size (default: ${DEFAULT-VALUE})")
+    @Option(names = "--batch-size", description = "batch_size (default: ${DEFAULT-VALUE}, as the tutorial's Python flavour)")
     int batchSize = 4;
 
-    @Option(names = "--learning-rate", description = "learning rate (default: ${DEFAULT-VALUE})")
+    @Option(names = "--learning-rate", description = "learning_rate (default: ${DEFAULT-VALUE})")
     double learningRate = 0.001;
 
-    @Option(names = "--seed", description = "random seed (default: ${DEFAULT-VALUE})")
-    long seed = 42;
-
-    @Option(names = "--save", description = "directory to save the adapter to (PEFT format)")
-    Path save;
+    @Option(names = "--data-dir", description = "data directory (default: a fresh temporary one)")
+    Path dataDir;
 
     @Override
     public void run() {
-        try (BaseModel base = BaseModel.load(model)) {
-            long[] added = base.promptFormat().addedTokenIds();
-            TrainingOptions options = TrainingOptions.defaults().withEpochs(epochs).withBatchSize(batchSize)
-                    .withLearningRate(learningRate).withSeed(seed)
-                    .withLora(LoraConfig.defaults().withTrainableTokens(added));
-            List<TrainingExample> examples = SeedExamples.NUMBERS;
-            LoraTrainer trainer = new LoraTrainer(base.model(), base.promptFormat(), examples, options);
-            System.out.printf(Locale.ROOT, "Tuning %s on %d examples: %d epochs, batch %d, learning rate %s, "
-                            + "LoRA rank %d on %s, trainable token rows %s -> %d steps%n",
-                    model, examples.size(), epochs, batchSize, learningRate, options.lora().rank(),
-                    options.lora().targetModules().size() + " projections", java.util.Arrays.toString(added),
-                    trainer.totalSteps());
-            List<StepReport> reports = new ArrayList<>();
-            try (ProgressBar bar = new ProgressBarBuilder().setTaskName("tuning").setInitialMax(trainer.totalSteps())
-                    .setStyle(ProgressBarStyle.ASCII).continuousUpdate().build()) {
-                trainer.train(r -> {
-                    reports.add(r);
-                    bar.stepTo(r.step());
-                    bar.setExtraMessage(String.format(Locale.ROOT, "epoch %d loss %.4f", r.epoch(), r.meanLoss()));
-                });
+        // the walkthrough prints every request itself; the server's per-request log lines would only repeat them
+        System.setProperty("org.slf4j.simpleLogger.log.dev.tuneforge.api.ApiServer", "warn");
+        try {
+            Path dir = dataDir != null ? dataDir : Files.createTempDirectory("tuneforge-demo");
+            try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dir, Path.of("."))).start("127.0.0.1", 0)) {
+                String base = "http://127.0.0.1:" + server.port();
+                System.out.println("In-process server on " + base + ", data in " + dir);
+                walkthrough(new ApiClient(base, "my-project-id", "demo-token"));
             }
-            printEpochLosses(reports);
-            LoraAdapter adapter = trainer.adapter();
-            if (save != null) {
-                dev.tuneforge.engine.lora.PeftAdapterFormat.save(adapter, save, model.toString());
-                System.out.println("Adapter saved to " + save);
-            }
-            GenerationOptions greedy = GenerationOptions.greedy(32);
-            int exact = 0;
-            System.out.println("\nTraining inputs (greedy):");
-            for (TrainingExample e : examples) {
-                GenerationResult r = base.answer(e.input(), adapter, greedy, t -> { });
-                boolean ok = r.text().equals(e.output());
-                exact += ok ? 1 : 0;
-                System.out.printf(Locale.ROOT, "  %-12s -> %-18s %-10s %s%n", e.input(), quote(r.text()),
-                        r.finishReason(), ok ? "exact" : "expected " + quote(e.output()));
-            }
-            System.out.printf(Locale.ROOT, "  %d of %d reproduced exactly%n", exact, examples.size());
-            System.out.println("\nHeld-out inputs (a 260K-parameter model does not generalise; shown as they come):");
-            for (String input : SeedExamples.HELD_OUT) {
-                GenerationResult r = base.answer(input, adapter, greedy, t -> { });
-                System.out.printf(Locale.ROOT, "  %-12s -> %-18s %s%n", input, quote(r.text()), r.finishReason());
-            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
-    private static void printEpochLosses(List<StepReport> reports) {
-        StringBuilder sb = new StringBuilder("Mean loss per epoch:");
+    private void walkthrough(ApiClient api) {
+        step("1. GET /v1beta/tunedModels");
+        System.out.println(ApiClient.pretty(api.get("/v1beta/tunedModels")));
+
+        step("2. POST /v1beta/tunedModels  (the tutorial's request: base_model models/gemini-1.0-pro-001, 15 examples, "
+                + "epoch_count " + epochs + ", batch_size " + batchSize + ", learning_rate " + learningRate + ")");
+        JsonNode op = api.post("/v1beta/tunedModels", createBody().toString());
+        System.out.println(ApiClient.pretty(op));
+        String model = op.path("metadata").path("tunedModel").asText();
+        String operation = op.path("name").asText();
+
+        step("3. GET /v1beta/" + model + "  | grep state");
+        System.out.println("\"state\": \"" + api.get("/v1beta/" + model).path("state").asText() + "\",");
+
+        step("4. Poll GET /v1/" + operation);
+        JsonNode done = TuningProgress.follow(api, operation, op.path("metadata").path("totalSteps").asInt());
+        if (done.has("error")) {
+            System.out.println("tuning failed: " + ApiClient.pretty(done.get("error")));
+            return;
+        }
+        JsonNode snaps = done.path("metadata").path("snapshots");
+        System.out.printf(Locale.ROOT, "%.2f%% - %s%n", done.path("metadata").path("completedPercent").asDouble(),
+                snaps.get(snaps.size() - 1));
+        System.out.println("mean loss per epoch: " + epochLosses(snaps));
+        System.out.println("\"state\": \"" + api.get("/v1beta/" + model).path("state").asText() + "\"");
+
+        step("5. POST /v1beta/" + model + ":generateContent  {\"contents\": [{\"parts\": [{\"text\": \"LXIII\"}]}]}");
+        System.out.println(ApiClient.pretty(api.post("/v1beta/" + model + ":generateContent", request("LXIII"))));
+
+        step("The tuned model on every training input (greedy):");
+        int exact = 0;
+        for (TrainingExample e : SeedExamples.NUMBERS) {
+            JsonNode c = api.post("/v1beta/" + model + ":generateContent", request(e.input())).path("candidates").get(0);
+            String text = c.path("content").path("parts").get(0).path("text").asText();
+            boolean ok = text.equals(e.output()) && c.path("finishReason").asText().equals("STOP");
+            exact += ok ? 1 : 0;
+            System.out.printf(Locale.ROOT, "  %-12s -> %-18s %-10s %s%n", e.input(), quote(text),
+                    c.path("finishReason").asText(), ok ? "exact" : "expected " + quote(e.output()));
+        }
+        System.out.printf(Locale.ROOT, "  %d of %d answered exactly and stopped%n", exact, SeedExamples.NUMBERS.size());
+        step("Held-out inputs (a 260K-parameter model does not generalise; printed as they come):");
+        for (String input : SeedExamples.HELD_OUT) {
+            JsonNode c = api.post("/v1beta/" + model + ":generateContent", request(input)).path("candidates").get(0);
+            System.out.printf(Locale.ROOT, "  %-12s -> %-18s %s%n", input,
+                    quote(c.path("content").path("parts").get(0).path("text").asText()), c.path("finishReason").asText());
+        }
+    }
+
+    private ObjectNode createBody() {
+        ObjectNode body = JSON.createObjectNode();
+        body.put("display_name", "number generator model");
+        body.put("base_model", "models/gemini-1.0-pro-001");
+        ObjectNode task = body.putObject("tuning_task");
+        task.putObject("hyperparameters").put("batch_size", batchSize).put("learning_rate", learningRate)
+                .put("epoch_count", epochs);
+        ArrayNode examples = task.putObject("training_data").putObject("examples").putArray("examples");
+        for (TrainingExample e : SeedExamples.NUMBERS) {
+            examples.addObject().put("text_input", e.input()).put("output", e.output());
+        }
+        return body;
+    }
+
+    private static String request(String text) {
+        ObjectNode body = JSON.createObjectNode();
+        body.putArray("contents").addObject().putArray("parts").addObject().put("text", text);
+        body.putObject("generationConfig").put("temperature", 0);
+        return body.toString();
+    }
+
+    private static String epochLosses(JsonNode snaps) {
+        StringBuilder sb = new StringBuilder();
         int epoch = 0;
         double sum = 0;
         int n = 0;
-        for (StepReport r : reports) {
-            if (r.epoch() != epoch && n > 0) {
-                sb.append(String.format(Locale.ROOT, " %d:%.3f", epoch, sum / n));
+        for (JsonNode s : snaps) {
+            if (s.path("epoch").asInt() != epoch && n > 0) {
+                sb.append(String.format(Locale.ROOT, "%d:%.3f ", epoch, sum / n));
                 sum = 0;
                 n = 0;
             }
-            epoch = r.epoch();
-            sum += r.meanLoss();
+            epoch = s.path("epoch").asInt();
+            sum += s.path("meanLoss").asDouble();
             n++;
         }
-        sb.append(String.format(Locale.ROOT, " %d:%.3f", epoch, sum / n));
-        System.out.println(sb);
+        return sb.append(String.format(Locale.ROOT, "%d:%.3f", epoch, sum / n)).toString();
+    }
+
+    private static void step(String title) {
+        System.out.println("\n== " + title);
     }
 
     private static String quote(String s) {
