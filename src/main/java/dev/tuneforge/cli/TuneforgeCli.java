@@ -6,10 +6,20 @@ import picocli.CommandLine.Command;
 /** The {@code tuneforge} command. */
 @Command(name = "tuneforge", mixinStandardHelpOptions = true, version = "tuneforge 0.1.0",
         description = "Fine-tunes open-weight language models (LoRA) and serves them.",
-        subcommands = {ServeCommand.class, DemoCommand.class, BenchCommand.class})
+        subcommands = {ServeCommand.class, DemoCommand.class, TuneCommand.class, GenerateCommand.class,
+                ModelsCommand.class, BenchCommand.class})
 public final class TuneforgeCli implements Runnable {
     public static void main(String[] args) {
-        System.exit(new CommandLine(new TuneforgeCli()).execute(args));
+        CommandLine cli = new CommandLine(new TuneforgeCli());
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof ApiClient.ApiError || e instanceof IllegalArgumentException
+                    || e instanceof java.io.IOException) {
+                cmd.getErr().println("error: " + e.getMessage());
+                return 2;
+            }
+            throw e;
+        });
+        System.exit(cli.execute(args));
     }
 
     @Override

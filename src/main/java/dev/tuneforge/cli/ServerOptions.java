@@ -1,0 +1,19 @@
+package dev.tuneforge.cli;
+
+import picocli.CommandLine.Option;
+
+/** Where a client command finds the server, and as whom it calls. */
+final class ServerOptions {
+    @Option(names = "--server", description = "server base URL (default: ${DEFAULT-VALUE})")
+    String server = "http://127.0.0.1:8080";
+
+    @Option(names = "--project", description = "project sent as x-goog-user-project (default: ${DEFAULT-VALUE})")
+    String project = "default";
+
+    @Option(names = "--access-token", description = "bearer token (default: $TUNEFORGE_ACCESS_TOKEN)")
+    String accessToken = System.getenv("TUNEFORGE_ACCESS_TOKEN");
+
+    ApiClient client() {
+        return new ApiClient(server, project, accessToken);
+    }
+}

@@ -1,0 +1,83 @@
+package dev.tuneforge.cli;
+
+import dev.tuneforge.api.ServerConfig;
+import dev.tuneforge.api.TuneforgeServer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The CLI's client commands against a real server. */
+class CliClientTest {
+    @TempDir
+    Path tmp;
+
+    private record Run(int exit, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            CommandLine cli = new CommandLine(new TuneforgeCli());
+            cli.setErr(new java.io.PrintWriter(System.err, true));
+            cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+                cmd.getErr().println("error: " + e.getMessage());
+                return 2;
+            });
+            int code = cli.execute(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void tuneGenerateListDeleteFromFiles() throws Exception {
+        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(tmp.resolve("data"), Path.of("."))).start("127.0.0.1", 0)) {
+            String url = "http://127.0.0.1:" + server.port();
+            Path csv = tmp.resolve("numbers.csv");
+            Files.writeString(csv, "text_input,output\n1,2\n3,4\n\"1,000\",\"1,001\"\n");
+            Run tuned = run("tune", csv.toString(), "--server", url, "--id", "from-csv", "--epochs", "2", "--batch-size", "2");
+            assertEquals(0, tuned.exit(), tuned.out() + tuned.err());
+            assertTrue(tuned.out().contains("tunedModels/from-csv is ACTIVE"), tuned.out());
+            assertTrue(tuned.out().contains("3 examples, 3 steps"), tuned.out());
+
+            Path jsonl = tmp.resolve("more.jsonl");
+            Files.writeString(jsonl, "{\"input\": \"a\", \"output\": \"b\"}\n\n{\"text_input\": \"c\", \"output\": \"d\"}\n");
+            assertEquals(0, run("tune", jsonl.toString(), "--server", url, "--id", "from-jsonl", "--epochs", "1").exit());
+
+            Run gen = run("generate", "from-csv", "1", "--server", url, "--temperature", "0", "--max-output-tokens", "4", "--json");
+            assertEquals(0, gen.exit(), gen.err());
+            assertTrue(gen.out().contains("\"candidates\""), gen.out());
+
+            Run list = run("models", "list", "--server", url);
+            assertTrue(list.out().contains("tunedModels/from-csv") && list.out().contains("tunedModels/from-jsonl"), list.out());
+            assertTrue(list.out().contains("models/gemini-1.0-pro-001"), list.out());
+
+            assertEquals(0, run("models", "delete", "from-jsonl", "--server", url).exit());
+            Run missing = run("models", "get", "from-jsonl", "--server", url);
+            assertEquals(2, missing.exit());
+            assertTrue(missing.err().contains("NOT_FOUND"), missing.err());
+
+            Path bad = tmp.resolve("bad.jsonl");
+            Files.writeString(bad, "{\"input\": \"a\"}\n");
+            Run badRun = run("tune", bad.toString(), "--server", url);
+            assertEquals(2, badRun.exit());
+            assertTrue(badRun.err().contains("needs text_input"), badRun.err());
+        }
+    }
+}
