@@ -6,6 +6,8 @@ import dev.tuneforge.engine.generate.TextGenerator;
 import dev.tuneforge.engine.model.Adapter;
 import dev.tuneforge.engine.model.HfModelDirectory;
 import dev.tuneforge.engine.model.LlamaModel;
+import dev.tuneforge.engine.model.UntrainedTokenCheck;
+import org.slf4j.LoggerFactory;
 import dev.tuneforge.engine.tokenizer.PromptFormat;
 import dev.tuneforge.engine.tokenizer.TextTokenizer;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -31,6 +33,17 @@ public final class BaseModel implements AutoCloseable {
         this.tokenizer = new TextTokenizer(directory);
         this.promptFormat = new PromptFormat(tokenizer);
         this.generator = new TextGenerator(model, tokenizer);
+        warnAboutUntrainedSpecialTokens();
+    }
+
+    private void warnAboutUntrainedSpecialTokens() {
+        long[] special = tokenizer.specialTokens().values().stream().mapToLong(Integer::longValue).toArray();
+        var suspicious = UntrainedTokenCheck.suspicious(model, special);
+        if (!suspicious.isEmpty()) {
+            LoggerFactory.getLogger(BaseModel.class).warn("{}: the embedding rows of special tokens {} look untrained "
+                    + "(norm far from the vocabulary's median); tuning trains the rows of the tokens its prompt format "
+                    + "adds, and a chat template using others may not work on this base", directory.path(), suspicious);
+        }
     }
 
     public static BaseModel load(Path dir) {
