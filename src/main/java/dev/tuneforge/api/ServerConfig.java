@@ -24,8 +24,9 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
     }
 
     /**
-     * Reads {@code {"baseModels": [{"id", "path", "displayName", "description"}], "aliases": {"alias": "id"},
-     * "lora": {"rank", "alpha", "dropout", "checkpointEvery"}}}; relative paths are resolved against the file.
+     * Reads {@code {"baseModels": [{"id", "path" | "hubRepo" + "revision", "displayName", "description"}],
+     * "aliases": {"alias": "id"}, "hubEndpoint", "hubCache", "lora": {"rank", "alpha", "dropout",
+     * "checkpointEvery"}}}; relative paths are resolved against the file, the Hub cache defaults to DATA/hub.
      */
     public static ServerConfig read(Path file, Path dataDir) {
         JsonNode root;
@@ -36,6 +37,9 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
         }
         Path dir = file.toAbsolutePath().getParent();
         BaseModelCatalog catalog = new BaseModelCatalog();
+        String endpoint = root.path("hubEndpoint").asText(System.getenv().getOrDefault("HF_ENDPOINT", "https://huggingface.co"));
+        Path cache = root.hasNonNull("hubCache") ? dir.resolve(root.get("hubCache").asText()) : dataDir.resolve("hub");
+        catalog.downloader(new dev.tuneforge.catalog.HubDownloader(endpoint, cache, System.getenv("HF_TOKEN")));
         JsonNode models = root.path("baseModels");
         if (!models.isArray() || models.isEmpty()) {
             throw new IllegalArgumentException(file + ": baseModels must list at least one model");
@@ -43,11 +47,15 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
         for (JsonNode m : models) {
             String id = m.path("id").asText(null);
             String path = m.path("path").asText(null);
-            if (id == null || path == null) {
-                throw new IllegalArgumentException(file + ": every base model needs id and path");
+            String repo = m.path("hubRepo").asText(null);
+            if (id == null || (path == null) == (repo == null)) {
+                throw new IllegalArgumentException(file + ": every base model needs an id and either path or hubRepo");
             }
-            catalog.add(new BaseModelCatalog.Entry(id, dir.resolve(path).normalize(),
-                    m.path("displayName").asText(id), m.path("description").asText("")));
+            catalog.add(repo != null
+                    ? BaseModelCatalog.Entry.hub(id, repo, m.path("revision").asText("main"), m.path("displayName").asText(id),
+                            m.path("description").asText("Hugging Face Hub model " + repo))
+                    : new BaseModelCatalog.Entry(id, dir.resolve(path).normalize(), m.path("displayName").asText(id),
+                            m.path("description").asText("")));
         }
         for (Iterator<Map.Entry<String, JsonNode>> it = root.path("aliases").fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> a = it.next();

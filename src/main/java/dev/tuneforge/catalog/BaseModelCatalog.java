@@ -16,14 +16,32 @@ import java.util.concurrent.ConcurrentHashMap;
  * and shared by every tuning job and tuned model built on it.
  */
 public final class BaseModelCatalog {
-    /** A configured base model. */
-    public record Entry(String id, Path directory, String displayName, String description) {
+    /**
+     * A configured base model: a local Hugging Face directory, or a Hub repo ({@code hubRepo} at {@code revision})
+     * downloaded into the cache on first use.
+     */
+    public record Entry(String id, Path directory, String hubRepo, String revision, String displayName,
+                        String description) {
+        public Entry(String id, Path directory, String displayName, String description) {
+            this(id, directory, null, null, displayName, description);
+        }
+
+        public static Entry hub(String id, String repo, String revision, String displayName, String description) {
+            return new Entry(id, null, repo, revision == null ? "main" : revision, displayName, description);
+        }
     }
+
+    private HubDownloader downloader;
 
     private final Map<String, Entry> models = new LinkedHashMap<>();
     private final Map<String, String> aliases = new LinkedHashMap<>();
     private final Map<String, BaseModel> loaded = new ConcurrentHashMap<>();
     private final Map<String, HfModelDirectory> directories = new ConcurrentHashMap<>();
+
+    public BaseModelCatalog downloader(HubDownloader downloader) {
+        this.downloader = downloader;
+        return this;
+    }
 
     public BaseModelCatalog add(Entry entry) {
         models.put(entry.id(), entry);
@@ -69,12 +87,23 @@ public final class BaseModelCatalog {
         return out;
     }
 
+    /** The model's local directory, downloaded from the Hub first when it is a Hub repo. */
     public HfModelDirectory directory(Entry e) {
-        return directories.computeIfAbsent(e.id(), k -> new HfModelDirectory(e.directory()));
+        return directories.computeIfAbsent(e.id(), k -> new HfModelDirectory(localPath(e)));
     }
 
     /** The loaded, shared base model. */
     public BaseModel load(Entry e) {
-        return loaded.computeIfAbsent(e.id(), k -> BaseModel.load(e.directory()));
+        return loaded.computeIfAbsent(e.id(), k -> BaseModel.load(directory(e).path()));
+    }
+
+    private Path localPath(Entry e) {
+        if (e.hubRepo() == null) {
+            return e.directory();
+        }
+        if (downloader == null) {
+            throw new IllegalStateException("base model " + e.id() + " comes from the Hub but no cache is configured");
+        }
+        return downloader.ensure(e.hubRepo(), e.revision());
     }
 }
