@@ -28,6 +28,9 @@ public final class Database {
         SQLiteConfig config = new SQLiteConfig();
         config.setJournalMode(SQLiteConfig.JournalMode.WAL);
         config.setBusyTimeout(10_000);
+        // a deferred transaction that reads and then writes fails at once with SQLITE_BUSY when another connection
+        // wrote in between; immediate transactions take the write lock first and wait for it (busy timeout)
+        config.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
         config.enforceForeignKeys(true);
         config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
         SQLiteDataSource ds = new SQLiteDataSource(config);

@@ -31,8 +31,12 @@ class ConcurrentServingTest {
             String forward = SeedWalkthroughTest.SEED_BODY.replace("\"epoch_count\":5,", "\"epoch_count\":30,");
             String backward = forward.replace("\"text_input\": \"1\",\n                    \"output\": \"2\"",
                     "\"text_input\": \"1\",\n                    \"output\": \"zero\"");
-            JsonNode a = http.post("/v1beta/tunedModels?tunedModelId=model-a", forward).json();
-            JsonNode b = http.post("/v1beta/tunedModels?tunedModelId=model-b", backward).json();
+            Http.Response createdA = http.post("/v1beta/tunedModels?tunedModelId=model-a", forward);
+            Http.Response createdB = http.post("/v1beta/tunedModels?tunedModelId=model-b", backward);
+            assertEquals(200, createdA.status(), createdA.body());
+            assertEquals(200, createdB.status(), createdB.body());
+            JsonNode a = createdA.json();
+            JsonNode b = createdB.json();
             SeedWalkthroughTest.waitUntilDone(http, a.get("name").asText());
             SeedWalkthroughTest.waitUntilDone(http, b.get("name").asText());
             var store = server.tuning().store();
@@ -54,6 +58,28 @@ class ConcurrentServingTest {
             } finally {
                 pool.shutdown();
             }
+        }
+    }
+
+    @Test
+    void concurrentCreatesWhileAJobTrainsAllSucceed() throws Exception {
+        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
+            Http http = new Http(server.port(), "p");
+            ExecutorService pool = Executors.newFixedThreadPool(6);
+            try {
+                List<Future<Http.Response>> results = new ArrayList<>();
+                for (int i = 0; i < 12; i++) {
+                    String id = "parallel-" + i;
+                    results.add(pool.submit(() -> http.post("/v1beta/tunedModels?tunedModelId=" + id, SeedWalkthroughTest.SEED_BODY
+                            .replace("\"epoch_count\":5,", "\"epoch_count\":1,"))));
+                }
+                for (Future<Http.Response> r : results) {
+                    assertEquals(200, r.get().status(), r.get().body());
+                }
+            } finally {
+                pool.shutdown();
+            }
+            assertEquals(12, server.tuning().store().count());
         }
     }
 }
