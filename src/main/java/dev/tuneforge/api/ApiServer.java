@@ -177,7 +177,9 @@ public final class ApiServer implements AutoCloseable {
 
     private void listTunedModels(Context ctx) {
         Page page = Page.of(ctx);
-        List<TunedModelRecord> rows = tuning.store().list(project(ctx), page.offset(), page.size() + 1);
+        TunedModelFilter filter = TunedModelFilter.parse(ctx.queryParam("filter"));
+        List<TunedModelRecord> rows = tuning.store().list(project(ctx), 0, Integer.MAX_VALUE).stream()
+                .filter(filter::matches).skip(page.offset()).limit(page.size() + 1L).toList();
         ObjectNode out = GoogleJson.MAPPER.createObjectNode();
         ArrayNode arr = out.putArray("tunedModels");
         rows.stream().limit(page.size()).forEach(r -> arr.add(Resources.tunedModel(r, tuning.store().snapshots(r.id()))));

@@ -84,6 +84,12 @@ class TuningLifecycleTest {
             assertEquals(2, page2.get("tunedModels").size());
             assertFalse(page2.has("nextPageToken"));
             assertEquals(400, http.get("/v1beta/tunedModels?pageToken=garbage").status());
+            JsonNode renamed = http.get("/v1beta/tunedModels?filter=RENAMED").json();
+            assertEquals(1, renamed.get("tunedModels").size());
+            assertEquals("tunedModels/to-cancel", renamed.get("tunedModels").get(0).get("name").asText());
+            assertEquals(4, http.get("/v1beta/tunedModels?filter=owner:me").json().get("tunedModels").size());
+            assertFalse(http.get("/v1beta/tunedModels?filter=readers:everyone").json().has("tunedModels"));
+            assertEquals(400, http.get("/v1beta/tunedModels?filter=color:blue").status());
 
             SeedWalkthroughTest.waitUntilDone(http, http.get("/v1beta/tunedModels/m2/operations").json()
                     .get("operations").get(0).get("name").asText());
