@@ -3,6 +3,11 @@ package dev.tuneforge.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tuneforge.auth.AuthException;
+import dev.tuneforge.auth.AuthStore;
+import dev.tuneforge.auth.Authenticator;
+import dev.tuneforge.auth.Caller;
+import dev.tuneforge.auth.Scopes;
 import dev.tuneforge.catalog.BaseModelCatalog;
 import dev.tuneforge.engine.generate.GenerationOptions;
 import dev.tuneforge.engine.generate.GenerationResult;
@@ -32,16 +37,18 @@ import java.util.UUID;
  * streamGenerateContent and countTokens, under both /v1beta and /v1, with Google's JSON and error conventions.
  */
 public final class ApiServer implements AutoCloseable {
-    public static final String DEFAULT_PROJECT = "default";
     private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
     private static final long MAX_REQUEST_BYTES = 64L * 1024 * 1024;
+    private static final String CALLER = "caller";
     private final TuningService tuning;
     private final BaseModelCatalog catalog;
+    private final Authenticator auth;
     private final Javalin app;
 
-    public ApiServer(TuningService tuning) {
+    public ApiServer(TuningService tuning, Authenticator auth) {
         this.tuning = tuning;
         this.catalog = tuning.catalog();
+        this.auth = auth;
         this.app = Javalin.create(config -> {
             config.useVirtualThreads = true;
             config.showJavalinBanner = false;
@@ -78,6 +85,9 @@ public final class ApiServer implements AutoCloseable {
                     ctx.method(), ctx.path(), ctx.statusCode(),
                     started == null ? -1 : (System.nanoTime() - started) / 1_000_000);
         });
+        app.before("/v1*", ctx -> ctx.attribute(CALLER, auth.authenticate(ctx.header("Authorization"),
+                ctx.header("x-goog-api-key"), ctx.queryParam("key"))));
+        new OAuthRoutes(auth).register(app);
         app.get("/healthz", ctx -> ctx.json(GoogleJson.MAPPER.createObjectNode().put("status", "ok")));
         app.get("/readyz", ctx -> ctx.json(GoogleJson.MAPPER.createObjectNode().put("status", "ready")
                 .put("tunedModels", tuning.store().count())));
@@ -95,6 +105,9 @@ public final class ApiServer implements AutoCloseable {
             app.get(base + "/tunedModels/{id}/operations", this::listOperations);
             app.get(base + "/tunedModels/{id}/operations/{op}", this::getOperation);
             app.post(base + "/tunedModels/{id}/operations/{op}", this::operationMethod);
+            app.post(base + "/apiKeys", this::createApiKey);
+            app.get(base + "/apiKeys", this::listApiKeys);
+            app.delete(base + "/apiKeys/{id}", this::revokeApiKey);
         }
         app.exception(ServiceException.class, (e, ctx) -> error(ctx, e.code(), e.getMessage()));
         app.exception(HttpResponseException.class, (e, ctx) -> {
@@ -127,14 +140,53 @@ public final class ApiServer implements AutoCloseable {
         ctx.status(code.httpStatus()).contentType("application/json").result(root.toString());
     }
 
+    /** Any valid credentials: an access token or an API key. */
+    private static Caller requireCaller(Context ctx) {
+        Caller caller = ctx.attribute(CALLER);
+        if (caller == null) {
+            throw AuthException.unauthenticated("the request has no credentials: send 'Authorization: Bearer <access "
+                    + "token>' or an API key (x-goog-api-key header or key parameter)");
+        }
+        return caller;
+    }
+
+    /** An OAuth 2.0 access token with a tuning scope, as tuning calls need. */
+    private static Caller requireTuning(Context ctx) {
+        Caller caller = requireCaller(ctx);
+        if (caller.apiKey()) {
+            throw AuthException.unauthenticated("API keys cannot be used for tuning calls; use an OAuth 2.0 access token "
+                    + "with scope " + Scopes.TUNING);
+        }
+        if (!caller.canTune()) {
+            throw AuthException.denied("request had insufficient authentication scopes: tuning needs " + Scopes.TUNING
+                    + " or " + Scopes.CLOUD_PLATFORM);
+        }
+        return caller;
+    }
+
+    /** The project a call acts for: x-goog-user-project, which must be one of the caller's, else its only one. */
     private static String project(Context ctx) {
+        Caller caller = requireCaller(ctx);
         String p = ctx.header("x-goog-user-project");
-        return p == null || p.isBlank() ? DEFAULT_PROJECT : p.trim();
+        if (p != null && !p.isBlank()) {
+            if (!caller.projects().contains(p.trim())) {
+                throw AuthException.denied("the caller has no access to project '" + p.trim() + "'");
+            }
+            return p.trim();
+        }
+        if (caller.projects().size() == 1) {
+            return caller.projects().iterator().next();
+        }
+        if (caller.projects().isEmpty()) {
+            throw AuthException.denied("the caller belongs to no project");
+        }
+        throw new InvalidRequestException("x-goog-user-project is required: the caller belongs to several projects");
     }
 
     // ---- models
 
     private void listModels(Context ctx) {
+        requireCaller(ctx);
         Page page = Page.of(ctx);
         List<String> ids = catalog.ids();
         ObjectNode out = GoogleJson.MAPPER.createObjectNode();
@@ -147,6 +199,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void getModel(Context ctx) {
+        requireCaller(ctx);
         String id = ctx.pathParam("model");
         if (catalog.resolve(id) == null) {
             throw new ServiceException(Code.NOT_FOUND, "models/" + id + " not found");
@@ -155,6 +208,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void modelMethod(Context ctx) {
+        requireCaller(ctx);
         String[] parts = splitMethod(ctx.pathParam("model"));
         BaseModelCatalog.Entry e = catalog.resolve(parts[0]);
         if (e == null) {
@@ -176,6 +230,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void listTunedModels(Context ctx) {
+        requireTuning(ctx);
         Page page = Page.of(ctx);
         TunedModelFilter filter = TunedModelFilter.parse(ctx.queryParam("filter"));
         List<TunedModelRecord> rows = tuning.store().list(project(ctx), 0, Integer.MAX_VALUE).stream()
@@ -193,6 +248,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void createTunedModel(Context ctx) {
+        requireTuning(ctx);
         JsonNode body = GoogleJson.parseBody(ctx.body());
         var request = TuningRequestParser.parse(body, ctx.queryParam("tunedModelId") != null
                 ? ctx.queryParam("tunedModelId") : ctx.queryParam("tuned_model_id"));
@@ -205,11 +261,13 @@ public final class ApiServer implements AutoCloseable {
         if (id.contains(":")) {
             throw new ServiceException(Code.NOT_FOUND, "custom methods are called with POST: " + id);
         }
+        requireCaller(ctx);
         TunedModelRecord r = visible(ctx, id);
         ctx.json(Resources.tunedModel(r, tuning.store().snapshots(r.id())));
     }
 
     private void patchTunedModel(Context ctx) {
+        requireTuning(ctx);
         TunedModelRecord r = visible(ctx, ctx.pathParam("id"));
         JsonNode body = GoogleJson.parseBody(ctx.body());
         String mask = ctx.queryParam("updateMask") != null ? ctx.queryParam("updateMask") : ctx.queryParam("update_mask");
@@ -242,12 +300,14 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void deleteTunedModel(Context ctx) {
+        requireTuning(ctx);
         TunedModelRecord r = visible(ctx, ctx.pathParam("id"));
         tuning.delete(r.id());
         ctx.json(GoogleJson.MAPPER.createObjectNode());
     }
 
     private void tunedModelMethod(Context ctx) {
+        requireCaller(ctx);
         String[] parts = splitMethod(ctx.pathParam("id"));
         TunedModelRecord r = visible(ctx, parts[0]);
         if (r.state() != TunedModelRecord.State.ACTIVE) {
@@ -262,6 +322,7 @@ public final class ApiServer implements AutoCloseable {
     // ---- operations
 
     private void listOperations(Context ctx) {
+        requireTuning(ctx);
         TunedModelRecord r = visible(ctx, ctx.pathParam("id"));
         ObjectNode out = GoogleJson.MAPPER.createObjectNode();
         out.putArray("operations").add(Resources.operation(r, tuning.store().snapshots(r.id())));
@@ -269,6 +330,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void getOperation(Context ctx) {
+        requireTuning(ctx);
         TunedModelRecord r = visible(ctx, ctx.pathParam("id"));
         if (!r.operationId().equals(ctx.pathParam("op"))) {
             throw new ServiceException(Code.NOT_FOUND, r.name() + "/operations/" + ctx.pathParam("op") + " not found");
@@ -277,6 +339,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void operationMethod(Context ctx) {
+        requireTuning(ctx);
         String[] parts = splitMethod(ctx.pathParam("op"));
         TunedModelRecord r = visible(ctx, ctx.pathParam("id"));
         if (!r.operationId().equals(parts[0])) {
@@ -289,6 +352,51 @@ public final class ApiServer implements AutoCloseable {
             tuning.cancel(r.id());
         }
         ctx.json(GoogleJson.MAPPER.createObjectNode());
+    }
+
+    // ---- API keys (created by an authorized caller, shown once, stored as hashes)
+
+    private void createApiKey(Context ctx) {
+        Caller caller = requireTuning(ctx);
+        String project = project(ctx);
+        JsonNode body = GoogleJson.parseBody(ctx.body());
+        String displayName = body.path("displayName").isTextual() ? body.get("displayName").asText() : null;
+        String[] created = auth.store().createApiKey(project, displayName, caller.subject());
+        ObjectNode out = apiKeyJson(created[0], project, displayName);
+        out.put("keyString", created[1]);
+        ctx.json(out);
+    }
+
+    private void listApiKeys(Context ctx) {
+        requireTuning(ctx);
+        String project = project(ctx);
+        ObjectNode out = GoogleJson.MAPPER.createObjectNode();
+        ArrayNode keys = out.putArray("keys");
+        for (AuthStore.ApiKey k : auth.store().listApiKeys(project)) {
+            ObjectNode n = apiKeyJson(k.id(), k.project(), k.displayName());
+            n.put("createTime", k.createTime());
+            if (k.revokeTime() != null) {
+                n.put("revokeTime", k.revokeTime());
+            }
+            keys.add(n);
+        }
+        ctx.json(out);
+    }
+
+    private void revokeApiKey(Context ctx) {
+        requireTuning(ctx);
+        if (!auth.store().revokeApiKey(project(ctx), ctx.pathParam("id"))) {
+            throw new ServiceException(Code.NOT_FOUND, "apiKeys/" + ctx.pathParam("id") + " not found or already revoked");
+        }
+        ctx.json(GoogleJson.MAPPER.createObjectNode());
+    }
+
+    private static ObjectNode apiKeyJson(String id, String project, String displayName) {
+        ObjectNode n = GoogleJson.MAPPER.createObjectNode().put("name", "apiKeys/" + id).put("project", project);
+        if (displayName != null) {
+            n.put("displayName", displayName);
+        }
+        return n;
     }
 
     // ---- generation

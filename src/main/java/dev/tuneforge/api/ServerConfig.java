@@ -16,11 +16,26 @@ import java.util.Map;
  * ({@code --config}); without one, the bundled stories-260k is the only base model, aliased by the tutorial's
  * Gemini model names.
  */
-public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService.LoraSettings lora) {
+public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService.LoraSettings lora, Auth auth) {
+
+    /** Token settings: the issuer name of tokens this server signs, their lifetime, an optional external issuer. */
+    public record Auth(String issuer, java.time.Duration tokenTtl, dev.tuneforge.auth.ExternalIssuer external) {
+        public static Auth defaults() {
+            return new Auth("tuneforge", java.time.Duration.ofHours(1), null);
+        }
+
+        public Auth withExternal(dev.tuneforge.auth.ExternalIssuer e) {
+            return new Auth(issuer, tokenTtl, e);
+        }
+    }
 
     public static ServerConfig defaults(Path dataDir, Path projectRoot) {
         return new ServerConfig(dataDir, BaseModelCatalog.withDefault(projectRoot.resolve("models/stories-260k")),
-                TuningService.LoraSettings.defaults());
+                TuningService.LoraSettings.defaults(), Auth.defaults());
+    }
+
+    public ServerConfig withAuth(Auth a) {
+        return new ServerConfig(dataDir, catalog, lora, a);
     }
 
     /**
@@ -66,6 +81,14 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
         TuningService.LoraSettings lora = new TuningService.LoraSettings(l.path("rank").asInt(d.rank()),
                 l.path("alpha").asDouble(d.alpha()), l.path("dropout").asDouble(d.dropout()),
                 l.path("checkpointEvery").asInt(d.checkpointEvery()));
-        return new ServerConfig(dataDir, catalog, lora);
+        JsonNode a = root.path("auth");
+        Auth auth = Auth.defaults();
+        JsonNode ext = a.path("externalIssuer");
+        auth = new Auth(a.path("issuer").asText(auth.issuer()),
+                java.time.Duration.ofSeconds(a.path("tokenTtlSeconds").asLong(auth.tokenTtl().toSeconds())),
+                ext.isObject() ? new dev.tuneforge.auth.ExternalIssuer(ext.path("issuer").asText(null),
+                        ext.path("jwksUrl").asText(null), ext.path("audience").asText(null),
+                        ext.path("projectsClaim").asText(null)) : null);
+        return new ServerConfig(dataDir, catalog, lora, auth);
     }
 }

@@ -17,6 +17,7 @@ final class ApiClient {
     private final String baseUrl;
     private final String project;
     private final String accessToken;
+    private final String apiKey;
 
     /** A failed call, with the server's error message. */
     static final class ApiError extends RuntimeException {
@@ -29,9 +30,25 @@ final class ApiClient {
     }
 
     ApiClient(String baseUrl, String project, String accessToken) {
+        this(baseUrl, project, accessToken, null);
+    }
+
+    ApiClient(String baseUrl, String project, String accessToken, String apiKey) {
         this.baseUrl = baseUrl.replaceAll("/+$", "");
         this.project = project;
         this.accessToken = accessToken;
+        this.apiKey = apiKey;
+    }
+
+    /** The same server, called with an API key instead of the access token. */
+    ApiClient withApiKey(String key) {
+        return new ApiClient(baseUrl, null, null, key);
+    }
+
+    /** POSTs a form (the OAuth token endpoint) without credentials headers. */
+    JsonNode postForm(String url, String form) {
+        return send(HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "application/x-www-form-urlencoded")
+                .timeout(Duration.ofSeconds(30)).POST(HttpRequest.BodyPublishers.ofString(form)));
     }
 
     JsonNode get(String path) {
@@ -55,6 +72,9 @@ final class ApiClient {
         if (accessToken != null) {
             b.header("Authorization", "Bearer " + accessToken);
         }
+        if (apiKey != null) {
+            b.header("x-goog-api-key", apiKey);
+        }
         return b;
     }
 
@@ -76,6 +96,9 @@ final class ApiClient {
         }
         if (r.statusCode() >= 400) {
             JsonNode err = body.path("error");
+            if (err.isTextual()) {
+                throw new ApiError(r.statusCode(), err.asText() + ": " + body.path("error_description").asText());
+            }
             throw new ApiError(r.statusCode(), err.path("status").asText("HTTP " + r.statusCode()) + ": "
                     + err.path("message").asText(r.body()));
         }

@@ -46,14 +46,26 @@ public final class DemoCommand implements Runnable {
             try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dir, Path.of("."))).start("127.0.0.1", 0)) {
                 String base = "http://127.0.0.1:" + server.port();
                 System.out.println("In-process server on " + base + ", data in " + dir);
-                walkthrough(new ApiClient(base, "my-project-id", "demo-token"));
+                step("0. Credentials: tuneforge auth init --project my-project-id (a demo OAuth client), then "
+                        + "tuneforge auth print-access-token (client-credentials grant at POST /oauth2/token)");
+                var client = server.auth().store().createClient("my-project-id");
+                Path clientFile = dir.resolve("client_secret.json");
+                new ClientSecretFile(client.clientId(), client.clientSecret(), base + "/oauth2/token", "my-project-id")
+                        .write(clientFile);
+                String token = ClientSecretFile.read(clientFile).accessToken(null);
+                System.out.println("wrote " + clientFile + "; access token " + token.substring(0, 16) + "... ("
+                        + server.auth().tokens().ttl().toMinutes() + " minutes)");
+                ApiClient api = new ApiClient(base, "my-project-id", token);
+                JsonNode key = api.post("/v1beta/apiKeys", "{\"displayName\": \"demo\"}");
+                System.out.println("API key " + key.path("name").asText() + " created for using the tuned model");
+                walkthrough(api, api.withApiKey(key.path("keyString").asText()));
             }
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
     }
 
-    private void walkthrough(ApiClient api) {
+    private void walkthrough(ApiClient api, ApiClient withKey) {
         step("1. GET /v1beta/tunedModels");
         System.out.println(ApiClient.pretty(api.get("/v1beta/tunedModels")));
 
@@ -79,13 +91,14 @@ public final class DemoCommand implements Runnable {
         System.out.println("mean loss per epoch: " + epochLosses(snaps));
         System.out.println("\"state\": \"" + api.get("/v1beta/" + model).path("state").asText() + "\"");
 
-        step("5. POST /v1beta/" + model + ":generateContent  {\"contents\": [{\"parts\": [{\"text\": \"LXIII\"}]}]}");
-        System.out.println(ApiClient.pretty(api.post("/v1beta/" + model + ":generateContent", request("LXIII"))));
+        step("5. POST /v1beta/" + model + ":generateContent  {\"contents\": [{\"parts\": [{\"text\": \"LXIII\"}]}]}"
+                + "  (with the API key)");
+        System.out.println(ApiClient.pretty(withKey.post("/v1beta/" + model + ":generateContent", request("LXIII"))));
 
         step("The tuned model on every training input (greedy):");
         int exact = 0;
         for (TrainingExample e : SeedExamples.NUMBERS) {
-            JsonNode c = api.post("/v1beta/" + model + ":generateContent", request(e.input())).path("candidates").get(0);
+            JsonNode c = withKey.post("/v1beta/" + model + ":generateContent", request(e.input())).path("candidates").get(0);
             String text = c.path("content").path("parts").get(0).path("text").asText();
             boolean ok = text.equals(e.output()) && c.path("finishReason").asText().equals("STOP");
             exact += ok ? 1 : 0;
@@ -95,7 +108,7 @@ public final class DemoCommand implements Runnable {
         System.out.printf(Locale.ROOT, "  %d of %d answered exactly and stopped%n", exact, SeedExamples.NUMBERS.size());
         step("Held-out inputs (a 260K-parameter model does not generalise; printed as they come):");
         for (String input : SeedExamples.HELD_OUT) {
-            JsonNode c = api.post("/v1beta/" + model + ":generateContent", request(input)).path("candidates").get(0);
+            JsonNode c = withKey.post("/v1beta/" + model + ":generateContent", request(input)).path("candidates").get(0);
             System.out.printf(Locale.ROOT, "  %-12s -> %-18s %s%n", input,
                     quote(c.path("content").path("parts").get(0).path("text").asText()), c.path("finishReason").asText());
         }

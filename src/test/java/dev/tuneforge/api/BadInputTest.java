@@ -25,7 +25,7 @@ class BadInputTest {
     @BeforeAll
     static void start() {
         server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0);
-        http = new Http(server.port(), "p1");
+        http = Callers.http(server, "p1");
     }
 
     @AfterAll
@@ -166,7 +166,7 @@ class BadInputTest {
     void anotherProjectsTunedModelIsInvisible() {
         Http.Response created = http.post("/v1beta/tunedModels?tunedModelId=private-model", valid().toString());
         assertEquals(200, created.status(), created.body());
-        Http other = new Http(server.port(), "p2");
+        Http other = Callers.http(server, "p2");
         expectError(other.get("/v1beta/tunedModels/private-model"), 404, "NOT_FOUND", "private-model");
         assertTrue(!other.get("/v1beta/tunedModels").body().contains("private-model"));
         expectError(other.delete("/v1beta/tunedModels/private-model"), 404, "NOT_FOUND", "private-model");

@@ -27,7 +27,7 @@ class ConcurrentServingTest {
     @Test
     void twoTunedModelsShareTheBaseUnderConcurrentLoad() throws Exception {
         try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
-            Http http = new Http(server.port(), "p");
+            Http http = Callers.http(server, "p");
             String forward = SeedWalkthroughTest.SEED_BODY.replace("\"epoch_count\":5,", "\"epoch_count\":30,");
             String backward = forward.replace("\"text_input\": \"1\",\n                    \"output\": \"2\"",
                     "\"text_input\": \"1\",\n                    \"output\": \"zero\"");
@@ -64,7 +64,7 @@ class ConcurrentServingTest {
     @Test
     void concurrentCreatesWhileAJobTrainsAllSucceed() throws Exception {
         try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
-            Http http = new Http(server.port(), "p");
+            Http http = Callers.http(server, "p");
             ExecutorService pool = Executors.newFixedThreadPool(6);
             try {
                 List<Future<Http.Response>> results = new ArrayList<>();

@@ -29,15 +29,17 @@ class CrashRecoveryTest {
                 String.valueOf(port), "--data-dir", dataDir.toString()))
                 .redirectErrorStream(true).redirectOutput(dataDir.resolve("server.log").toFile());
         pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+        var client = new dev.tuneforge.auth.AuthStore(dev.tuneforge.store.Database.sqlite(dataDir.resolve("tuneforge.db")))
+                .createClient("crash");
         Process process = pb.start();
+        String token = null;
         String operation;
         String model;
         try {
-            Http http = new Http(port, "crash");
             long deadline = System.currentTimeMillis() + 60_000;
             while (true) {
                 try {
-                    if (http.get("/healthz").status() == 200) {
+                    if (Http.anonymous(port).get("/healthz").status() == 200) {
                         break;
                     }
                 } catch (AssertionError notYet) {
@@ -45,6 +47,8 @@ class CrashRecoveryTest {
                 }
                 Thread.sleep(100);
             }
+            token = Callers.token(port, client.clientId(), client.clientSecret(), null);
+            Http http = new Http(port, "crash", token);
             String body = SeedWalkthroughTest.SEED_BODY.replace("\"epoch_count\":5,", "\"epoch_count\":40,");
             JsonNode op = http.post("/v1beta/tunedModels?tunedModelId=crashed", body).json();
             operation = op.get("name").asText();
@@ -57,7 +61,8 @@ class CrashRecoveryTest {
             process.destroyForcibly().waitFor();
         }
         try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
-            Http http = new Http(server.port(), "crash");
+            // the signing keys live in the data directory: the token of the killed server stays valid
+            Http http = new Http(server.port(), "crash", token);
             JsonNode done = SeedWalkthroughTest.waitUntilDone(http, operation);
             assertFalse(done.has("error"), done.toString());
             JsonNode snapshots = done.get("metadata").get("snapshots");

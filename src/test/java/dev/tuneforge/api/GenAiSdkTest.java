@@ -28,8 +28,12 @@ class GenAiSdkTest {
     @Test
     void sdkTunesPollsListsAndGenerates() throws Exception {
         try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
-            Client client = Client.builder().apiKey("test-key")
-                    .httpOptions(HttpOptions.builder().baseUrl("http://127.0.0.1:" + server.port()).build()).build();
+            // tuning needs an OAuth access token (sent as a header, which the server prefers to the SDK's API key)
+            String token = Callers.token(server.port(), server.auth().store(), "sdk-project");
+            String[] apiKey = server.auth().store().createApiKey("sdk-project", "sdk", "test");
+            Client client = Client.builder().apiKey(apiKey[1])
+                    .httpOptions(HttpOptions.builder().baseUrl("http://127.0.0.1:" + server.port())
+                            .headers(java.util.Map.of("Authorization", "Bearer " + token)).build()).build();
             List<TuningExample> examples = new ArrayList<>();
             SeedExamples.NUMBERS.forEach(e -> examples.add(TuningExample.builder().textInput(e.input()).output(e.output()).build()));
             // The Java SDK (1.28 to 1.80) builds the Gemini API's trainingData from TuningDataset.examples and then
@@ -65,6 +69,9 @@ class GenAiSdkTest {
             assertTrue(listed.contains(name), listed.toString());
 
             String model = current.tunedModel().flatMap(t -> t.model()).orElse(name);
+            // using the tuned model needs only the API key
+            client = Client.builder().apiKey(apiKey[1])
+                    .httpOptions(HttpOptions.builder().baseUrl("http://127.0.0.1:" + server.port()).build()).build();
             GenerateContentResponse r = client.models.generateContent(model, "twenty two",
                     GenerateContentConfig.builder().temperature(0f).build());
             assertEquals("twenty three", r.text());

@@ -15,6 +15,8 @@ final class Http {
     private final HttpClient client = HttpClient.newHttpClient();
     private final String base;
     private final String project;
+    private final String bearer;
+    private final String apiKey;
 
     record Response(int status, String body) {
         JsonNode json() {
@@ -26,9 +28,28 @@ final class Http {
         }
     }
 
-    Http(int port, String project) {
+    /** Calls with a bearer access token (null for none) acting for {@code project} (null: no header). */
+    Http(int port, String project, String bearer) {
+        this(port, project, bearer, null);
+    }
+
+    private Http(int port, String project, String bearer, String apiKey) {
         this.base = "http://127.0.0.1:" + port;
         this.project = project;
+        this.bearer = bearer;
+        this.apiKey = apiKey;
+    }
+
+    static Http withApiKey(int port, String apiKey) {
+        return new Http(port, null, null, apiKey);
+    }
+
+    static Http anonymous(int port) {
+        return new Http(port, null, null, null);
+    }
+
+    Response post(String path, String body, String contentType) {
+        return send(request(path).header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofString(body)));
     }
 
     Response get(String path) {
@@ -48,8 +69,16 @@ final class Http {
     }
 
     private HttpRequest.Builder request(String path) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
-                .header("Authorization", "Bearer test-token");
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path));
+        if (!path.startsWith("/oauth2/")) {
+            b.header("Content-Type", "application/json");
+        }
+        if (bearer != null) {
+            b.header("Authorization", "Bearer " + bearer);
+        }
+        if (apiKey != null) {
+            b.header("x-goog-api-key", apiKey);
+        }
         if (project != null) {
             b.header("x-goog-user-project", project);
         }

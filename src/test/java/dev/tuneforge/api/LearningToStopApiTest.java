@@ -18,7 +18,7 @@ class LearningToStopApiTest {
     @Test
     void tunedModelAnswersAndStops() throws Exception {
         try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
-            Http http = new Http(server.port(), "p");
+            Http http = Callers.http(server, "p");
             String body = SeedWalkthroughTest.SEED_BODY.replace("\"batch_size\": 2,", "\"batch_size\": 4,")
                     .replace("\"epoch_count\":5,", "\"epoch_count\":50,");
             JsonNode op = http.post("/v1beta/tunedModels", body).json();

@@ -89,7 +89,7 @@ class SeedWalkthroughTest {
     @BeforeAll
     static void start() {
         server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0);
-        http = new Http(server.port(), "my-project-id");
+        http = Callers.http(server, "my-project-id");
     }
 
     @AfterAll

@@ -25,7 +25,7 @@ class TuningLifecycleTest {
         String operation;
         String model;
         try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
-            Http http = new Http(server.port(), "p");
+            Http http = Callers.http(server, "p");
             JsonNode op = http.post("/v1beta/tunedModels?tunedModelId=resumed", body(20)).json();
             operation = op.get("name").asText();
             model = op.get("metadata").get("tunedModel").asText();
@@ -36,7 +36,7 @@ class TuningLifecycleTest {
             }
         }
         try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
-            Http http = new Http(server.port(), "p");
+            Http http = Callers.http(server, "p");
             JsonNode mid = http.get("/v1beta/" + model).json();
             assertEquals("CREATING", mid.get("state").asText(), "a stopped job stays CREATING until it resumes");
             JsonNode done = SeedWalkthroughTest.waitUntilDone(http, operation);
@@ -56,7 +56,7 @@ class TuningLifecycleTest {
     @Test
     void cancelPatchDeleteAndPages() throws Exception {
         try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
-            Http http = new Http(server.port(), "p");
+            Http http = Callers.http(server, "p");
             JsonNode op = http.post("/v1beta/tunedModels?tunedModelId=to-cancel", body(200)).json();
             String operation = op.get("name").asText();
             assertEquals(200, http.post("/v1beta/" + operation + ":cancel", "").status());

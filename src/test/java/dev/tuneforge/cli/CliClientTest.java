@@ -49,33 +49,36 @@ class CliClientTest {
     void tuneGenerateListDeleteFromFiles() throws Exception {
         try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(tmp.resolve("data"), Path.of("."))).start("127.0.0.1", 0)) {
             String url = "http://127.0.0.1:" + server.port();
+            var creds = server.auth().store().createClient("cli-project");
+            String token = server.auth().tokens().issue(creds.clientId(), java.util.Set.of("cli-project"),
+                    dev.tuneforge.auth.Scopes.ALL);
             Path csv = tmp.resolve("numbers.csv");
             Files.writeString(csv, "text_input,output\n1,2\n3,4\n\"1,000\",\"1,001\"\n");
-            Run tuned = run("tune", csv.toString(), "--server", url, "--id", "from-csv", "--epochs", "2", "--batch-size", "2");
+            Run tuned = run("tune", csv.toString(), "--server", url, "--project", "cli-project", "--access-token", token, "--id", "from-csv", "--epochs", "2", "--batch-size", "2");
             assertEquals(0, tuned.exit(), tuned.out() + tuned.err());
             assertTrue(tuned.out().contains("tunedModels/from-csv is ACTIVE"), tuned.out());
             assertTrue(tuned.out().contains("3 examples, 3 steps"), tuned.out());
 
             Path jsonl = tmp.resolve("more.jsonl");
             Files.writeString(jsonl, "{\"input\": \"a\", \"output\": \"b\"}\n\n{\"text_input\": \"c\", \"output\": \"d\"}\n");
-            assertEquals(0, run("tune", jsonl.toString(), "--server", url, "--id", "from-jsonl", "--epochs", "1").exit());
+            assertEquals(0, run("tune", jsonl.toString(), "--server", url, "--project", "cli-project", "--access-token", token, "--id", "from-jsonl", "--epochs", "1").exit());
 
-            Run gen = run("generate", "from-csv", "1", "--server", url, "--temperature", "0", "--max-output-tokens", "4", "--json");
+            Run gen = run("generate", "from-csv", "1", "--server", url, "--project", "cli-project", "--access-token", token, "--temperature", "0", "--max-output-tokens", "4", "--json");
             assertEquals(0, gen.exit(), gen.err());
             assertTrue(gen.out().contains("\"candidates\""), gen.out());
 
-            Run list = run("models", "list", "--server", url);
+            Run list = run("models", "list", "--server", url, "--project", "cli-project", "--access-token", token);
             assertTrue(list.out().contains("tunedModels/from-csv") && list.out().contains("tunedModels/from-jsonl"), list.out());
             assertTrue(list.out().contains("models/gemini-1.0-pro-001"), list.out());
 
-            assertEquals(0, run("models", "delete", "from-jsonl", "--server", url).exit());
-            Run missing = run("models", "get", "from-jsonl", "--server", url);
+            assertEquals(0, run("models", "delete", "from-jsonl", "--server", url, "--project", "cli-project", "--access-token", token).exit());
+            Run missing = run("models", "get", "from-jsonl", "--server", url, "--project", "cli-project", "--access-token", token);
             assertEquals(2, missing.exit());
             assertTrue(missing.err().contains("NOT_FOUND"), missing.err());
 
             Path bad = tmp.resolve("bad.jsonl");
             Files.writeString(bad, "{\"input\": \"a\"}\n");
-            Run badRun = run("tune", bad.toString(), "--server", url);
+            Run badRun = run("tune", bad.toString(), "--server", url, "--project", "cli-project", "--access-token", token);
             assertEquals(2, badRun.exit());
             assertTrue(badRun.err().contains("needs text_input"), badRun.err());
         }
