@@ -83,4 +83,40 @@ class CliClientTest {
             assertTrue(badRun.err().contains("needs text_input"), badRun.err());
         }
     }
+
+    @Test
+    void authInitPrintAccessTokenAndApiKeysAgainstARunningServer() throws Exception {
+        Path data = tmp.resolve("auth-data");
+        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(data, Path.of("."))).start("127.0.0.1", 0)) {
+            String url = "http://127.0.0.1:" + server.port();
+            Path clientFile = tmp.resolve("client_secret.json");
+            Run init = run("auth", "init", "--data-dir", data.toString(), "--project", "team-a", "--server", url,
+                    "--output", clientFile.toString());
+            assertEquals(0, init.exit(), init.err());
+            var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(clientFile.toFile()).get("installed");
+            assertEquals(url + "/oauth2/token", json.get("token_uri").asText());
+            assertEquals("team-a", json.get("project_id").asText());
+
+            Run token = run("auth", "print-access-token", "--credentials", clientFile.toString());
+            assertEquals(0, token.exit(), token.err());
+            String accessToken = token.out().trim();
+            assertEquals(3, accessToken.split("\\.").length, "a JWT");
+            Run list = run("models", "list", "--server", url, "--access-token", accessToken);
+            assertEquals(0, list.exit(), list.err());
+
+            Run created = run("auth", "api-keys", "create", "--credentials", clientFile.toString(), "--display-name", "ci");
+            assertEquals(0, created.exit(), created.err());
+            String key = created.out().trim();
+            assertTrue(key.startsWith("tfk-"), created.out());
+            Run keys = run("auth", "api-keys", "list", "--credentials", clientFile.toString());
+            assertTrue(keys.out().contains("active") && !keys.out().contains(key), keys.out());
+            String name = keys.out().trim().split("\\s+")[0];
+            Run getWithKey = run("models", "get", "models/stories-260k", "--server", url, "--api-key", key);
+            assertEquals(0, getWithKey.exit(), getWithKey.err());
+            assertEquals(0, run("auth", "api-keys", "revoke", name, "--credentials", clientFile.toString()).exit());
+            Run afterRevoke = run("models", "get", "models/stories-260k", "--server", url, "--api-key", key);
+            assertEquals(2, afterRevoke.exit());
+            assertTrue(afterRevoke.err().contains("UNAUTHENTICATED"), afterRevoke.err());
+        }
+    }
 }
