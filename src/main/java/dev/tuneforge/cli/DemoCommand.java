@@ -41,6 +41,7 @@ public final class DemoCommand implements Runnable {
     public void run() {
         // the walkthrough prints every request itself; the server's per-request log lines would only repeat them
         System.setProperty("org.slf4j.simpleLogger.log.dev.tuneforge.api.ApiServer", "warn");
+        System.setProperty("org.slf4j.simpleLogger.log.dev.tuneforge.tuning.TuningService", "warn");
         try {
             Path dir = dataDir != null ? dataDir : Files.createTempDirectory("tuneforge-demo");
             try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dir, Path.of("."))).start("127.0.0.1", 0)) {
