@@ -45,7 +45,9 @@ class LoraTest {
     @Test
     void freshAdapterWithZeroBChangesNothing() throws Exception {
         LlamaModel model = tiny(true);
-        assertArrayEquals(logits(model, null), logits(model, LoraAdapter.initialize(model, LoraConfig.defaults(), 1)));
+        // adding the zero update can change memory layouts (contiguous copies) and so kernels' summation order:
+        // equal up to float32 rounding
+        assertArrayEquals(logits(model, null), logits(model, LoraAdapter.initialize(model, LoraConfig.defaults(), 1)), 1e-6f);
         // token rows start as copies of the base rows: same logits up to matmul summation order
         assertArrayEquals(logits(model, null), logits(model, LoraAdapter.initialize(model, LoraConfig.defaults(2), 1)), 1e-6f);
     }

@@ -71,6 +71,7 @@ public final class Benchmark {
         out.printf(Locale.ROOT, "train batch 4 × 256: %.3f s/step, %.0f tokens/s, %.1f GFLOP/s, MFU %.1f%% of bf16 peak%n",
                 t256[0], t256[1], t256[2] / 1e9, mfu256 * 100);
 
+        adapter.parametersChanged();
         double[] decode = decode(model, adapter);
         double bytesPerToken = model.weightBytes() - (config.tieWordEmbeddings() ? 0
                 : (double) config.vocabSize() * config.hiddenSize() * model.embedTokens().element_size());

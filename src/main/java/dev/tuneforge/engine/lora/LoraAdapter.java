@@ -33,6 +33,8 @@ public final class LoraAdapter implements Adapter {
     private final TrainableTokens embedTokens;
     private final TrainableTokens headTokens;
     private volatile Generator dropoutGenerator;
+    /** Per projection {A, scale·B} detached and in the compute dtype: inference needs 2 ops per projection, not 5. */
+    private volatile Map<String, Tensor[]> inferenceWeights;
 
     LoraAdapter(LoraConfig config, ModelConfig modelConfig, ScalarType computeDtype, Map<String, Tensor[]> pairs,
                 Map<String, Double> scales, TrainableTokens embedTokens, TrainableTokens headTokens) {
@@ -105,6 +107,39 @@ public final class LoraAdapter implements Adapter {
     /** Turns dropout on (with a generator, for reproducible masks) or off (null). */
     public void setTraining(Generator dropoutGenerator) {
         this.dropoutGenerator = dropoutGenerator;
+        if (dropoutGenerator != null) {
+            inferenceWeights = null;
+        }
+    }
+
+    /** Forgets the inference copies after the parameters were changed in place (training, resuming). */
+    public void parametersChanged() {
+        inferenceWeights = null;
+    }
+
+    private Map<String, Tensor[]> inferenceWeights() {
+        Map<String, Tensor[]> w = inferenceWeights;
+        if (w == null) {
+            synchronized (this) {
+                w = inferenceWeights;
+                if (w == null) {
+                    w = new java.util.HashMap<>();
+                    try (var g = new org.bytedeco.pytorch.NoGradGuard()) {
+                        for (var e : pairs.entrySet()) {
+                            Tensor a = e.getValue()[0].detach().to(computeDtype).contiguous();
+                            Tensor b = e.getValue()[1].detach().mul(new Scalar(scales.get(e.getKey()))).to(computeDtype)
+                                    .contiguous();
+                            // built lazily, possibly inside a caller's PointerScope: keep them alive past it
+                            a.retainReference();
+                            b.retainReference();
+                            w.put(e.getKey(), new Tensor[]{a, b});
+                        }
+                    }
+                    inferenceWeights = w;
+                }
+            }
+        }
+        return w;
     }
 
     @Override
@@ -113,8 +148,13 @@ public final class LoraAdapter implements Adapter {
         if (ab == null) {
             return null;
         }
-        Tensor in = x;
         Generator gen = dropoutGenerator;
+        if (gen == null && !org.bytedeco.pytorch.GradMode.is_enabled()) {
+            // no autograd (serving): use the pre-cast, pre-scaled copies
+            Tensor[] w = inferenceWeights().get(key(layer, p));
+            return torch.linear(torch.linear(x, w[0]), w[1]);
+        }
+        Tensor in = x;
         if (gen != null && config.dropout() > 0) {
             Tensor keep = torch.rand(dev.tuneforge.engine.tensor.Tensors.shape(x), new GeneratorOptional(gen),
                     new TensorOptions(ScalarType.Float)).ge(new Scalar(config.dropout()));

@@ -26,8 +26,16 @@ public final class LlamaModel {
     private final Layer[] layers;
     private final RotaryEmbedding rope;
 
-    private record Layer(Tensor inputNorm, Tensor postAttentionNorm, Map<Projection, Tensor> weights,
-                         Map<Projection, Tensor> biases) {
+    /**
+     * One decoder layer. q/k/v and gate/up are stored concatenated (one matmul each instead of three and two:
+     * fewer, larger libtorch calls, which is what decoding one token at a time is bound by); biases may be null.
+     */
+    private record Layer(Tensor inputNorm, Tensor postAttentionNorm, Tensor qkv, Tensor qkvBias, Tensor o, Tensor oBias,
+                         Tensor gateUp, Tensor gateUpBias, Tensor down, Tensor downBias) {
+        java.util.stream.Stream<Tensor> tensors() {
+            return java.util.stream.Stream.of(inputNorm, postAttentionNorm, qkv, qkvBias, o, oBias, gateUp, gateUpBias,
+                    down, downBias).filter(java.util.Objects::nonNull);
+        }
     }
 
     /** Builds the model from tensors named as in a Hugging Face checkpoint, converted to {@code dtype}. */
@@ -67,7 +75,13 @@ public final class LlamaModel {
                 }
             }
             layers[l] = new Layer(get.apply("model.layers." + l + ".input_layernorm.weight"),
-                    get.apply("model.layers." + l + ".post_attention_layernorm.weight"), w, b);
+                    get.apply("model.layers." + l + ".post_attention_layernorm.weight"),
+                    concat(w.get(Projection.Q), w.get(Projection.K), w.get(Projection.V)),
+                    b.isEmpty() || !b.containsKey(Projection.Q) ? null : concat(b.get(Projection.Q), b.get(Projection.K), b.get(Projection.V)),
+                    w.get(Projection.O), b.get(Projection.O),
+                    concat(w.get(Projection.GATE), w.get(Projection.UP)),
+                    b.containsKey(Projection.GATE) ? concat(b.get(Projection.GATE), b.get(Projection.UP)) : null,
+                    w.get(Projection.DOWN), b.get(Projection.DOWN));
         }
         rope = new RotaryEmbedding(config, config.maxPositionEmbeddings(), dtype);
     }
@@ -135,13 +149,7 @@ public final class LlamaModel {
     public long weightBytes() {
         long total = embedTokens.nbytes() + finalNorm.nbytes() + (lmHead == embedTokens ? 0 : lmHead.nbytes());
         for (Layer l : layers) {
-            total += l.inputNorm.nbytes() + l.postAttentionNorm.nbytes();
-            for (Tensor t : l.weights.values()) {
-                total += t.nbytes();
-            }
-            for (Tensor t : l.biases.values()) {
-                total += t.nbytes();
-            }
+            total += l.tensors().mapToLong(Tensor::nbytes).sum();
         }
         return total;
     }
@@ -161,9 +169,15 @@ public final class LlamaModel {
         for (int l = 0; l < layers.length; l++) {
             Layer layer = layers[l];
             Tensor x = rmsNorm(h, layer.inputNorm);
-            Tensor q = project(x, l, Projection.Q, adapter).view(batch, seq, config.numHeads(), config.headDim()).transpose(1, 2);
-            Tensor k = project(x, l, Projection.K, adapter).view(batch, seq, config.numKvHeads(), config.headDim()).transpose(1, 2);
-            Tensor v = project(x, l, Projection.V, adapter).view(batch, seq, config.numKvHeads(), config.headDim()).transpose(1, 2);
+            Tensor qkv = linear(x, layer.qkv, layer.qkvBias);
+            long qDim = (long) config.numHeads() * config.headDim();
+            long kvDim = (long) config.numKvHeads() * config.headDim();
+            Tensor q = withDelta(qkv.narrow(2, 0, qDim), x, l, Projection.Q, adapter)
+                    .reshape(batch, seq, config.numHeads(), config.headDim()).transpose(1, 2);
+            Tensor k = withDelta(qkv.narrow(2, qDim, kvDim), x, l, Projection.K, adapter)
+                    .reshape(batch, seq, config.numKvHeads(), config.headDim()).transpose(1, 2);
+            Tensor v = withDelta(qkv.narrow(2, qDim + kvDim, kvDim), x, l, Projection.V, adapter)
+                    .reshape(batch, seq, config.numKvHeads(), config.headDim()).transpose(1, 2);
             q = rope.apply(q, start);
             k = rope.apply(k, start);
             if (cache != null) {
@@ -173,11 +187,14 @@ public final class LlamaModel {
             }
             Tensor attn = attention(q, k, v, start, seq);
             Tensor o = attn.transpose(1, 2).reshape(batch, seq, (long) config.numHeads() * config.headDim());
-            h = h.add(project(o, l, Projection.O, adapter));
+            h = h.add(withDelta(linear(o, layer.o, layer.oBias), o, l, Projection.O, adapter));
             x = rmsNorm(h, layer.postAttentionNorm);
-            Tensor gate = torch.silu(project(x, l, Projection.GATE, adapter));
-            Tensor up = project(x, l, Projection.UP, adapter);
-            h = h.add(project(gate.mul(up), l, Projection.DOWN, adapter));
+            Tensor gateUp = linear(x, layer.gateUp, layer.gateUpBias);
+            long inter = config.intermediateSize();
+            Tensor gate = torch.silu(withDelta(gateUp.narrow(2, 0, inter), x, l, Projection.GATE, adapter));
+            Tensor up = withDelta(gateUp.narrow(2, inter, inter), x, l, Projection.UP, adapter);
+            Tensor act = gate.mul(up);
+            h = h.add(withDelta(linear(act, layer.down, layer.downBias), act, l, Projection.DOWN, adapter));
         }
         if (cache != null) {
             cache.advanceTo((int) (start + seq));
@@ -216,17 +233,23 @@ public final class LlamaModel {
                 new DoubleOptional(), enableGqa);
     }
 
-    private Tensor project(Tensor x, int layer, Projection p, Adapter adapter) {
-        Layer l = layers[layer];
-        Tensor bias = l.biases.get(p);
-        Tensor y = bias == null ? torch.linear(x, l.weights.get(p)) : torch.linear(x, l.weights.get(p), new TensorOptional(bias));
-        if (adapter != null) {
-            Tensor delta = adapter.projectionDelta(layer, p, x);
-            if (delta != null) {
-                y = y.add(delta);
-            }
+    private static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        return bias == null ? torch.linear(x, weight) : torch.linear(x, weight, new TensorOptional(bias));
+    }
+
+    /** The base projection output {@code y} of input {@code x}, plus the adapter's contribution if it has one. */
+    private static Tensor withDelta(Tensor y, Tensor x, int layer, Projection p, Adapter adapter) {
+        if (adapter == null) {
+            return y;
         }
-        return y;
+        Tensor delta = adapter.projectionDelta(layer, p, x);
+        return delta == null ? y : y.add(delta);
+    }
+
+    private static Tensor concat(Tensor... parts) {
+        Tensor t = torch.cat(new org.bytedeco.pytorch.TensorVector(parts), 0);
+        t.set_requires_grad(false);
+        return t;
     }
 
     private Tensor rmsNorm(Tensor x, Tensor weight) {

@@ -172,6 +172,7 @@ public final class LoraTrainer {
                 e.getValue().copy_(t);
             }
         }
+        adapter.parametersChanged();
     }
 
     /** Writes adapter parameters, optimizer moments and the step count to {@code file} atomically. */
@@ -208,6 +209,7 @@ public final class LoraTrainer {
             }
         }
         optimizer.restore(Long.parseLong(header.metadata().get("optimizer_steps")), avg, avgSq);
+        adapter.parametersChanged();
         completedSteps = Integer.parseInt(header.metadata().get("completed_steps"));
     }
 
