@@ -75,19 +75,11 @@ public final class TinyModels {
             normal.accept("lm_head.weight", new long[]{VOCAB, HIDDEN});
         }
         normal.accept("model.norm.weight", new long[]{HIDDEN});
-        int q = HEADS * HEAD_DIM;
-        int kv = spec.kvHeads() * HEAD_DIM;
         for (int l = 0; l < LAYERS; l++) {
             normal.accept("model.layers." + l + ".input_layernorm.weight", new long[]{HIDDEN});
             normal.accept("model.layers." + l + ".post_attention_layernorm.weight", new long[]{HIDDEN});
             for (Projection p : Projection.values()) {
-                long[] shape = switch (p) {
-                    case Q -> new long[]{q, HIDDEN};
-                    case K, V -> new long[]{kv, HIDDEN};
-                    case O -> new long[]{HIDDEN, q};
-                    case GATE, UP -> new long[]{INTERMEDIATE, HIDDEN};
-                    case DOWN -> new long[]{HIDDEN, INTERMEDIATE};
-                };
+                long[] shape = p.weightShape(dev.tuneforge.engine.model.ModelConfig.parse(c));
                 normal.accept(p.path(l) + ".weight", shape);
                 if (spec.modelType().equals("qwen2") && (p == Projection.Q || p == Projection.K || p == Projection.V)) {
                     normal.accept(p.path(l) + ".bias", new long[]{shape[0]});

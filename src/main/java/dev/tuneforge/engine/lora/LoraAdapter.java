@@ -85,15 +85,8 @@ public final class LoraAdapter implements Adapter {
     }
 
     static long[] inOut(ModelConfig mc, Projection p) {
-        long q = (long) mc.numHeads() * mc.headDim();
-        long kv = (long) mc.numKvHeads() * mc.headDim();
-        return switch (p) {
-            case Q -> new long[]{mc.hiddenSize(), q};
-            case K, V -> new long[]{mc.hiddenSize(), kv};
-            case O -> new long[]{q, mc.hiddenSize()};
-            case GATE, UP -> new long[]{mc.hiddenSize(), mc.intermediateSize()};
-            case DOWN -> new long[]{mc.intermediateSize(), mc.hiddenSize()};
-        };
+        long[] shape = p.weightShape(mc);
+        return new long[]{shape[1], shape[0]};
     }
 
     public LoraConfig config() {

@@ -55,21 +55,12 @@ public final class LlamaModel {
                 : checkShape(get.apply("lm_head.weight"), "lm_head.weight", config.vocabSize(), config.hiddenSize());
         finalNorm = get.apply("model.norm.weight");
         layers = new Layer[config.numLayers()];
-        long qDim = (long) config.numHeads() * config.headDim();
-        long kvDim = (long) config.numKvHeads() * config.headDim();
         for (int l = 0; l < layers.length; l++) {
             Map<Projection, Tensor> w = new HashMap<>();
             Map<Projection, Tensor> b = new HashMap<>();
             for (Projection p : Projection.values()) {
                 String name = p.path(l) + ".weight";
-                long[] expected = switch (p) {
-                    case Q -> new long[]{qDim, config.hiddenSize()};
-                    case K, V -> new long[]{kvDim, config.hiddenSize()};
-                    case O -> new long[]{config.hiddenSize(), qDim};
-                    case GATE, UP -> new long[]{config.intermediateSize(), config.hiddenSize()};
-                    case DOWN -> new long[]{config.hiddenSize(), config.intermediateSize()};
-                };
-                w.put(p, checkShape(get.apply(name), name, expected));
+                w.put(p, checkShape(get.apply(name), name, p.weightShape(config)));
                 if (hasBias(config, p)) {
                     b.put(p, get.apply(p.path(l) + ".bias"));
                 }
@@ -102,8 +93,6 @@ public final class LlamaModel {
         var opts = new TensorOptions(ScalarType.Float);
         java.util.function.BiConsumer<String, long[]> normal = (name, shape) -> w.put(name,
                 torch.randn(shape, new org.bytedeco.pytorch.GeneratorOptional(gen), opts).mul_(new org.bytedeco.pytorch.Scalar(0.02)).to(dtype));
-        long qDim = (long) config.numHeads() * config.headDim();
-        long kvDim = (long) config.numKvHeads() * config.headDim();
         normal.accept("model.embed_tokens.weight", new long[]{config.vocabSize(), config.hiddenSize()});
         if (!config.tieWordEmbeddings()) {
             normal.accept("lm_head.weight", new long[]{config.vocabSize(), config.hiddenSize()});
@@ -111,13 +100,7 @@ public final class LlamaModel {
         w.put("model.norm.weight", torch.ones(new long[]{config.hiddenSize()}, opts).to(dtype));
         for (int l = 0; l < config.numLayers(); l++) {
             for (Projection p : Projection.values()) {
-                long[] shape = switch (p) {
-                    case Q -> new long[]{qDim, config.hiddenSize()};
-                    case K, V -> new long[]{kvDim, config.hiddenSize()};
-                    case O -> new long[]{config.hiddenSize(), qDim};
-                    case GATE, UP -> new long[]{config.intermediateSize(), config.hiddenSize()};
-                    case DOWN -> new long[]{config.hiddenSize(), config.intermediateSize()};
-                };
+                long[] shape = p.weightShape(config);
                 normal.accept(p.path(l) + ".weight", shape);
                 if (hasBias(config, p)) {
                     normal.accept(p.path(l) + ".bias", new long[]{shape[0]});

@@ -30,6 +30,19 @@ public enum Projection {
         return "model.layers." + layer + "." + block + "." + moduleName;
     }
 
+    /** Shape [out, in] of this projection's weight in a model of {@code c}. */
+    public long[] weightShape(ModelConfig c) {
+        long q = (long) c.numHeads() * c.headDim();
+        long kv = (long) c.numKvHeads() * c.headDim();
+        return switch (this) {
+            case Q -> new long[]{q, c.hiddenSize()};
+            case K, V -> new long[]{kv, c.hiddenSize()};
+            case O -> new long[]{c.hiddenSize(), q};
+            case GATE, UP -> new long[]{c.intermediateSize(), c.hiddenSize()};
+            case DOWN -> new long[]{c.hiddenSize(), c.intermediateSize()};
+        };
+    }
+
     public static Projection fromModuleName(String name) {
         String n = name.endsWith("_proj") ? name : name + "_proj";
         return Arrays.stream(values()).filter(p -> p.moduleName.equals(n)).findFirst()
