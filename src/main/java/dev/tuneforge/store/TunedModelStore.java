@@ -59,9 +59,13 @@ public final class TunedModelStore {
                 .mapTo(String.class).list());
     }
 
-    public void markStarted(String id, String time) {
-        jdbi.useHandle(h -> h.createUpdate("UPDATE tuned_models SET start_time = COALESCE(start_time, :t), update_time = :t WHERE id = :id")
-                .bind("t", time).bind("id", id).execute());
+    /** Records that the job starts (again) and returns how many times it has been started, this time included. */
+    public int markStarted(String id, String time) {
+        return jdbi.inTransaction(h -> {
+            h.createUpdate("UPDATE tuned_models SET start_time = COALESCE(start_time, :t), update_time = :t, "
+                    + "attempts = attempts + 1 WHERE id = :id").bind("t", time).bind("id", id).execute();
+            return h.createQuery("SELECT attempts FROM tuned_models WHERE id = :id").bind("id", id).mapTo(Integer.class).one();
+        });
     }
 
     /** Records a step's snapshot and the progress in one transaction. */
@@ -86,6 +90,12 @@ public final class TunedModelStore {
             h.createUpdate("UPDATE tuned_models SET completed_steps = :step WHERE id = :id")
                     .bind("step", step).bind("id", id).execute();
         });
+    }
+
+    /** Takes back a start that ended in an orderly shutdown: it does not count towards the job's attempts. */
+    public void undoStart(String id) {
+        jdbi.useHandle(h -> h.createUpdate("UPDATE tuned_models SET attempts = attempts - 1 WHERE id = :id AND attempts > 0")
+                .bind("id", id).execute());
     }
 
     public void markActive(String id, String time) {

@@ -39,6 +39,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class TuningService implements AutoCloseable {
     public static final double DEFAULT_LEARNING_RATE = 0.001;
+    /** Starts of one job (first run plus resumes after restarts) before it is failed instead of retried again. */
+    public static final int MAX_ATTEMPTS = 5;
     private static final Logger LOG = LoggerFactory.getLogger(TuningService.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -180,7 +182,14 @@ public final class TuningService implements AutoCloseable {
             if (r.cancelRequested()) {
                 throw new TrainingCancelledException(r.completedSteps());
             }
-            store.markStarted(id, Instant.now().toString());
+            int attempt = store.markStarted(id, Instant.now().toString());
+            if (attempt > MAX_ATTEMPTS) {
+                store.markFailed(id, 13, "tuning failed: the job was started " + MAX_ATTEMPTS
+                        + " times and its process ended each time before it finished", Instant.now().toString());
+                artifacts.deleteCheckpoint(id);
+                LOG.error("tunedModels/{} failed: started {} times without finishing", id, MAX_ATTEMPTS);
+                return;
+            }
             BaseModel base = baseOf(r);
             long[] added = base.promptFormat().addedTokenIds();
             TrainingOptions options = new TrainingOptions(r.epochCount(), r.batchSize(), r.effectiveLearningRate(),
@@ -209,6 +218,8 @@ public final class TuningService implements AutoCloseable {
                 store.markFailed(id, 1, "tuning was cancelled", Instant.now().toString());
                 artifacts.deleteCheckpoint(id);
                 LOG.info("tunedModels/{} cancelled", id);
+            } else {
+                store.undoStart(id);
             }
         } catch (RuntimeException | Error e) {
             LOG.error("tuning tunedModels/{} failed", id, e);

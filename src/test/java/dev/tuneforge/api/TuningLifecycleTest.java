@@ -99,4 +99,26 @@ class TuningLifecycleTest {
             assertFalse(Files.exists(dataDir.resolve("tunedModels/m2")), "files removed");
         }
     }
+
+    @Test
+    void aJobWhoseProcessKeepsDyingEndsFailedInsteadOfRetryingForever() throws Exception {
+        String operation;
+        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
+            Http http = Callers.http(server, "p");
+            operation = http.post("/v1beta/tunedModels?tunedModelId=doomed", body(200)).json().get("name").asText();
+            while (http.get("/v1/" + operation).json().path("metadata").path("completedSteps").asInt() < 2) {
+                Thread.sleep(20);
+            }
+        }
+        // an orderly stop does not count; simulate a job whose process died at every one of its starts
+        dev.tuneforge.store.Database.sqlite(dataDir.resolve("tuneforge.db")).jdbi()
+                .useHandle(h -> h.execute("UPDATE tuned_models SET attempts = ? WHERE id = 'doomed'",
+                        dev.tuneforge.tuning.TuningService.MAX_ATTEMPTS));
+        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
+            Http http = Callers.http(server, "p");
+            JsonNode done = SeedWalkthroughTest.waitUntilDone(http, operation);
+            assertTrue(done.get("error").get("message").asText().contains("started 5 times"), done.toString());
+            assertEquals("FAILED", http.get("/v1beta/tunedModels/doomed").json().get("state").asText());
+        }
+    }
 }
