@@ -44,7 +44,7 @@ public final class DemoCommand implements Runnable {
         System.setProperty("org.slf4j.simpleLogger.log.dev.tuneforge.tuning.TuningService", "warn");
         try {
             Path dir = dataDir != null ? dataDir : Files.createTempDirectory("tuneforge-demo");
-            try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dir, Path.of("."))).start("127.0.0.1", 0)) {
+            try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dir, TuneforgeCli.home())).start("127.0.0.1", 0)) {
                 String base = "http://127.0.0.1:" + server.port();
                 System.out.println("In-process server on " + base + ", data in " + dir);
                 step("0. Credentials: tuneforge auth init --project my-project-id (a demo OAuth client), then "

@@ -25,7 +25,7 @@ public final class ServeCommand implements Runnable {
 
     @Override
     public void run() {
-        ServerConfig cfg = config == null ? ServerConfig.defaults(dataDir, Path.of("."))
+        ServerConfig cfg = config == null ? ServerConfig.defaults(dataDir, TuneforgeCli.home())
                 : ServerConfig.read(config, dataDir);
         TuneforgeServer server = new TuneforgeServer(cfg).start(host, port);
         System.out.println("Tuneforge listening on http://" + host + ":" + server.port() + " (data in "

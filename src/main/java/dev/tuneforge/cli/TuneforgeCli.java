@@ -22,6 +22,12 @@ public final class TuneforgeCli implements Runnable {
         System.exit(cli.execute(args));
     }
 
+    /** The installation (where models/ lives): $TUNEFORGE_HOME, set by the launcher, else the working directory. */
+    static java.nio.file.Path home() {
+        String home = System.getenv("TUNEFORGE_HOME");
+        return java.nio.file.Path.of(home == null || home.isBlank() ? "." : home);
+    }
+
     @Override
     public void run() {
         new CommandLine(this).usage(System.out);
