@@ -233,7 +233,7 @@ public final class ApiServer implements AutoCloseable {
         requireTuning(ctx);
         Page page = Page.of(ctx);
         TunedModelFilter filter = TunedModelFilter.parse(ctx.queryParam("filter"));
-        List<TunedModelRecord> rows = tuning.store().list(project(ctx), 0, Integer.MAX_VALUE).stream()
+        List<TunedModelRecord> rows = tuning.store().list(project(ctx)).stream()
                 .filter(filter::matches).skip(page.offset()).limit(page.size() + 1L).toList();
         ObjectNode out = GoogleJson.MAPPER.createObjectNode();
         ArrayNode arr = out.putArray("tunedModels");

@@ -46,11 +46,11 @@ public final class TunedModelStore {
                 .bind("id", id).map(MAPPER).findOne());
     }
 
-    /** A page of a project's tuned models, oldest first. */
-    public List<TunedModelRecord> list(String project, int offset, int limit) {
+    /** A project's tuned models, oldest first (the API filters and pages them). */
+    public List<TunedModelRecord> list(String project) {
         return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM tuned_models WHERE project = :project "
-                        + "ORDER BY create_time, id LIMIT :limit OFFSET :offset")
-                .bind("project", project).bind("limit", limit).bind("offset", offset).map(MAPPER).list());
+                        + "ORDER BY create_time, id")
+                .bind("project", project).map(MAPPER).list());
     }
 
     /** Ids of tuned models still being created: jobs to run or to resume. */

@@ -110,10 +110,9 @@ public final class TuningService implements AutoCloseable {
             }
         }
         BaseModelCatalog.Entry base = catalog.resolve(baseModelName);
-        int tokensPerExampleLimit = catalog.directory(base).config().maxPositionEmbeddings();
-        if (tokensPerExampleLimit <= 1) {
-            throw new ServiceException(ServiceException.Code.INTERNAL, "base model has no context");
-        }
+        // reading the model's directory now (downloading a Hub model on first use) makes an unreadable base model
+        // fail this request rather than the queued job
+        catalog.directory(base);
         String id = req.tunedModelId() != null ? req.tunedModelId() : TunedModelIds.fromDisplayName(req.displayName());
         String now = Instant.now().toString();
         double lr = req.learningRate() != null ? req.learningRate()
