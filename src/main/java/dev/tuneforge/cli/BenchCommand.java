@@ -17,10 +17,12 @@ public final class BenchCommand implements Runnable {
     @Parameters(arity = "1..*", paramLabel = "CONFIG", description = "Hugging Face config.json files")
     List<Path> configs;
 
-    @Option(names = "--dtype", description = "base weight dtype: bf16 or fp32 (default: ${DEFAULT-VALUE})")
-    String dtype = "bf16";
+    @Option(names = "--dtype", description = "base weight dtype: bf16, fp32, or auto: bf16 where the CPU multiplies "
+            + "bf16 in hardware (AVX512-BF16/AMX), else fp32 (default: ${DEFAULT-VALUE})")
+    String dtype = "auto";
 
-    @Option(names = "--steps", description = "measured training steps per shape (default: ${DEFAULT-VALUE})")
+    @Option(names = "--steps", description = "measured training steps per shape; 0 skips training "
+            + "(default: ${DEFAULT-VALUE})")
     int steps = 3;
 
     @Override
@@ -28,9 +30,14 @@ public final class BenchCommand implements Runnable {
         ScalarType type = switch (dtype) {
             case "bf16" -> ScalarType.BFloat16;
             case "fp32" -> ScalarType.Float;
+            case "auto" -> dev.tuneforge.engine.kernel.CpuFeatures.hasNativeBf16() ? ScalarType.BFloat16 : ScalarType.Float;
             default -> throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
-                    "--dtype must be bf16 or fp32, got " + dtype);
+                    "--dtype must be bf16, fp32 or auto, got " + dtype);
         };
+        if (steps < 0) {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                    "--steps must be 0 or more, got " + steps);
+        }
         for (Path config : configs) {
             System.out.println("== " + config);
             new Benchmark(ModelConfig.read(config), type, steps, System.out).run();

@@ -24,7 +24,7 @@ class CrashRecoveryTest {
             port = s.getLocalPort();
         }
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+        ProcessBuilder pb = new ProcessBuilder(List.of(java, "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector", "-cp",
                 System.getProperty("java.class.path"), "dev.tuneforge.cli.TuneforgeCli", "serve", "--port",
                 String.valueOf(port), "--data-dir", dataDir.toString()))
                 .redirectErrorStream(true).redirectOutput(dataDir.resolve("server.log").toFile());

@@ -63,7 +63,7 @@ class LlamaModelTest {
             float[] full = logits(model, IDS);
             int vocab = model.config().vocabSize();
             try (NoGradGuard g = new NoGradGuard()) {
-                KvCache cache = new KvCache(model.config(), IDS.length, ScalarType.Float);
+                KvCache cache = new KvCache(model.config(), IDS.length);
                 // prefill 3 tokens, then 2 at once (masked chunk), then one at a time
                 int[] chunks = {3, 2, 1, 1};
                 int pos = 0;

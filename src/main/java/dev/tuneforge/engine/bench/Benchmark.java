@@ -2,7 +2,10 @@ package dev.tuneforge.engine.bench;
 
 import dev.tuneforge.engine.lora.LoraAdapter;
 import dev.tuneforge.engine.lora.LoraConfig;
+import dev.tuneforge.engine.kernel.RowParallel;
+import dev.tuneforge.engine.model.AdapterWeights;
 import dev.tuneforge.engine.model.KvCache;
+import dev.tuneforge.engine.model.SingleTokenDecoder;
 import dev.tuneforge.engine.model.LlamaModel;
 import dev.tuneforge.engine.model.ModelConfig;
 import dev.tuneforge.engine.tensor.Tensors;
@@ -62,26 +65,44 @@ public final class Benchmark {
                 model.weightBytes() / 1e6, adapter.parameterCount());
         out.println("training FLOPs per token = 4·N + 12·L·T·(heads·head_dim)  "
                 + "(forward 2N, backward through the frozen weights 2N; attention QK and AV, forward + 2× backward)");
-        double[] t64 = trainThroughput(model, adapter, 64);
-        double[] t256 = trainThroughput(model, adapter, 256);
-        double mfu64 = t64[2] / (bf16 * 1e9);
-        double mfu256 = t256[2] / (bf16 * 1e9);
-        out.printf(Locale.ROOT, "train batch 4 × 64:  %.3f s/step, %.0f tokens/s, %.1f GFLOP/s, MFU %.1f%% of bf16 peak%n",
-                t64[0], t64[1], t64[2] / 1e9, mfu64 * 100);
-        out.printf(Locale.ROOT, "train batch 4 × 256: %.3f s/step, %.0f tokens/s, %.1f GFLOP/s, MFU %.1f%% of bf16 peak%n",
-                t256[0], t256[1], t256[2] / 1e9, mfu256 * 100);
+        // utilisation against the peak of the dtype the base weights are in
+        boolean bf16Base = dtype.value == ScalarType.BFloat16.value;
+        double peak = bf16Base ? bf16 : fp32;
+        String peakName = bf16Base ? "bf16" : "fp32";
+        double[] t64 = new double[3];
+        double[] t256 = new double[3];
+        if (steps > 0) {
+            t64 = trainThroughput(model, adapter, 64);
+            t256 = trainThroughput(model, adapter, 256);
+            out.printf(Locale.ROOT, "train batch 4 × 64:  %.3f s/step, %.0f tokens/s, %.1f GFLOP/s, MFU %.1f%% of %s peak%n",
+                    t64[0], t64[1], t64[2] / 1e9, t64[2] / (peak * 1e9) * 100, peakName);
+            out.printf(Locale.ROOT, "train batch 4 × 256: %.3f s/step, %.0f tokens/s, %.1f GFLOP/s, MFU %.1f%% of %s peak%n",
+                    t256[0], t256[1], t256[2] / 1e9, t256[2] / (peak * 1e9) * 100, peakName);
+        }
+        double mfu256 = t256[2] / (peak * 1e9);
 
         adapter.parametersChanged();
-        double[] decode = decode(model, adapter);
         double bytesPerToken = model.weightBytes() - (config.tieWordEmbeddings() ? 0
                 : (double) config.vocabSize() * config.hiddenSize() * model.embedTokens().element_size());
-        double achieved = bytesPerToken * decode[1] / 1e9;
-        double utilisation = achieved / bandwidth;
-        out.printf(Locale.ROOT, "decode batch 1, 32-token prompt, 128 new tokens: time to first token %.1f ms, "
-                        + "%.1f tokens/s, weights read %.1f MB/token = %.1f GB/s, %.1f%% of read bandwidth%n",
-                decode[0], decode[1], bytesPerToken / 1e6, achieved, utilisation * 100);
+        double[] viaTorch = decode(model, adapter, null);
+        printDecode("libtorch ops", viaTorch, bytesPerToken, bandwidth);
+        SingleTokenDecoder decoder = model.decoder();
+        double[] decode = viaTorch;
+        if (decoder != null) {
+            decode = decode(model, adapter, decoder);
+            printDecode("single-token decoder (Vector API, " + RowParallel.threads() + " threads)", decode,
+                    bytesPerToken, bandwidth);
+        }
+        double utilisation = bytesPerToken * decode[1] / 1e9 / bandwidth;
         out.printf(Locale.ROOT, "peak resident memory: %.0f MB%n", peakRssBytes() / 1e6);
         return new Result(t64[1], t256[1], decode[1], decode[0], fp32, bf16, bandwidth, mfu256, utilisation);
+    }
+
+    private void printDecode(String path, double[] decode, double bytesPerToken, double bandwidth) {
+        double achieved = bytesPerToken * decode[1] / 1e9;
+        out.printf(Locale.ROOT, "decode batch 1, 32-token prompt, 128 new tokens, %s: time to first token %.1f ms, "
+                        + "%.1f tokens/s, weights read %.1f MB/token = %.1f GB/s, %.1f%% of read bandwidth%n",
+                path, decode[0], decode[1], bytesPerToken / 1e6, achieved, achieved / bandwidth * 100);
     }
 
     /** Returns {seconds per step, tokens per second, FLOP/s}. */
@@ -123,8 +144,11 @@ public final class Benchmark {
         return new double[]{seconds, tokens / seconds, flopsPerToken * tokens / seconds};
     }
 
-    /** Returns {time to first token in ms, decode tokens per second}. */
-    private double[] decode(LlamaModel model, LoraAdapter adapter) {
+    /**
+     * Returns {time to first token in ms, decode tokens per second}: the prompt through libtorch, then one token at a
+     * time through the single-token decoder ({@code decoder} non-null) or through libtorch.
+     */
+    private double[] decode(LlamaModel model, LoraAdapter adapter, SingleTokenDecoder decoder) {
         int promptLen = 32;
         int newTokens = 128;
         Random random = new Random(3);
@@ -132,11 +156,13 @@ public final class Benchmark {
         for (int i = 0; i < promptLen; i++) {
             prompt[i] = random.nextInt(config.vocabSize());
         }
+        AdapterWeights weights = adapter.decodeWeights();
         double ttft = 0;
         double rate = 0;
         for (int round = 0; round < 2; round++) {
             try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
-                KvCache cache = new KvCache(config, promptLen + newTokens, model.dtype());
+                KvCache cache = new KvCache(config, promptLen + newTokens);
+                SingleTokenDecoder.State state = decoder == null ? null : decoder.newState(cache);
                 long t0 = System.nanoTime();
                 long next;
                 try (PointerScope s = new PointerScope()) {
@@ -145,8 +171,13 @@ public final class Benchmark {
                 }
                 long t1 = System.nanoTime();
                 for (int i = 1; i < newTokens; i++) {
+                    int position = promptLen + i - 1;
+                    if (decoder != null) {
+                        next = argmax(decoder.next(state, (int) next, position, cache, weights));
+                        continue;
+                    }
                     try (PointerScope s = new PointerScope()) {
-                        Tensor h = model.forward(Tensors.longs(new long[]{next}, 1, 1), promptLen + i - 1, cache, adapter);
+                        Tensor h = model.forward(Tensors.longs(new long[]{next}, 1, 1), position, cache, adapter);
                         next = model.logits(h.select(1, 0), adapter).argmax().item_long();
                     }
                 }
@@ -158,26 +189,42 @@ public final class Benchmark {
         return new double[]{ttft, rate};
     }
 
+    private static int argmax(float[] values) {
+        int best = 0;
+        for (int i = 1; i < values.length; i++) {
+            if (values[i] > values[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * Peak matmul rate for {@code type}: 2048² matrices, or 512² where a probe shows the type is emulated (bf16 on
+     * CPUs without AVX512-BF16/AMX runs at a few GFLOP/s, and a 2048² product would take minutes).
+     */
     static double matmulGflops(ScalarType type) {
-        int n = 2048;
+        double probe = matmulGflops(type, 512, 0.3);
+        return probe < 20 ? probe : matmulGflops(type, 2048, 1.0);
+    }
+
+    private static double matmulGflops(ScalarType type, int n, double minSeconds) {
         try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
             Tensor a = torch.randn(new long[]{n, n}, new TensorOptions(ScalarType.Float)).to(type);
             Tensor b = torch.randn(new long[]{n, n}, new TensorOptions(ScalarType.Float)).to(type);
-            Tensor c = torch.matmul(a, b);
-            for (int i = 0; i < 2; i++) {
-                try (PointerScope s = new PointerScope()) {
-                    torch.matmul(a, b);
-                }
+            try (PointerScope s = new PointerScope()) {
+                torch.matmul(a, b);
             }
-            int iterations = 8;
+            int iterations = 0;
             long start = System.nanoTime();
-            for (int i = 0; i < iterations; i++) {
+            double seconds;
+            do {
                 try (PointerScope s = new PointerScope()) {
                     torch.matmul(a, b);
                 }
-            }
-            double seconds = (System.nanoTime() - start) / 1e9;
-            c.sum().item_double();
+                iterations++;
+                seconds = (System.nanoTime() - start) / 1e9;
+            } while (seconds < minSeconds);
             return 2.0 * n * n * n * iterations / seconds / 1e9;
         }
     }

@@ -1,7 +1,9 @@
 package dev.tuneforge.engine.generate;
 
 import dev.tuneforge.engine.model.Adapter;
+import dev.tuneforge.engine.model.AdapterWeights;
 import dev.tuneforge.engine.model.KvCache;
+import dev.tuneforge.engine.model.SingleTokenDecoder;
 import dev.tuneforge.engine.model.LlamaModel;
 import dev.tuneforge.engine.tensor.Tensors;
 import dev.tuneforge.engine.tokenizer.TextTokenizer;
@@ -48,17 +50,21 @@ public final class TextGenerator {
         FinishReason reason = FinishReason.MAX_TOKENS;
         StreamingText stream = new StreamingText(options.stopSequences(), onText);
         try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
-            KvCache cache = new KvCache(model.config(), promptIds.length + maxNew, model.dtype());
-            Tensor input = Tensors.longs(promptIds, 1, promptIds.length);
-            long position = 0;
+            KvCache cache = new KvCache(model.config(), promptIds.length + maxNew);
+            SingleTokenDecoder decoder = model.decoder();
+            AdapterWeights adapterWeights = adapter == null ? null : adapter.decodeWeights();
+            if (adapter != null && adapterWeights == null) {
+                decoder = null;
+            }
+            SingleTokenDecoder.State state = decoder == null ? null : decoder.newState(cache);
+            long next;
+            try (PointerScope step = new PointerScope()) {
+                // the prompt in one batched pass through libtorch
+                Tensor hidden = model.forward(Tensors.longs(promptIds, 1, promptIds.length), 0, cache, adapter);
+                next = sampler.next(model.logits(hidden.select(1, promptIds.length - 1).select(0, 0), adapter));
+            }
+            int position = promptIds.length;
             while (true) {
-                long next;
-                try (PointerScope step = new PointerScope()) {
-                    Tensor hidden = model.forward(input, position, cache, adapter);
-                    Tensor last = hidden.select(1, hidden.size(1) - 1).select(0, 0);
-                    next = sampler.next(model.logits(last, adapter));
-                }
-                position += input.size(1);
                 if (stopIds.contains(next)) {
                     reason = FinishReason.STOP;
                     break;
@@ -71,7 +77,15 @@ public final class TextGenerator {
                 if (produced == maxNew) {
                     break;
                 }
-                input = Tensors.longs(new long[]{next}, 1, 1);
+                if (decoder != null) {
+                    next = sampler.next(decoder.next(state, (int) next, position, cache, adapterWeights));
+                } else {
+                    try (PointerScope step = new PointerScope()) {
+                        Tensor hidden = model.forward(Tensors.longs(new long[]{next}, 1, 1), position, cache, adapter);
+                        next = sampler.next(model.logits(hidden.select(1, 0).select(0, 0), adapter));
+                    }
+                }
+                position++;
             }
         }
         long[] ids = Arrays.copyOf(out, produced);

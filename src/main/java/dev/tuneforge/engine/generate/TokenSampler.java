@@ -18,6 +18,22 @@ final class TokenSampler {
         this.random = options.seed() == null ? new Random() : new Random(options.seed());
     }
 
+    /** The next token for float32 logits in an array (the single-token decoder's output). */
+    long next(float[] logits) {
+        if (options.isGreedy()) {
+            int best = 0;
+            for (int i = 1; i < logits.length; i++) {
+                if (logits[i] > logits[best]) {
+                    best = i;
+                }
+            }
+            return best;
+        }
+        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            return next(Tensors.floats(logits, logits.length));
+        }
+    }
+
     long next(Tensor logits) {
         if (options.isGreedy()) {
             return logits.argmax().item_long();

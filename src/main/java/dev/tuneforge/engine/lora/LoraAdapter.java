@@ -1,9 +1,11 @@
 package dev.tuneforge.engine.lora;
 
 import dev.tuneforge.engine.model.Adapter;
+import dev.tuneforge.engine.model.AdapterWeights;
 import dev.tuneforge.engine.model.LlamaModel;
 import dev.tuneforge.engine.model.ModelConfig;
 import dev.tuneforge.engine.model.Projection;
+import dev.tuneforge.engine.tensor.Tensors;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.Scalar;
@@ -35,6 +37,7 @@ public final class LoraAdapter implements Adapter {
     private volatile Generator dropoutGenerator;
     /** Per projection {A, scale·B} detached and in the compute dtype: inference needs 2 ops per projection, not 5. */
     private volatile Map<String, Tensor[]> inferenceWeights;
+    private volatile AdapterWeights decodeWeights;
 
     LoraAdapter(LoraConfig config, ModelConfig modelConfig, ScalarType computeDtype, Map<String, Tensor[]> pairs,
                 Map<String, Double> scales, TrainableTokens embedTokens, TrainableTokens headTokens) {
@@ -101,13 +104,83 @@ public final class LoraAdapter implements Adapter {
     public void setTraining(Generator dropoutGenerator) {
         this.dropoutGenerator = dropoutGenerator;
         if (dropoutGenerator != null) {
-            inferenceWeights = null;
+            parametersChanged();
         }
     }
 
     /** Forgets the inference copies after the parameters were changed in place (training, resuming). */
     public void parametersChanged() {
         inferenceWeights = null;
+        decodeWeights = null;
+    }
+
+    @Override
+    public AdapterWeights decodeWeights() {
+        AdapterWeights w = decodeWeights;
+        if (w == null) {
+            synchronized (this) {
+                w = decodeWeights;
+                if (w == null) {
+                    w = buildDecodeWeights();
+                    decodeWeights = w;
+                }
+            }
+        }
+        return w;
+    }
+
+    private AdapterWeights buildDecodeWeights() {
+        Map<String, AdapterWeights.LowRank> lowRanks = new java.util.HashMap<>();
+        for (var e : pairs.entrySet()) {
+            Tensor a = e.getValue()[0];
+            Tensor b = e.getValue()[1];
+            float[] up = Tensors.toFloats(b.detach());
+            float scale = (float) (double) scales.get(e.getKey());
+            for (int i = 0; i < up.length; i++) {
+                up[i] *= scale;
+            }
+            lowRanks.put(e.getKey(), new AdapterWeights.LowRank((int) a.size(0), (int) a.size(1), (int) b.size(0),
+                    Tensors.toFloats(a.detach()), up));
+        }
+        Map<Integer, float[]> embeddingRows = rows(embedTokens);
+        TrainableTokens head = modelConfig.tieWordEmbeddings() ? embedTokens : headTokens;
+        Map<Integer, float[]> headRows = rows(head);
+        int[] headIds = headRows.keySet().stream().mapToInt(Integer::intValue).toArray();
+        float[][] headValues = java.util.Arrays.stream(headIds).mapToObj(headRows::get).toArray(float[][]::new);
+        return new AdapterWeights() {
+            @Override
+            public LowRank lowRank(int layer, Projection p) {
+                return lowRanks.get(key(layer, p));
+            }
+
+            @Override
+            public float[] embeddingRow(int token) {
+                return embeddingRows.get(token);
+            }
+
+            @Override
+            public int[] headTokens() {
+                return headIds;
+            }
+
+            @Override
+            public float[] headRow(int j) {
+                return headValues[j];
+            }
+        };
+    }
+
+    private static Map<Integer, float[]> rows(TrainableTokens tokens) {
+        Map<Integer, float[]> rows = new LinkedHashMap<>();
+        if (tokens != null) {
+            long[] ids = tokens.indices();
+            float[] values = Tensors.toFloats(tokens.values().detach());
+            int width = values.length / ids.length;
+            for (int j = 0; j < ids.length; j++) {
+                rows.put((int) ids[j], java.util.Arrays.copyOfRange(values, j * width, (j + 1) * width));
+            }
+        }
+        return rows;
     }
 
     private Map<String, Tensor[]> inferenceWeights() {

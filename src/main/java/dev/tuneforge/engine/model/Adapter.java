@@ -15,4 +15,12 @@ public interface Adapter {
 
     /** Output logits given the base logits and the final hidden states; replaces trained token columns. */
     Tensor head(Tensor hidden, Tensor baseLogits);
+
+    /**
+     * The adapter's current weights as float32 arrays for the single-token decoder, or null if it cannot provide
+     * them (then decoding goes through {@link LlamaModel#forward}).
+     */
+    default AdapterWeights decodeWeights() {
+        return null;
+    }
 }

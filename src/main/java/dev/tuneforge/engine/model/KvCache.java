@@ -1,26 +1,43 @@
 package dev.tuneforge.engine.model;
 
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
-/** Keys and values of earlier positions, one preallocated buffer per layer, for one sequence. */
+/**
+ * Keys and values of earlier positions for one sequence: one preallocated float32 buffer per layer, laid out
+ * [1, kvHeads, capacity, headDim]. Attention runs in float32 whatever the weights' dtype, so the cache does too,
+ * and the single-token decoder reads and writes the same buffers the libtorch forward pass fills.
+ */
 public final class KvCache {
     private final Tensor[] keys;
     private final Tensor[] values;
+    private final long[] keyAddresses;
+    private final long[] valueAddresses;
     private final int capacity;
+    private final int kvHeads;
+    private final int headDim;
     private int length;
 
-    public KvCache(ModelConfig config, int capacity, torch.ScalarType dtype) {
+    public KvCache(ModelConfig config, int capacity) {
         this.capacity = capacity;
-        keys = new Tensor[config.numLayers()];
-        values = new Tensor[config.numLayers()];
+        this.kvHeads = config.numKvHeads();
+        this.headDim = config.headDim();
+        int layers = config.numLayers();
+        keys = new Tensor[layers];
+        values = new Tensor[layers];
+        keyAddresses = new long[layers];
+        valueAddresses = new long[layers];
         long[] shape = {1, config.numKvHeads(), capacity, config.headDim()};
-        for (int l = 0; l < keys.length; l++) {
-            keys[l] = torch.zeros(shape, new org.bytedeco.pytorch.TensorOptions(dtype));
-            values[l] = torch.zeros(shape, new org.bytedeco.pytorch.TensorOptions(dtype));
+        for (int l = 0; l < layers; l++) {
+            keys[l] = torch.zeros(shape, new TensorOptions(torch.ScalarType.Float));
+            values[l] = torch.zeros(shape, new TensorOptions(torch.ScalarType.Float));
+            keyAddresses[l] = keys[l].data_ptr().address();
+            valueAddresses[l] = values[l].data_ptr().address();
         }
     }
 
+    /** Number of positions stored. */
     public int length() {
         return length;
     }
@@ -29,15 +46,36 @@ public final class KvCache {
         return capacity;
     }
 
+    int kvHeads() {
+        return kvHeads;
+    }
+
+    int headDim() {
+        return headDim;
+    }
+
     /** Stores k/v of positions start..start+n-1 in {@code layer} and returns all keys/values up to them. */
     Tensor[] append(int layer, long start, Tensor k, Tensor v) {
         long n = k.size(2);
-        if (start + n > capacity) {
-            throw new IllegalStateException("KV cache full: " + (start + n) + " > " + capacity);
-        }
+        checkRoom(start + n);
         keys[layer].narrow(2, start, n).copy_(k);
         values[layer].narrow(2, start, n).copy_(v);
         return new Tensor[]{keys[layer].narrow(2, 0, start + n), values[layer].narrow(2, 0, start + n)};
+    }
+
+    /** Address of the keys of {@code layer} (float32, [kvHeads, capacity, headDim]), valid while this cache is reachable. */
+    long keyAddress(int layer) {
+        return keyAddresses[layer];
+    }
+
+    long valueAddress(int layer) {
+        return valueAddresses[layer];
+    }
+
+    void checkRoom(long positions) {
+        if (positions > capacity) {
+            throw new IllegalStateException("KV cache full: " + positions + " > " + capacity);
+        }
     }
 
     void advanceTo(int newLength) {

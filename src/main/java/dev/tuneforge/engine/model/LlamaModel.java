@@ -25,6 +25,8 @@ public final class LlamaModel {
     private final Tensor finalNorm;
     private final Layer[] layers;
     private final RotaryEmbedding rope;
+    private volatile SingleTokenDecoder decoder;
+    private volatile boolean decoderUnavailable;
 
     /**
      * One decoder layer. q/k/v and gate/up are stored concatenated (one matmul each instead of three and two:
@@ -197,10 +199,67 @@ public final class LlamaModel {
     private Tensor attention(Tensor q, Tensor k, Tensor v, long start, long seq) {
         if (dtype != ScalarType.Float) {
             // libtorch's CPU attention kernels are several times slower in bf16/fp16 than in fp32 (measured:
-            // 113 ms vs 19 ms for 4 × 9 heads × 256 tokens), so attention runs in fp32 and casts back
+            // 113 ms vs 19 ms for 4 × 9 heads × 256 tokens), so attention runs in fp32 and casts back; the KV
+            // cache is float32 already
             return sdpa(q.to(ScalarType.Float), k.to(ScalarType.Float), v.to(ScalarType.Float), start, seq).to(dtype);
         }
         return sdpa(q, k, v, start, seq);
+    }
+
+    /**
+     * The single-token decoder over these weights, or null where it cannot run: it needs Java 22+ with the Vector
+     * API module ({@code --add-modules jdk.incubator.vector}, which the launcher and the tests pass) and float32 or
+     * bfloat16 weights. Without it generation goes through {@link #forward} for every token.
+     */
+    public SingleTokenDecoder decoder() {
+        SingleTokenDecoder d = decoder;
+        if (d != null || decoderUnavailable) {
+            return d;
+        }
+        synchronized (this) {
+            if (decoder == null && !decoderUnavailable) {
+                boolean runtime = Runtime.version().feature() >= 22
+                        && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+                boolean bf16 = dtype.value == ScalarType.BFloat16.value;
+                if (runtime && (bf16 || dtype.value == ScalarType.Float.value)) {
+                    decoder = newDecoder(decoderWeights(bf16));
+                }
+                decoderUnavailable = decoder == null;
+            }
+            return decoder;
+        }
+    }
+
+    private static SingleTokenDecoder newDecoder(DecoderWeights weights) {
+        try {
+            // compiled for Java 22 (src/main/java22), so only referenced once the runtime is known to load it
+            return (SingleTokenDecoder) Class.forName(LlamaModel.class.getPackageName() + ".LlamaDecoder")
+                    .getDeclaredConstructor(DecoderWeights.class).newInstance(weights);
+        } catch (ReflectiveOperationException | LinkageError e) {
+            org.slf4j.LoggerFactory.getLogger(LlamaModel.class)
+                    .warn("single-token decoder unavailable, decoding through libtorch: {}", e.toString());
+            return null;
+        }
+    }
+
+    private DecoderWeights decoderWeights(boolean bf16) {
+        DecoderWeights.Layer[] decoderLayers = new DecoderWeights.Layer[layers.length];
+        for (int l = 0; l < layers.length; l++) {
+            Layer w = layers[l];
+            decoderLayers[l] = new DecoderWeights.Layer(floats(w.inputNorm), floats(w.postAttentionNorm),
+                    address(w.qkv), floats(w.qkvBias), address(w.o), floats(w.oBias), address(w.gateUp),
+                    floats(w.gateUpBias), address(w.down), floats(w.downBias));
+        }
+        return new DecoderWeights(config, bf16, address(embedTokens), address(lmHead), floats(finalNorm),
+                decoderLayers);
+    }
+
+    private static long address(Tensor t) {
+        return t.data_ptr().address();
+    }
+
+    private static float[] floats(Tensor t) {
+        return t == null ? null : dev.tuneforge.engine.tensor.Tensors.toFloats(t);
     }
 
     private Tensor sdpa(Tensor q, Tensor k, Tensor v, long start, long seq) {
@@ -249,7 +308,8 @@ public final class LlamaModel {
     }
 
     private Tensor frozen(Tensor t) {
-        Tensor c = t.is_floating_point() ? t.to(dtype) : t;
+        // contiguous: the single-token decoder reads the storage in place, row-major
+        Tensor c = (t.is_floating_point() ? t.to(dtype) : t).contiguous();
         c.set_requires_grad(false);
         return c;
     }

@@ -1,0 +1,32 @@
+package dev.tuneforge.engine.kernel;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+
+/** What this CPU can do natively, from /proc/cpuinfo (empty elsewhere). */
+public final class CpuFeatures {
+    private static final Set<String> FLAGS = readFlags();
+
+    private CpuFeatures() {
+    }
+
+    /** Whether bf16 matrix products run in hardware (AVX512-BF16 or AMX-BF16) rather than emulated. */
+    public static boolean hasNativeBf16() {
+        return FLAGS.contains("avx512_bf16") || FLAGS.contains("amx_bf16");
+    }
+
+    private static Set<String> readFlags() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("flags")) {
+                    return Set.of(line.substring(line.indexOf(':') + 1).trim().split("\\s+"));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return Set.of();
+        }
+        return Set.of();
+    }
+}

@@ -1,0 +1,20 @@
+package dev.tuneforge.engine.model;
+
+/**
+ * Decodes one new token of one sequence at a time on the shared base weights, bypassing libtorch's per-op cost
+ * (see {@code LlamaDecoder}, compiled for Java 22+ from {@code src/main/java22}). Prompts still go through
+ * {@link LlamaModel#forward}, which fills the same {@link KvCache}.
+ */
+public interface SingleTokenDecoder {
+    /** Scratch buffers for one sequence. */
+    interface State {
+    }
+
+    State newState(KvCache cache);
+
+    /**
+     * Runs {@code token} at {@code position} (the cache holds the positions before it), stores its keys and values
+     * and returns the next token's float32 logits, owned by {@code state} and valid until its next call.
+     */
+    float[] next(State state, int token, int position, KvCache cache, AdapterWeights adapter);
+}

@@ -1,0 +1,153 @@
+package dev.tuneforge.engine.kernel;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * A row-major [rows, cols] matrix of float32 or bfloat16 values in native memory (a libtorch tensor's storage,
+ * which must outlive this view), multiplied by float32 vectors with the Vector API. Decoding one token reads every
+ * weight once, so these products are bound by memory bandwidth: four rows share each load of {@code x} and the
+ * rows are split across the cores.
+ */
+public final class WeightMatrix {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_128;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+    private static final int LANES = F.length();
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Rows per chunk handed to a core: a chunk should read at least ~64 KB to be worth the hand-over. */
+    private static final int MIN_CHUNK_BYTES = 64 * 1024;
+
+    private final MemorySegment data;
+    private final int rows;
+    private final int cols;
+    private final boolean bf16;
+
+    private WeightMatrix(MemorySegment data, int rows, int cols, boolean bf16) {
+        this.data = data;
+        this.rows = rows;
+        this.cols = cols;
+        this.bf16 = bf16;
+    }
+
+    /** A float32 matrix at {@code address}. */
+    public static WeightMatrix float32(long address, int rows, int cols) {
+        return new WeightMatrix(MemorySegment.ofAddress(address).reinterpret((long) rows * cols * 4), rows, cols, false);
+    }
+
+    /** A bfloat16 matrix at {@code address}. */
+    public static WeightMatrix bfloat16(long address, int rows, int cols) {
+        return new WeightMatrix(MemorySegment.ofAddress(address).reinterpret((long) rows * cols * 2), rows, cols, true);
+    }
+
+    public int rows() {
+        return rows;
+    }
+
+    public int cols() {
+        return cols;
+    }
+
+    public long bytes() {
+        return data.byteSize();
+    }
+
+    /** y[0, rows) = this · x, parallel over rows. */
+    public void multiply(float[] x, float[] y) {
+        int minRows = Math.max(4, MIN_CHUNK_BYTES / (cols * (bf16 ? 2 : 4)));
+        RowParallel.forRows(rows, minRows, 4, (from, to) -> multiplyRows(x, y, from, to));
+    }
+
+    /** Row {@code row} as float32 into {@code out}. */
+    public void row(int row, float[] out) {
+        long base = (long) row * cols;
+        for (int c = 0; c < cols; c++) {
+            out[c] = get(base + c);
+        }
+    }
+
+    private float get(long index) {
+        return bf16 ? Float.intBitsToFloat(data.getAtIndex(SHORT, index) << 16) : data.getAtIndex(FLOAT, index);
+    }
+
+    private void multiplyRows(float[] x, float[] y, int from, int to) {
+        int r = from;
+        for (; r + 4 <= to; r += 4) {
+            multiplyFourRows(x, y, r);
+        }
+        for (; r < to; r++) {
+            y[r] = dotRow(x, r);
+        }
+    }
+
+    private void multiplyFourRows(float[] x, float[] y, int r) {
+        int elementBytes = bf16 ? 2 : 4;
+        long rowBytes = (long) cols * elementBytes;
+        long b0 = r * rowBytes;
+        long b1 = b0 + rowBytes;
+        long b2 = b1 + rowBytes;
+        long b3 = b2 + rowBytes;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        int vectorCols = cols - cols % LANES;
+        int c = 0;
+        for (; c < vectorCols; c += LANES) {
+            FloatVector xv = FloatVector.fromArray(F, x, c);
+            long off = (long) c * elementBytes;
+            a0 = load(b0 + off).fma(xv, a0);
+            a1 = load(b1 + off).fma(xv, a1);
+            a2 = load(b2 + off).fma(xv, a2);
+            a3 = load(b3 + off).fma(xv, a3);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD);
+        float s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD);
+        float s3 = a3.reduceLanes(VectorOperators.ADD);
+        for (; c < cols; c++) {
+            long i = (long) r * cols + c;
+            s0 += get(i) * x[c];
+            s1 += get(i + cols) * x[c];
+            s2 += get(i + 2L * cols) * x[c];
+            s3 += get(i + 3L * cols) * x[c];
+        }
+        y[r] = s0;
+        y[r + 1] = s1;
+        y[r + 2] = s2;
+        y[r + 3] = s3;
+    }
+
+    private float dotRow(float[] x, int r) {
+        long base = (long) r * cols;
+        int elementBytes = bf16 ? 2 : 4;
+        FloatVector acc = FloatVector.zero(F);
+        int vectorCols = cols - cols % LANES;
+        int c = 0;
+        for (; c < vectorCols; c += LANES) {
+            acc = load((base + c) * elementBytes).fma(FloatVector.fromArray(F, x, c), acc);
+        }
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; c < cols; c++) {
+            s += get(base + c) * x[c];
+        }
+        return s;
+    }
+
+    private FloatVector load(long byteOffset) {
+        if (bf16) {
+            // bfloat16 is the upper half of a float32: widen to 32 bits and shift into place
+            return ((IntVector) ShortVector.fromMemorySegment(S, data, byteOffset, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        }
+        return FloatVector.fromMemorySegment(F, data, byteOffset, ByteOrder.LITTLE_ENDIAN);
+    }
+}

@@ -1,0 +1,239 @@
+package dev.tuneforge.engine.model;
+
+import dev.tuneforge.engine.kernel.VectorMath;
+import dev.tuneforge.engine.kernel.WeightMatrix;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The Llama decoder ({@link LlamaModel}) for one new token of one sequence, on the shared base weights in place (no copies) with the
+ * Vector API. Producing a token reads every weight once and does little else, so it is bound by memory bandwidth
+ * — but through libtorch it is bound by the cost of calling ~50 ops per layer (each one a JNI call, a dispatch
+ * and an OpenMP fork/join, about as long as the op's own work at this size). Here a layer is five parallel
+ * matrix-vector products plus a few loops over vectors of the hidden size. The arithmetic is float32 throughout
+ * (weights widened on load), as in {@link LlamaModel#forward}; prompts still go through libtorch, which fills the
+ * same {@link KvCache}.
+ */
+final class LlamaDecoder implements SingleTokenDecoder {
+    private final ModelConfig config;
+    private final WeightMatrix embedTokens;
+    private final WeightMatrix lmHead;
+    private final float[] finalNorm;
+    private final Layer[] layers;
+    private final float[] inverseFrequencies;
+
+    private record Layer(float[] inputNorm, float[] postAttentionNorm, WeightMatrix qkv, float[] qkvBias,
+                         WeightMatrix o, float[] oBias, WeightMatrix gateUp, float[] gateUpBias, WeightMatrix down,
+                         float[] downBias) {
+    }
+
+    LlamaDecoder(DecoderWeights w) {
+        this.config = w.config();
+        int hidden = config.hiddenSize();
+        int inter = config.intermediateSize();
+        int qkvRows = (config.numHeads() + 2 * config.numKvHeads()) * config.headDim();
+        int attentionWidth = config.numHeads() * config.headDim();
+        java.util.function.BiFunction<Long, int[], WeightMatrix> matrix = (address, shape) -> w.bfloat16()
+                ? WeightMatrix.bfloat16(address, shape[0], shape[1]) : WeightMatrix.float32(address, shape[0], shape[1]);
+        this.embedTokens = matrix.apply(w.embedTokens(), new int[]{config.vocabSize(), hidden});
+        this.lmHead = matrix.apply(w.lmHead(), new int[]{config.vocabSize(), hidden});
+        this.finalNorm = w.finalNorm();
+        this.layers = new Layer[w.layers().length];
+        for (int l = 0; l < layers.length; l++) {
+            DecoderWeights.Layer d = w.layers()[l];
+            layers[l] = new Layer(d.inputNorm(), d.postAttentionNorm(),
+                    matrix.apply(d.qkv(), new int[]{qkvRows, hidden}), d.qkvBias(),
+                    matrix.apply(d.o(), new int[]{hidden, attentionWidth}), d.oBias(),
+                    matrix.apply(d.gateUp(), new int[]{2 * inter, hidden}), d.gateUpBias(),
+                    matrix.apply(d.down(), new int[]{hidden, inter}), d.downBias());
+        }
+        this.inverseFrequencies = RotaryEmbedding.inverseFrequencies(config, config.headDim() / 2);
+    }
+
+    /** Scratch buffers for one sequence: allocated once, reused for every token. */
+    private final class Buffers implements State {
+        private final float[] hidden = new float[config.hiddenSize()];
+        private final float[] normed = new float[config.hiddenSize()];
+        private final float[] qkv = new float[(config.numHeads() + 2 * config.numKvHeads()) * config.headDim()];
+        private final float[] attention = new float[config.numHeads() * config.headDim()];
+        private final float[] projected = new float[config.hiddenSize()];
+        private final float[] gateUp = new float[2 * config.intermediateSize()];
+        private final float[] activation = new float[config.intermediateSize()];
+        private final float[] scores;
+        private final float[] cos = new float[config.headDim() / 2];
+        private final float[] sin = new float[config.headDim() / 2];
+        private final float[] logits = new float[config.vocabSize()];
+
+        private Buffers(int capacity) {
+            scores = new float[capacity];
+        }
+    }
+
+    @Override
+    public State newState(KvCache cache) {
+        return new Buffers(cache.capacity());
+    }
+
+    @Override
+    public float[] next(State state, int token, int position, KvCache cache, AdapterWeights adapter) {
+        Buffers s = (Buffers) state;
+        cache.checkRoom(position + 1L);
+        int hiddenSize = config.hiddenSize();
+        int headDim = config.headDim();
+        int qDim = config.numHeads() * headDim;
+        int kvDim = config.numKvHeads() * headDim;
+        int inter = config.intermediateSize();
+        float[] row = adapter == null ? null : adapter.embeddingRow(token);
+        if (row != null) {
+            System.arraycopy(row, 0, s.hidden, 0, hiddenSize);
+        } else {
+            embedTokens.row(token, s.hidden);
+        }
+        rotaryAngles(position, s);
+        for (int l = 0; l < layers.length; l++) {
+            Layer layer = layers[l];
+            VectorMath.rmsNorm(s.hidden, layer.inputNorm, config.rmsNormEps(), s.normed);
+            layer.qkv.multiply(s.normed, s.qkv);
+            addBias(s.qkv, layer.qkvBias);
+            addDelta(adapter, l, Projection.Q, s.normed, s.qkv, 0);
+            addDelta(adapter, l, Projection.K, s.normed, s.qkv, qDim);
+            addDelta(adapter, l, Projection.V, s.normed, s.qkv, qDim + kvDim);
+            for (int h = 0; h < config.numHeads(); h++) {
+                rotate(s.qkv, h * headDim, s);
+            }
+            for (int h = 0; h < config.numKvHeads(); h++) {
+                rotate(s.qkv, qDim + h * headDim, s);
+            }
+            store(cache, l, position, s.qkv, qDim, kvDim);
+            attend(cache, l, position, s);
+            layer.o.multiply(s.attention, s.projected);
+            addBias(s.projected, layer.oBias);
+            addDelta(adapter, l, Projection.O, s.attention, s.projected, 0);
+            VectorMath.add(s.hidden, s.projected, hiddenSize);
+
+            VectorMath.rmsNorm(s.hidden, layer.postAttentionNorm, config.rmsNormEps(), s.normed);
+            layer.gateUp.multiply(s.normed, s.gateUp);
+            addBias(s.gateUp, layer.gateUpBias);
+            addDelta(adapter, l, Projection.GATE, s.normed, s.gateUp, 0);
+            addDelta(adapter, l, Projection.UP, s.normed, s.gateUp, inter);
+            for (int i = 0; i < inter; i++) {
+                float g = s.gateUp[i];
+                s.activation[i] = g / (1f + (float) Math.exp(-g)) * s.gateUp[inter + i];
+            }
+            layer.down.multiply(s.activation, s.projected);
+            addBias(s.projected, layer.downBias);
+            addDelta(adapter, l, Projection.DOWN, s.activation, s.projected, 0);
+            VectorMath.add(s.hidden, s.projected, hiddenSize);
+        }
+        VectorMath.rmsNorm(s.hidden, finalNorm, config.rmsNormEps(), s.normed);
+        lmHead.multiply(s.normed, s.logits);
+        if (adapter != null) {
+            int[] tokens = adapter.headTokens();
+            for (int j = 0; j < tokens.length; j++) {
+                s.logits[tokens[j]] = VectorMath.dot(adapter.headRow(j), 0, s.normed, 0, hiddenSize);
+            }
+        }
+        cache.advanceTo(position + 1);
+        return s.logits;
+    }
+
+    private void rotaryAngles(int position, Buffers s) {
+        for (int i = 0; i < s.cos.length; i++) {
+            float angle = (float) position * inverseFrequencies[i];
+            s.cos[i] = (float) Math.cos(angle);
+            s.sin[i] = (float) Math.sin(angle);
+        }
+    }
+
+    /** Rotate-half RoPE of one head at {@code off}, as {@link RotaryEmbedding#apply}. */
+    private static void rotate(float[] x, int off, Buffers s) {
+        int half = s.cos.length;
+        for (int i = 0; i < half; i++) {
+            float x1 = x[off + i];
+            float x2 = x[off + half + i];
+            x[off + i] = x1 * s.cos[i] - x2 * s.sin[i];
+            x[off + half + i] = x2 * s.cos[i] + x1 * s.sin[i];
+        }
+    }
+
+    private static MemorySegment cacheSegment(KvCache cache, long address) {
+        return MemorySegment.ofAddress(address).reinterpret((long) cache.capacity() * cacheRowFloats(cache) * Float.BYTES);
+    }
+
+    private static long cacheRowFloats(KvCache cache) {
+        return cache.headDim() * (long) cache.kvHeads();
+    }
+
+    private void store(KvCache cache, int layer, int position, float[] qkv, int qDim, int kvDim) {
+        MemorySegment keys = cacheSegment(cache, cache.keyAddress(layer));
+        MemorySegment values = cacheSegment(cache, cache.valueAddress(layer));
+        int headDim = config.headDim();
+        for (int h = 0; h < config.numKvHeads(); h++) {
+            long at = ((long) h * cache.capacity() + position) * headDim * Float.BYTES;
+            MemorySegment.copy(qkv, qDim + h * headDim, keys, ValueLayout.JAVA_FLOAT_UNALIGNED, at, headDim);
+            MemorySegment.copy(qkv, qDim + kvDim + h * headDim, values, ValueLayout.JAVA_FLOAT_UNALIGNED, at, headDim);
+        }
+    }
+
+    /** Softmax attention of every query head over positions 0..position of its key/value head. */
+    private void attend(KvCache cache, int layer, int position, Buffers s) {
+        MemorySegment keys = cacheSegment(cache, cache.keyAddress(layer));
+        MemorySegment values = cacheSegment(cache, cache.valueAddress(layer));
+        int headDim = config.headDim();
+        int group = config.numHeads() / config.numKvHeads();
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        java.util.Arrays.fill(s.attention, 0f);
+        for (int h = 0; h < config.numHeads(); h++) {
+            long headBase = (long) (h / group) * cache.capacity() * headDim;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int t = 0; t <= position; t++) {
+                float score = VectorMath.dot(s.qkv, h * headDim, keys, headBase + (long) t * headDim, headDim) * scale;
+                s.scores[t] = score;
+                max = Math.max(max, score);
+            }
+            float sum = 0;
+            for (int t = 0; t <= position; t++) {
+                float e = (float) Math.exp(s.scores[t] - max);
+                s.scores[t] = e;
+                sum += e;
+            }
+            for (int t = 0; t <= position; t++) {
+                VectorMath.addScaled(s.attention, h * headDim, s.scores[t] / sum, values,
+                        headBase + (long) t * headDim, headDim);
+            }
+        }
+    }
+
+    private static void addBias(float[] y, float[] bias) {
+        if (bias != null) {
+            VectorMath.add(y, bias, bias.length);
+        }
+    }
+
+    private static void addDelta(AdapterWeights adapter, int layer, Projection p, float[] x, float[] y, int yOff) {
+        if (adapter != null) {
+            AdapterWeights.LowRank delta = adapter.lowRank(layer, p);
+            if (delta != null) {
+                addLowRank(delta, x, y, yOff);
+            }
+        }
+    }
+
+    /** y[yOff, yOff + out) += up · (down · x). */
+    private static void addLowRank(AdapterWeights.LowRank d, float[] x, float[] y, int yOff) {
+        float[] t = new float[d.rank()];
+        for (int j = 0; j < t.length; j++) {
+            t[j] = VectorMath.dot(d.down(), j * d.in(), x, 0, d.in());
+        }
+        float[] up = d.up();
+        for (int o = 0; o < d.out(); o++) {
+            float sum = 0;
+            int base = o * t.length;
+            for (int j = 0; j < t.length; j++) {
+                sum += up[base + j] * t[j];
+            }
+            y[yOff + o] += sum;
+        }
+    }
+}

@@ -1,0 +1,169 @@
+package dev.tuneforge.engine;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tuneforge.engine.lora.LoraAdapter;
+import dev.tuneforge.engine.lora.LoraConfig;
+import dev.tuneforge.engine.lora.PeftAdapterFormat;
+import dev.tuneforge.engine.model.HfModelDirectory;
+import dev.tuneforge.engine.model.KvCache;
+import dev.tuneforge.engine.model.LlamaModel;
+import dev.tuneforge.engine.model.ModelConfig;
+import dev.tuneforge.engine.model.SingleTokenDecoder;
+import dev.tuneforge.engine.tensor.Tensors;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The single-token decoder against libtorch's full-sequence forward pass, the reference for its numerics. */
+class SingleTokenDecoderTest {
+    @TempDir
+    Path tmp;
+
+    private static final long[] IDS = {1, 403, 407, 2, 261, 378, 432, 383, 5};
+    /** Positions that go through libtorch before the decoder takes over. */
+    private static final int PROMPT = 3;
+
+    @Test
+    void matchesTheFullForwardPassWithAndWithoutAnAdapter() throws Exception {
+        for (TinyModels.Spec spec : new TinyModels.Spec[]{TinyModels.Spec.llama(),
+                new TinyModels.Spec("qwen2", false, 1, false, ScalarType.Float, 1),
+                new TinyModels.Spec("llama", false, 4, true, ScalarType.Float, 1)}) {
+            LlamaModel model = LlamaModel.load(new HfModelDirectory(
+                    TinyModels.write(tmp.resolve(spec.modelType() + spec.kvHeads()), spec, 5)), ScalarType.Float);
+            assertMatches(model, null, model, null, 1e-5, spec + " without adapter");
+            LoraAdapter adapter = trainedAdapter(model);
+            assertMatches(model, adapter, model, adapter, 1e-5, spec + " with adapter");
+        }
+    }
+
+    @Test
+    void handlesSizesThatAreNotMultiplesOfTheVectorWidth() {
+        ObjectNode c = new ObjectMapper().createObjectNode();
+        c.put("model_type", "qwen2");
+        c.put("hidden_size", 36);
+        c.put("intermediate_size", 50);
+        c.put("num_hidden_layers", 2);
+        c.put("num_attention_heads", 3);
+        c.put("num_key_value_heads", 1);
+        c.put("vocab_size", 515);
+        c.put("max_position_embeddings", 64);
+        c.put("rms_norm_eps", 1e-6);
+        c.put("tie_word_embeddings", false);
+        c.put("eos_token_id", 2);
+        LlamaModel model = LlamaModel.random(ModelConfig.parse(c), ScalarType.Float, 9);
+        LoraAdapter adapter = trainedAdapter(model);
+        assertMatches(model, adapter, model, adapter, 1e-5, "hidden 36, head_dim 12, intermediate 50, vocab 515");
+    }
+
+    @Test
+    void bfloat16WeightsAreReadAsTheSameValues() throws Exception {
+        Path dir = TinyModels.write(tmp.resolve("bf16"), new TinyModels.Spec("llama", true, 2, false, ScalarType.BFloat16, 1), 4);
+        LlamaModel bf16 = LlamaModel.load(new HfModelDirectory(dir), ScalarType.BFloat16);
+        // the same (bf16-representable) weights widened to float32: libtorch's reference in full precision
+        LlamaModel widened = LlamaModel.load(new HfModelDirectory(dir), ScalarType.Float);
+        LoraAdapter adapter = trainedAdapter(bf16);
+        PeftAdapterFormat.save(adapter, tmp.resolve("bf16-adapter"), "bf16");
+        // every position through the decoder: libtorch's bf16 pass would round the prompt's activations to bf16
+        assertMatches(bf16, adapter, widened, PeftAdapterFormat.load(tmp.resolve("bf16-adapter"), widened), 0, 1e-5,
+                "bf16 weights");
+    }
+
+    @Test
+    void concurrentSequencesDecodeAsIfAlone() throws Exception {
+        LlamaModel model = LlamaModel.load(new HfModelDirectory(
+                TinyModels.write(tmp.resolve("concurrent"), TinyModels.Spec.llama(), 6)), ScalarType.Float);
+        LoraAdapter adapter = trainedAdapter(model);
+        float[] tunedAlone = decodeAll(model, adapter);
+        float[] baseAlone = decodeAll(model, null);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<float[]>> runs = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                LoraAdapter a = i % 2 == 0 ? adapter : null;
+                runs.add(pool.submit((Callable<float[]>) () -> decodeAll(model, a)));
+            }
+            for (int i = 0; i < runs.size(); i++) {
+                // the prompt's pass through libtorch may split its reductions differently under load: 1e-6, not 0
+                assertArrayEquals(i % 2 == 0 ? tunedAlone : baseAlone, runs.get(i).get(), 1e-6f);
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    /** An adapter with non-zero LoRA weights and replacement rows for two of the sequence's tokens. */
+    private static LoraAdapter trainedAdapter(LlamaModel model) {
+        LoraAdapter adapter = LoraAdapter.initialize(model, LoraConfig.defaults(2, 407), 3);
+        try (NoGradGuard g = new NoGradGuard()) {
+            adapter.namedParameters().values().forEach(t -> t.add_(torch.randn(Tensors.shape(t)).mul_(new Scalar(0.1))));
+        }
+        adapter.parametersChanged();
+        return adapter;
+    }
+
+    private static float[] decodeAll(LlamaModel model, LoraAdapter adapter) {
+        return decodeAll(model, adapter, PROMPT);
+    }
+
+    /** Logits of every position after the first {@code prompt} (which libtorch runs), from the decoder. */
+    private static float[] decodeAll(LlamaModel model, LoraAdapter adapter, int prompt) {
+        SingleTokenDecoder decoder = model.decoder();
+        assertNotNull(decoder, "the decoder runs on this JVM (Java 22+, jdk.incubator.vector)");
+        int vocab = model.config().vocabSize();
+        float[] out = new float[(IDS.length - prompt) * vocab];
+        try (NoGradGuard g = new NoGradGuard()) {
+            KvCache cache = new KvCache(model.config(), IDS.length);
+            if (prompt > 0) {
+                model.forward(Tensors.longs(Arrays.copyOf(IDS, prompt), 1, prompt), 0, cache, adapter);
+            }
+            SingleTokenDecoder.State state = decoder.newState(cache);
+            for (int p = prompt; p < IDS.length; p++) {
+                float[] logits = decoder.next(state, (int) IDS[p], p, cache, adapter == null ? null : adapter.decodeWeights());
+                System.arraycopy(logits, 0, out, (p - prompt) * vocab, vocab);
+            }
+        }
+        return out;
+    }
+
+    private static void assertMatches(LlamaModel decoding, LoraAdapter decodingAdapter, LlamaModel reference,
+                                      LoraAdapter adapter, double tolerance, String what) {
+        assertMatches(decoding, decodingAdapter, reference, adapter, PROMPT, tolerance, what);
+    }
+
+    private static void assertMatches(LlamaModel decoding, LoraAdapter decodingAdapter, LlamaModel reference,
+                                      LoraAdapter adapter, int prompt, double tolerance, String what) {
+        float[] got = decodeAll(decoding, decodingAdapter, prompt);
+        int vocab = reference.config().vocabSize();
+        float[] full;
+        try (NoGradGuard g = new NoGradGuard()) {
+            full = Tensors.toFloats(reference.logits(reference.forward(Tensors.longs(IDS, 1, IDS.length), 0, null,
+                    adapter), adapter));
+        }
+        float[] want = Arrays.copyOfRange(full, prompt * vocab, IDS.length * vocab);
+        double maxDiff = 0;
+        double maxLogit = 0;
+        for (int i = 0; i < want.length; i++) {
+            maxDiff = Math.max(maxDiff, Math.abs(want[i] - got[i]));
+            maxLogit = Math.max(maxLogit, Math.abs(want[i]));
+        }
+        assertTrue(maxLogit > 0.1, what + ": logits large enough for the comparison to mean something");
+        assertTrue(maxDiff < tolerance, what + ": max difference " + maxDiff);
+    }
+}
