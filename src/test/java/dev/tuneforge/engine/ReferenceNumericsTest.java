@@ -55,10 +55,15 @@ class ReferenceNumericsTest {
         assertTrue(maxDiff < 1e-4, "max |logit diff| " + maxDiff);
     }
 
-    @Test
-    void greedyDecodingReproducesEveryReferenceContinuation() {
+    @org.junit.jupiter.params.ParameterizedTest(name = "single-token decoder: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void greedyDecodingReproducesEveryReferenceContinuation(boolean singleTokenDecoder) {
+        if (singleTokenDecoder) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.version().feature() >= 22, "decoder needs Java 22+");
+            org.junit.jupiter.api.Assertions.assertNotNull(Stories.model().decoder(), "Java 22+ with jdk.incubator.vector");
+        }
         JsonNode ref = Stories.reference("greedy.json");
-        TextGenerator generator = new TextGenerator(Stories.model(), Stories.tokenizer());
+        TextGenerator generator = new TextGenerator(Stories.model(), Stories.tokenizer(), singleTokenDecoder);
         int maxNew = ref.get("max_new_tokens").asInt();
         for (JsonNode c : ref.get("cases")) {
             long[] prompt = Stories.tokenizer().encode(c.get("prompt").asText(), true);

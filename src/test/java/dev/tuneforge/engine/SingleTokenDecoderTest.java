@@ -40,6 +40,12 @@ class SingleTokenDecoderTest {
     /** Positions that go through libtorch before the decoder takes over. */
     private static final int PROMPT = 3;
 
+    @org.junit.jupiter.api.BeforeAll
+    static void decoderIsBuiltForThisRuntime() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.version().feature() >= 22,
+                "the single-token decoder needs Java 22+; on 21 generation goes through libtorch only");
+    }
+
     @Test
     void matchesTheFullForwardPassWithAndWithoutAnAdapter() throws Exception {
         for (TinyModels.Spec spec : new TinyModels.Spec[]{TinyModels.Spec.llama(),

@@ -1,5 +1,6 @@
 package dev.tuneforge.engine.bench;
 
+import dev.tuneforge.engine.lora.DropoutMasks;
 import dev.tuneforge.engine.lora.LoraAdapter;
 import dev.tuneforge.engine.lora.LoraConfig;
 import dev.tuneforge.engine.kernel.RowParallel;
@@ -74,9 +75,9 @@ public final class Benchmark {
         if (steps > 0) {
             t64 = trainThroughput(model, adapter, 64);
             t256 = trainThroughput(model, adapter, 256);
-            out.printf(Locale.ROOT, "train batch 4 × 64:  %.3f s/step, %.0f tokens/s, %.1f GFLOP/s, MFU %.1f%% of %s peak%n",
+            out.printf(Locale.ROOT, "train batch 4 × 64:  median %.3f s/step, %.0f tokens/s, %.1f GFLOP/s, MFU %.1f%% of %s peak%n",
                     t64[0], t64[1], t64[2] / 1e9, t64[2] / (peak * 1e9) * 100, peakName);
-            out.printf(Locale.ROOT, "train batch 4 × 256: %.3f s/step, %.0f tokens/s, %.1f GFLOP/s, MFU %.1f%% of %s peak%n",
+            out.printf(Locale.ROOT, "train batch 4 × 256: median %.3f s/step, %.0f tokens/s, %.1f GFLOP/s, MFU %.1f%% of %s peak%n",
                     t256[0], t256[1], t256[2] / 1e9, t256[2] / (peak * 1e9) * 100, peakName);
         }
         double mfu256 = t256[2] / (peak * 1e9);
@@ -114,8 +115,11 @@ public final class Benchmark {
             ids[i] = random.nextInt(config.vocabSize());
         }
         var params = adapter.namedParameters().values().toArray(new Tensor[0]);
+        long[] stepNumber = {0};
         Runnable step = () -> {
             try (PointerScope scope = new PointerScope()) {
+                // as LoraTrainer does: LoRA dropout 0.05 with the step's masks
+                adapter.setTraining(new DropoutMasks(stepNumber[0]++));
                 Tensor input = Tensors.longs(ids, batch, seqLen);
                 Tensor hidden = model.forward(input, 0, null, adapter);
                 Tensor logits = model.logits(hidden.narrow(1, 0, seqLen - 1).reshape(-1, config.hiddenSize()), adapter);
@@ -130,14 +134,23 @@ public final class Benchmark {
                     }
                 }
                 loss.item_double();
+            } finally {
+                adapter.setTraining(null);
             }
         };
         step.run();
-        long start = System.nanoTime();
+        double[] times = new double[steps];
         for (int i = 0; i < steps; i++) {
+            long start = System.nanoTime();
             step.run();
+            times[i] = (System.nanoTime() - start) / 1e9;
         }
-        double seconds = (System.nanoTime() - start) / 1e9 / steps;
+        // the median: on a shared machine single steps vary by ±20%
+        double[] sorted = times.clone();
+        java.util.Arrays.sort(sorted);
+        double seconds = steps % 2 == 1 ? sorted[steps / 2] : (sorted[steps / 2 - 1] + sorted[steps / 2]) / 2;
+        out.printf(Locale.ROOT, "  4 × %d steps: %s s%n", seqLen, java.util.Arrays.stream(times)
+                .mapToObj(t -> String.format(Locale.ROOT, "%.2f", t)).collect(java.util.stream.Collectors.joining(", ")));
         double tokens = batch * seqLen;
         double flopsPerToken = 4.0 * config.matmulParameterCount()
                 + 12.0 * config.numLayers() * seqLen * config.numHeads() * config.headDim();

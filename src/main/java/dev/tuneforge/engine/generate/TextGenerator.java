@@ -19,10 +19,20 @@ import java.util.function.Consumer;
 public final class TextGenerator {
     private final LlamaModel model;
     private final TextTokenizer tokenizer;
+    private final boolean singleTokenDecoder;
 
     public TextGenerator(LlamaModel model, TextTokenizer tokenizer) {
+        this(model, tokenizer, true);
+    }
+
+    /**
+     * With {@code singleTokenDecoder} false every token goes through libtorch, as on runtimes without the decoder
+     * (see {@link LlamaModel#decoder()}).
+     */
+    public TextGenerator(LlamaModel model, TextTokenizer tokenizer, boolean singleTokenDecoder) {
         this.model = model;
         this.tokenizer = tokenizer;
+        this.singleTokenDecoder = singleTokenDecoder;
     }
 
     public GenerationResult generate(long[] promptIds, Adapter adapter, GenerationOptions options, Set<Long> stopIds) {
@@ -51,7 +61,7 @@ public final class TextGenerator {
         StreamingText stream = new StreamingText(options.stopSequences(), onText);
         try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
             KvCache cache = new KvCache(model.config(), promptIds.length + maxNew);
-            SingleTokenDecoder decoder = model.decoder();
+            SingleTokenDecoder decoder = singleTokenDecoder ? model.decoder() : null;
             AdapterWeights adapterWeights = adapter == null ? null : adapter.decodeWeights();
             if (adapter != null && adapterWeights == null) {
                 decoder = null;

@@ -34,7 +34,7 @@ public final class LoraAdapter implements Adapter {
     private final Map<String, Double> scales;
     private final TrainableTokens embedTokens;
     private final TrainableTokens headTokens;
-    private volatile Generator dropoutGenerator;
+    private volatile DropoutMasks dropoutMasks;
     /** Per projection {A, scale·B} detached and in the compute dtype: inference needs 2 ops per projection, not 5. */
     private volatile Map<String, Tensor[]> inferenceWeights;
     private volatile AdapterWeights decodeWeights;
@@ -100,10 +100,10 @@ public final class LoraAdapter implements Adapter {
         return modelConfig;
     }
 
-    /** Turns dropout on (with a generator, for reproducible masks) or off (null). */
-    public void setTraining(Generator dropoutGenerator) {
-        this.dropoutGenerator = dropoutGenerator;
-        if (dropoutGenerator != null) {
+    /** Turns dropout on (with the step's masks) or off (null). */
+    public void setTraining(DropoutMasks dropoutMasks) {
+        this.dropoutMasks = dropoutMasks;
+        if (dropoutMasks != null) {
             parametersChanged();
         }
     }
@@ -214,20 +214,19 @@ public final class LoraAdapter implements Adapter {
         if (ab == null) {
             return null;
         }
-        Generator gen = dropoutGenerator;
-        if (gen == null && !org.bytedeco.pytorch.GradMode.is_enabled()) {
+        DropoutMasks masks = dropoutMasks;
+        if (masks == null && !org.bytedeco.pytorch.GradMode.is_enabled()) {
             // no autograd (serving): use the pre-cast, pre-scaled copies
             Tensor[] w = inferenceWeights().get(key(layer, p));
             return torch.linear(torch.linear(x, w[0]), w[1]);
         }
         Tensor in = x;
-        if (gen != null && config.dropout() > 0) {
-            Tensor keep = torch.rand(dev.tuneforge.engine.tensor.Tensors.shape(x), new GeneratorOptional(gen),
-                    new TensorOptions(ScalarType.Float)).ge(new Scalar(config.dropout()));
-            in = x.mul(keep.to(x.scalar_type())).div(new Scalar(1 - config.dropout()));
+        if (masks != null && config.dropout() > 0) {
+            in = x.mul(masks.next(Tensors.shape(x), config.dropout()).to(x.scalar_type()));
         }
-        Tensor down = torch.linear(in, ab[0].to(computeDtype));
-        return torch.linear(down, ab[1].to(computeDtype)).mul(new Scalar(scales.get(key(layer, p))));
+        // the scale applied to the rank-r intermediate, not to the [tokens, out] result: a much smaller tensor
+        Tensor down = torch.linear(in, ab[0].to(computeDtype)).mul(new Scalar(scales.get(key(layer, p))));
+        return torch.linear(down, ab[1].to(computeDtype));
     }
 
     @Override

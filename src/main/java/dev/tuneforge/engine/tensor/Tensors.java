@@ -28,9 +28,14 @@ public final class Tensors {
         return longs(values, values.length);
     }
 
+    /** A float32 tensor of {@code shape} holding the first numel(shape) of {@code values}. */
     public static Tensor floats(float[] values, long... shape) {
         Tensor t = torch.zeros(shape, options(ScalarType.Float));
-        t.data_ptr_float().put(values, 0, values.length);
+        int n = Math.toIntExact(t.numel());
+        if (values.length < n) {
+            throw new IllegalArgumentException(values.length + " values for a tensor of " + n);
+        }
+        t.data_ptr_float().put(values, 0, n);
         return t;
     }
 

@@ -1,5 +1,6 @@
 package dev.tuneforge.engine.train;
 
+import dev.tuneforge.engine.lora.DropoutMasks;
 import dev.tuneforge.engine.lora.LoraAdapter;
 import dev.tuneforge.engine.model.LlamaModel;
 import dev.tuneforge.engine.tensor.Safetensors;
@@ -135,7 +136,7 @@ public final class LoraTrainer {
         }
         double loss;
         try (PointerScope scope = new PointerScope()) {
-            adapter.setTraining(torch.createCPUGenerator(options.seed() * 7_919L + step));
+            adapter.setTraining(new DropoutMasks(options.seed() * 7_919L + step));
             Tensor hidden = model.forward(Tensors.longs(ids, batch.length, maxLen), 0, null, adapter);
             Tensor selected = hidden.reshape(-1, hidden.size(2))
                     .index_select(0, Tensors.longs(positions.stream().mapToLong(Long::longValue).toArray()));
