@@ -1,5 +1,6 @@
 package dev.tuneforge.engine.bench;
 
+import dev.tuneforge.engine.generate.TokenSampler;
 import dev.tuneforge.engine.lora.DropoutMasks;
 import dev.tuneforge.engine.lora.LoraAdapter;
 import dev.tuneforge.engine.lora.LoraConfig;
@@ -186,7 +187,7 @@ public final class Benchmark {
                 for (int i = 1; i < newTokens; i++) {
                     int position = promptLen + i - 1;
                     if (decoder != null) {
-                        next = argmax(decoder.next(state, (int) next, position, cache, weights));
+                        next = TokenSampler.argmax(decoder.next(state, (int) next, position, cache, weights));
                         continue;
                     }
                     try (PointerScope s = new PointerScope()) {
@@ -200,16 +201,6 @@ public final class Benchmark {
             }
         }
         return new double[]{ttft, rate};
-    }
-
-    private static int argmax(float[] values) {
-        int best = 0;
-        for (int i = 1; i < values.length; i++) {
-            if (values[i] > values[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     /**

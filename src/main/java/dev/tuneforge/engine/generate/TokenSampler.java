@@ -9,7 +9,7 @@ import org.bytedeco.pytorch.global.torch;
 import java.util.Random;
 
 /** Picks the next token from float32 logits [vocab]: greedy, or temperature + top-k + top-p (nucleus) sampling. */
-final class TokenSampler {
+public final class TokenSampler {
     private final GenerationOptions options;
     private final Random random;
 
@@ -21,17 +21,22 @@ final class TokenSampler {
     /** The next token for float32 logits in an array (the single-token decoder's output). */
     long next(float[] logits) {
         if (options.isGreedy()) {
-            int best = 0;
-            for (int i = 1; i < logits.length; i++) {
-                if (logits[i] > logits[best]) {
-                    best = i;
-                }
-            }
-            return best;
+            return argmax(logits);
         }
         try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
             return next(Tensors.floats(logits, logits.length));
         }
+    }
+
+    /** The index of the largest value, the first one on ties (as torch.argmax). */
+    public static int argmax(float[] values) {
+        int best = 0;
+        for (int i = 1; i < values.length; i++) {
+            if (values[i] > values[best]) {
+                best = i;
+            }
+        }
+        return best;
     }
 
     long next(Tensor logits) {
