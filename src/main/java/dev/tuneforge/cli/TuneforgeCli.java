@@ -1,5 +1,7 @@
 package dev.tuneforge.cli;
 
+import dev.tuneforge.engine.kernel.ComputeThreads;
+
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -10,6 +12,12 @@ import picocli.CommandLine.Command;
                 ModelsCommand.class, AuthCommand.class, BenchCommand.class})
 public final class TuneforgeCli implements Runnable {
     public static void main(String[] args) {
+        try {
+            ComputeThreads.count();
+        } catch (ExceptionInInitializerError e) {
+            System.err.println("error: " + e.getCause().getMessage());
+            System.exit(2);
+        }
         CommandLine cli = new CommandLine(new TuneforgeCli());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof ApiClient.ApiError || e instanceof IllegalArgumentException

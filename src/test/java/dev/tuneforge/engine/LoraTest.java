@@ -5,6 +5,7 @@ import dev.tuneforge.engine.lora.LoraConfig;
 import dev.tuneforge.engine.lora.PeftAdapterFormat;
 import dev.tuneforge.engine.model.HfModelDirectory;
 import dev.tuneforge.engine.model.LlamaModel;
+import dev.tuneforge.engine.model.Projection;
 import dev.tuneforge.engine.tensor.Safetensors;
 import dev.tuneforge.engine.tensor.Tensors;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -14,9 +15,12 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -149,6 +153,42 @@ class LoraTest {
             assertTrue(names.contains("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"), names.toString());
             assertTrue(names.contains("base_model.model.model.layers.1.mlp.down_proj.lora_B.weight"));
         }
+    }
+
+    /**
+     * The adapter's output equals that of a model whose weights are W + (alpha / r)·B·A, for every projection adapted
+     * and for a subset (members of the q/k/v and gate/up groups left out): through the serving path (no autograd,
+     * pre-stacked weights) and the training path (autograd, batched A products, block-diagonal B).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj", "q_proj,v_proj,up_proj,down_proj"})
+    void adapterEqualsMergedWeightsInServingAndTraining(String targets) throws Exception {
+        var spec = new TinyModels.Spec("llama", false, 2, false, ScalarType.Float, 1);
+        HfModelDirectory dir = new HfModelDirectory(TinyModels.write(tmp.resolve("merge"), spec, 5));
+        LlamaModel model = LlamaModel.load(dir, ScalarType.Float);
+        Set<Projection> modules = java.util.Arrays.stream(targets.split(",")).map(Projection::fromModuleName)
+                .collect(java.util.stream.Collectors.toSet());
+        LoraConfig config = new LoraConfig(4, 12, 0.05, modules, new long[0]);
+        LoraAdapter adapter = LoraAdapter.initialize(model, config, 2);
+        Map<String, Tensor> params = adapter.namedParameters();
+        Map<String, Tensor> weights = Safetensors.read(dir.weightFiles().get(0));
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (int l = 0; l < model.config().numLayers(); l++) {
+                for (Projection p : modules) {
+                    String prefix = "base_model.model." + p.path(l);
+                    Tensor a = params.get(prefix + ".lora_A.weight");
+                    Tensor b = params.get(prefix + ".lora_B.weight");
+                    b.copy_(torch.randn(Tensors.shape(b)).mul_(new Scalar(0.2)));
+                    String name = p.path(l) + ".weight";
+                    weights.put(name, weights.get(name).add(b.matmul(a).mul(new Scalar(config.scale()))));
+                }
+            }
+        }
+        float[] merged = logits(new LlamaModel(model.config(), weights, ScalarType.Float), null);
+        assertArrayEquals(merged, logits(model, adapter), 1e-4f, "serving path");
+        Tensor hidden = model.forward(Tensors.longs(IDS, 1, IDS.length), 0, null, adapter);
+        assertTrue(hidden.requires_grad());
+        assertArrayEquals(merged, Tensors.toFloats(model.logits(hidden, adapter).detach()), 1e-4f, "training path");
     }
 
     @Test

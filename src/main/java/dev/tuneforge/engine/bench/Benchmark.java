@@ -1,6 +1,7 @@
 package dev.tuneforge.engine.bench;
 
 import dev.tuneforge.engine.generate.TokenSampler;
+import dev.tuneforge.engine.kernel.ComputeThreads;
 import dev.tuneforge.engine.lora.DropoutMasks;
 import dev.tuneforge.engine.lora.LoraAdapter;
 import dev.tuneforge.engine.lora.LoraConfig;
@@ -49,6 +50,7 @@ public final class Benchmark {
     }
 
     public Result run() {
+        ComputeThreads.applyToLibtorch();
         out.printf(Locale.ROOT, "threads: %d, base weights: %s, LoRA rank 8 on all projections + stop-token row (fp32), gradient step%n",
                 torch.get_num_threads(), dtype);
         double fp32 = matmulGflops(ScalarType.Float);

@@ -20,7 +20,7 @@ public final class RowParallel {
 
     private static final long SPIN_NANOS = 200_000;
     private static final AtomicReference<Job> CURRENT = new AtomicReference<>();
-    private static final Worker[] WORKERS = startWorkers(Runtime.getRuntime().availableProcessors() - 1);
+    private static final Worker[] WORKERS = startWorkers(ComputeThreads.count() - 1);
 
     private RowParallel() {
     }

@@ -2,13 +2,19 @@ package dev.tuneforge.engine.model;
 
 import org.bytedeco.pytorch.Tensor;
 
+import java.util.List;
+
 /**
  * What a fine-tuning adapter adds to a frozen base model's forward pass. The base weights are never modified,
  * so one loaded base serves any number of adapters at once.
  */
 public interface Adapter {
-    /** The adapter's contribution to projection {@code p} of {@code layer} for input {@code x}, or null for none. */
-    Tensor projectionDelta(int layer, Projection p, Tensor x);
+    /**
+     * The base output {@code y} of the projections {@code group} of {@code layer}, which all read input {@code x}
+     * (q, k, v; gate, up; or a single one) and whose outputs {@code y} holds concatenated in that order, plus the
+     * adapter's contribution; {@code y} itself where the adapter adapts none of them.
+     */
+    Tensor addProjectionsDelta(int layer, List<Projection> group, Tensor x, Tensor y);
 
     /** Embeddings of {@code ids} given the base lookup {@code baseEmbeddings}; replaces trained token rows. */
     Tensor embed(Tensor ids, Tensor baseEmbeddings);

@@ -1,5 +1,6 @@
 package dev.tuneforge.engine.model;
 
+import dev.tuneforge.engine.kernel.ComputeThreads;
 import dev.tuneforge.engine.tensor.Safetensors;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -9,6 +10,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
@@ -20,6 +22,16 @@ import java.util.function.Function;
 public final class LlamaModel {
     /** Largest batch × heads × seq² for which causal attention is done with plain matmuls (see below). */
     private static final long MATMUL_ATTENTION_MAX_SCORES = 16L << 20;
+    /** The projections that read the same input, in the order their weights are concatenated here. */
+    private static final List<Projection> ATTENTION_INPUTS = List.of(Projection.Q, Projection.K, Projection.V);
+    private static final List<Projection> ATTENTION_OUTPUT = List.of(Projection.O);
+    private static final List<Projection> MLP_INPUTS = List.of(Projection.GATE, Projection.UP);
+    private static final List<Projection> MLP_OUTPUT = List.of(Projection.DOWN);
+
+    static {
+        ComputeThreads.applyToLibtorch();
+    }
+
     private final ModelConfig config;
     private final ScalarType dtype;
     private final Tensor embedTokens;
@@ -153,18 +165,18 @@ public final class LlamaModel {
         if (adapter != null) {
             h = adapter.embed(ids, h);
         }
+        Tensor causalBias = usesMatmulAttention(batch, start, seq) ? causalBias(seq) : null;
         for (int l = 0; l < layers.length; l++) {
             Layer layer = layers[l];
             Tensor x = rmsNorm(h, layer.inputNorm);
-            Tensor qkv = linear(x, layer.qkv, layer.qkvBias);
+            Tensor qkv = withDelta(linear(x, layer.qkv, layer.qkvBias), x, l, ATTENTION_INPUTS, adapter);
             long qDim = (long) config.numHeads() * config.headDim();
             long kvDim = (long) config.numKvHeads() * config.headDim();
-            Tensor q = withDelta(qkv.narrow(2, 0, qDim), x, l, Projection.Q, adapter)
-                    .reshape(batch, seq, config.numHeads(), config.headDim()).transpose(1, 2);
-            Tensor k = withDelta(qkv.narrow(2, qDim, kvDim), x, l, Projection.K, adapter)
-                    .reshape(batch, seq, config.numKvHeads(), config.headDim()).transpose(1, 2);
-            Tensor v = withDelta(qkv.narrow(2, qDim + kvDim, kvDim), x, l, Projection.V, adapter)
-                    .reshape(batch, seq, config.numKvHeads(), config.headDim()).transpose(1, 2);
+            Tensor q = qkv.narrow(2, 0, qDim).reshape(batch, seq, config.numHeads(), config.headDim()).transpose(1, 2);
+            Tensor k = qkv.narrow(2, qDim, kvDim).reshape(batch, seq, config.numKvHeads(), config.headDim())
+                    .transpose(1, 2);
+            Tensor v = qkv.narrow(2, qDim + kvDim, kvDim).reshape(batch, seq, config.numKvHeads(), config.headDim())
+                    .transpose(1, 2);
             q = rope.apply(q, start);
             k = rope.apply(k, start);
             if (cache != null) {
@@ -172,16 +184,14 @@ public final class LlamaModel {
                 k = kv[0];
                 v = kv[1];
             }
-            Tensor attn = attention(q, k, v, start, seq);
+            Tensor attn = causalBias != null ? causalMatmulAttention(q, k, v, causalBias) : sdpa(q, k, v, start, seq);
             Tensor o = attn.transpose(1, 2).reshape(batch, seq, (long) config.numHeads() * config.headDim());
-            h = h.add(withDelta(linear(o, layer.o, layer.oBias), o, l, Projection.O, adapter));
+            h = h.add(withDelta(linear(o, layer.o, layer.oBias), o, l, ATTENTION_OUTPUT, adapter));
             x = rmsNorm(h, layer.postAttentionNorm);
-            Tensor gateUp = linear(x, layer.gateUp, layer.gateUpBias);
+            Tensor gateUp = withDelta(linear(x, layer.gateUp, layer.gateUpBias), x, l, MLP_INPUTS, adapter);
             long inter = config.intermediateSize();
-            Tensor gate = torch.silu(withDelta(gateUp.narrow(2, 0, inter), x, l, Projection.GATE, adapter));
-            Tensor up = withDelta(gateUp.narrow(2, inter, inter), x, l, Projection.UP, adapter);
-            Tensor act = gate.mul(up);
-            h = h.add(withDelta(linear(act, layer.down, layer.downBias), act, l, Projection.DOWN, adapter));
+            Tensor act = torch.silu(gateUp.narrow(2, 0, inter)).mul(gateUp.narrow(2, inter, inter));
+            h = h.add(withDelta(linear(act, layer.down, layer.downBias), act, l, MLP_OUTPUT, adapter));
         }
         if (cache != null) {
             cache.advanceTo((int) (start + seq));
@@ -196,16 +206,6 @@ public final class LlamaModel {
             logits = adapter.head(hidden, logits);
         }
         return logits.to(ScalarType.Float);
-    }
-
-    private Tensor attention(Tensor q, Tensor k, Tensor v, long start, long seq) {
-        if (dtype != ScalarType.Float) {
-            // libtorch's CPU attention kernels are several times slower in bf16/fp16 than in fp32 (measured:
-            // 113 ms vs 19 ms for 4 × 9 heads × 256 tokens), so attention runs in fp32 and casts back; the KV
-            // cache is float32 already
-            return sdpa(q.to(ScalarType.Float), k.to(ScalarType.Float), v.to(ScalarType.Float), start, seq).to(dtype);
-        }
-        return sdpa(q, k, v, start, seq);
     }
 
     /**
@@ -264,59 +264,91 @@ public final class LlamaModel {
         return t == null ? null : dev.tuneforge.engine.tensor.Tensors.toFloats(t);
     }
 
-    private Tensor sdpa(Tensor q, Tensor k, Tensor v, long start, long seq) {
-        boolean enableGqa = config.numKvHeads() != config.numHeads();
-        if (start == 0 && seq > 1 && q.size(0) * q.size(1) * seq * seq <= MATMUL_ATTENTION_MAX_SCORES) {
-            return causalMatmulAttention(q, k, v);
-        }
-        if (start == 0 || seq == 1) {
-            // a fresh sequence is plainly causal; a single new token sees every cached position
-            return torch.scaled_dot_product_attention(q, k, v, new TensorOptional(), 0.0, start == 0 && seq > 1,
-                    new DoubleOptional(), enableGqa);
-        }
-        // several new tokens after cached ones: causal mask aligned to the end of the key sequence
-        Tensor mask = torch.ones(new long[]{seq, start + seq}, new TensorOptions(ScalarType.Bool)).tril(start);
-        return torch.scaled_dot_product_attention(q, k, v, new TensorOptional(mask), 0.0, false,
-                new DoubleOptional(), enableGqa);
+    /**
+     * Causal attention over a fresh sequence is done as two batched matmuls and a softmax (Hugging Face's "eager"
+     * attention) up to {@link #MATMUL_ATTENTION_MAX_SCORES} scores per layer: on CPU libtorch's fused kernel is the
+     * slower one there — forward + backward of 4 × 9 heads × 256 tokens took 58–74 ms fused in fp32 against
+     * ~22 ms this way on an AVX2 machine, and 237 ms fused in bf16 against 10 ms this way on an AVX512-BF16 one.
+     * The [heads, seq, seq] scores are kept for the backward pass, hence the limit (64 MB of fp32 scores), beyond
+     * which the fused kernel also wins on time (4 × 9 × 1024: 530 ms against 620 ms).
+     */
+    private boolean usesMatmulAttention(long batch, long start, long seq) {
+        return start == 0 && seq > 1 && batch * config.numHeads() * seq * seq <= MATMUL_ATTENTION_MAX_SCORES;
     }
 
     /**
-     * Causal attention written as two batched matmuls and a softmax, as in Hugging Face's "eager" attention. On CPU
-     * libtorch's fused kernel is the slower one for training-sized sequences: forward + backward of 4 × 9 heads ×
-     * 256 tokens measured 58–74 ms fused against ~22 ms here. It keeps the [heads, seq, seq] scores for the
-     * backward pass, so it is used only up to {@link #MATMUL_ATTENTION_MAX_SCORES} of them (64 MB), beyond which
-     * the fused kernel also wins on time (4 × 9 × 1024: 530 ms against 620 ms). The query heads that share a key
-     * head are stacked along the sequence (no copies of k/v for grouped-query attention).
+     * The additive causal mask for the query heads of one key head stacked along the sequence: [group × seq, seq],
+     * 0 on and below the diagonal, -inf above, in the model's dtype.
      */
-    private static Tensor causalMatmulAttention(Tensor q, Tensor k, Tensor v) {
+    private Tensor causalBias(long seq) {
+        long group = config.numHeads() / config.numKvHeads();
+        Tensor mask = torch.ones(new long[]{seq, seq}, new TensorOptions(ScalarType.Bool)).triu(1).repeat(group, 1);
+        return torch.zeros(new long[]{group * seq, seq}, new TensorOptions(dtype))
+                .masked_fill(mask, new org.bytedeco.pytorch.Scalar(Float.NEGATIVE_INFINITY));
+    }
+
+    /**
+     * libtorch's fused attention, for a single new token, for tokens after cached ones and for sequences too long
+     * for {@link #causalMatmulAttention}. It runs in fp32 (the KV cache is fp32 already): its CPU kernels are
+     * several times slower in bf16/fp16.
+     */
+    private Tensor sdpa(Tensor q, Tensor k, Tensor v, long start, long seq) {
+        ScalarType in = q.scalar_type();
+        q = q.to(ScalarType.Float);
+        k = k.to(ScalarType.Float);
+        v = v.to(ScalarType.Float);
+        boolean enableGqa = config.numKvHeads() != config.numHeads();
+        Tensor out;
+        if (start == 0 || seq == 1) {
+            // a fresh sequence is plainly causal; a single new token sees every cached position
+            out = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(), 0.0, start == 0 && seq > 1,
+                    new DoubleOptional(), enableGqa);
+        } else {
+            // several new tokens after cached ones: causal mask aligned to the end of the key sequence
+            Tensor mask = torch.ones(new long[]{seq, start + seq}, new TensorOptions(ScalarType.Bool)).tril(start);
+            out = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(mask), 0.0, false,
+                    new DoubleOptional(), enableGqa);
+        }
+        return out.to(in);
+    }
+
+    /**
+     * Causal attention as two batched matmuls in the model's dtype and a softmax in fp32, as Hugging Face's eager
+     * attention does for bf16 models. The query heads that share a key head are stacked along the sequence, so
+     * grouped-query attention copies nothing; {@code bias} is {@link #causalBias}.
+     */
+    private static Tensor causalMatmulAttention(Tensor q, Tensor k, Tensor v, Tensor bias) {
         long batch = q.size(0);
         long heads = q.size(1);
         long seq = q.size(2);
         long headDim = q.size(3);
         long kvHeads = k.size(1);
         long group = heads / kvHeads;
+        ScalarType dtype = q.scalar_type();
         Tensor stackedQ = q.reshape(batch * kvHeads, group * seq, headDim);
-        Tensor keysT = k.reshape(batch * kvHeads, seq, headDim).transpose(1, 2);
-        Tensor mask = torch.ones(new long[]{seq, seq}, new TensorOptions(ScalarType.Bool)).triu(1).repeat(group, 1);
-        Tensor bias = torch.zeros(new long[]{group * seq, seq}, new TensorOptions(ScalarType.Float))
-                .masked_fill(mask, new org.bytedeco.pytorch.Scalar(Float.NEGATIVE_INFINITY));
+        // k and v come from the fp32 KV cache when filling one
+        Tensor keysT = k.to(dtype).reshape(batch * kvHeads, seq, headDim).transpose(1, 2);
         Tensor scores = torch.baddbmm(bias, stackedQ, keysT, new org.bytedeco.pytorch.Scalar(1.0),
                 new org.bytedeco.pytorch.Scalar(1.0 / Math.sqrt(headDim)));
-        Tensor probabilities = torch.softmax(scores, -1);
-        return torch.bmm(probabilities, v.reshape(batch * kvHeads, seq, headDim)).reshape(batch, heads, seq, headDim);
+        Tensor probabilities = torch.softmax(scores, -1, new org.bytedeco.pytorch.ScalarTypeOptional(ScalarType.Float))
+                .to(dtype);
+        return torch.bmm(probabilities, v.to(dtype).reshape(batch * kvHeads, seq, headDim))
+                .reshape(batch, heads, seq, headDim);
     }
 
     private static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
         return bias == null ? torch.linear(x, weight) : torch.linear(x, weight, new TensorOptional(bias));
     }
 
-    /** The base projection output {@code y} of input {@code x}, plus the adapter's contribution if it has one. */
-    private static Tensor withDelta(Tensor y, Tensor x, int layer, Projection p, Adapter adapter) {
+    /**
+     * The base output {@code y} of the projections {@code group} (concatenated) for input {@code x}, plus the
+     * adapter's contribution if it has one.
+     */
+    private static Tensor withDelta(Tensor y, Tensor x, int layer, List<Projection> group, Adapter adapter) {
         if (adapter == null) {
             return y;
         }
-        Tensor delta = adapter.projectionDelta(layer, p, x);
-        return delta == null ? y : y.add(delta);
+        return adapter.addProjectionsDelta(layer, group, x, y);
     }
 
     private static Tensor concat(Tensor... parts) {
