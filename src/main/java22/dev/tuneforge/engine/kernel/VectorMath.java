@@ -9,7 +9,8 @@ import java.nio.ByteOrder;
 
 /** Small float32 vector operations of the single-token decoder. */
 public final class VectorMath {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512
+            ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
     private static final int LANES = F.length();
 
     private VectorMath() {
