@@ -64,6 +64,8 @@ final class LlamaDecoder implements SingleTokenDecoder {
         private final float[] cos = new float[config.headDim() / 2];
         private final float[] sin = new float[config.headDim() / 2];
         private final float[] logits = new float[config.vocabSize()];
+        /** The rank-r intermediate of an adapter's low-rank product, grown to the largest rank seen. */
+        private float[] lowRank = new float[0];
 
         private Buffers(int capacity) {
             scores = new float[capacity];
@@ -96,9 +98,9 @@ final class LlamaDecoder implements SingleTokenDecoder {
             VectorMath.rmsNorm(s.hidden, layer.inputNorm, config.rmsNormEps(), s.normed);
             layer.qkv.multiply(s.normed, s.qkv);
             addBias(s.qkv, layer.qkvBias);
-            addDelta(adapter, l, Projection.Q, s.normed, s.qkv, 0);
-            addDelta(adapter, l, Projection.K, s.normed, s.qkv, qDim);
-            addDelta(adapter, l, Projection.V, s.normed, s.qkv, qDim + kvDim);
+            addDelta(adapter, l, Projection.Q, s, s.normed, s.qkv, 0);
+            addDelta(adapter, l, Projection.K, s, s.normed, s.qkv, qDim);
+            addDelta(adapter, l, Projection.V, s, s.normed, s.qkv, qDim + kvDim);
             for (int h = 0; h < config.numHeads(); h++) {
                 rotate(s.qkv, h * headDim, s);
             }
@@ -109,21 +111,21 @@ final class LlamaDecoder implements SingleTokenDecoder {
             attend(cache, l, position, s);
             layer.o.multiply(s.attention, s.projected);
             addBias(s.projected, layer.oBias);
-            addDelta(adapter, l, Projection.O, s.attention, s.projected, 0);
+            addDelta(adapter, l, Projection.O, s, s.attention, s.projected, 0);
             VectorMath.add(s.hidden, s.projected, hiddenSize);
 
             VectorMath.rmsNorm(s.hidden, layer.postAttentionNorm, config.rmsNormEps(), s.normed);
             layer.gateUp.multiply(s.normed, s.gateUp);
             addBias(s.gateUp, layer.gateUpBias);
-            addDelta(adapter, l, Projection.GATE, s.normed, s.gateUp, 0);
-            addDelta(adapter, l, Projection.UP, s.normed, s.gateUp, inter);
+            addDelta(adapter, l, Projection.GATE, s, s.normed, s.gateUp, 0);
+            addDelta(adapter, l, Projection.UP, s, s.normed, s.gateUp, inter);
             for (int i = 0; i < inter; i++) {
                 float g = s.gateUp[i];
                 s.activation[i] = g / (1f + (float) Math.exp(-g)) * s.gateUp[inter + i];
             }
             layer.down.multiply(s.activation, s.projected);
             addBias(s.projected, layer.downBias);
-            addDelta(adapter, l, Projection.DOWN, s.activation, s.projected, 0);
+            addDelta(adapter, l, Projection.DOWN, s, s.activation, s.projected, 0);
             VectorMath.add(s.hidden, s.projected, hiddenSize);
         }
         VectorMath.rmsNorm(s.hidden, finalNorm, config.rmsNormEps(), s.normed);
@@ -211,26 +213,30 @@ final class LlamaDecoder implements SingleTokenDecoder {
         }
     }
 
-    private static void addDelta(AdapterWeights adapter, int layer, Projection p, float[] x, float[] y, int yOff) {
+    private static void addDelta(AdapterWeights adapter, int layer, Projection p, Buffers s, float[] x, float[] y,
+                                 int yOff) {
         if (adapter != null) {
             AdapterWeights.LowRank delta = adapter.lowRank(layer, p);
             if (delta != null) {
-                addLowRank(delta, x, y, yOff);
+                if (s.lowRank.length < delta.rank()) {
+                    s.lowRank = new float[delta.rank()];
+                }
+                addLowRank(delta, x, y, yOff, s.lowRank);
             }
         }
     }
 
-    /** y[yOff, yOff + out) += up · (down · x). */
-    private static void addLowRank(AdapterWeights.LowRank d, float[] x, float[] y, int yOff) {
-        float[] t = new float[d.rank()];
-        for (int j = 0; j < t.length; j++) {
+    /** y[yOff, yOff + out) += up · (down · x), with {@code t} (at least rank long) for the intermediate. */
+    private static void addLowRank(AdapterWeights.LowRank d, float[] x, float[] y, int yOff, float[] t) {
+        int rank = d.rank();
+        for (int j = 0; j < rank; j++) {
             t[j] = VectorMath.dot(d.down(), j * d.in(), x, 0, d.in());
         }
         float[] up = d.up();
         for (int o = 0; o < d.out(); o++) {
             float sum = 0;
-            int base = o * t.length;
-            for (int j = 0; j < t.length; j++) {
+            int base = o * rank;
+            for (int j = 0; j < rank; j++) {
                 sum += up[base + j] * t[j];
             }
             y[yOff + o] += sum;
