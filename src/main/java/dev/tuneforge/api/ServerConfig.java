@@ -2,6 +2,7 @@ package dev.tuneforge.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tuneforge.catalog.BaseModelCatalog;
+import dev.tuneforge.engine.model.WeightDtype;
 import dev.tuneforge.tuning.TuningService;
 
 import java.io.IOException;
@@ -39,7 +40,7 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
     }
 
     /**
-     * Reads {@code {"baseModels": [{"id", "path" | "hubRepo" + "revision", "displayName", "description"}],
+     * Reads {@code {"baseModels": [{"id", "path" | "hubRepo" + "revision", "displayName", "description", "dtype"}],
      * "aliases": {"alias": "id"}, "hubEndpoint", "hubCache", "lora": {"rank", "alpha", "dropout",
      * "checkpointEvery"}}}; relative paths are resolved against the file, the Hub cache defaults to DATA/hub.
      */
@@ -59,18 +60,21 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
         if (!models.isArray() || models.isEmpty()) {
             throw new IllegalArgumentException(file + ": baseModels must list at least one model");
         }
-        for (JsonNode m : models) {
+        for (int i = 0; i < models.size(); i++) {
+            JsonNode m = models.get(i);
             String id = m.path("id").asText(null);
             String path = m.path("path").asText(null);
             String repo = m.path("hubRepo").asText(null);
             if (id == null || (path == null) == (repo == null)) {
                 throw new IllegalArgumentException(file + ": every base model needs an id and either path or hubRepo");
             }
-            catalog.add(repo != null
+            BaseModelCatalog.Entry entry = repo != null
                     ? BaseModelCatalog.Entry.hub(id, repo, m.path("revision").asText("main"), m.path("displayName").asText(id),
                             m.path("description").asText("Hugging Face Hub model " + repo))
                     : new BaseModelCatalog.Entry(id, dir.resolve(path).normalize(), m.path("displayName").asText(id),
-                            m.path("description").asText("")));
+                            m.path("description").asText(""));
+            catalog.add(entry.withDtype(WeightDtype.parse(m.path("dtype").asText("fp32"),
+                    file + ": baseModels[" + i + "].dtype")));
         }
         for (Iterator<Map.Entry<String, JsonNode>> it = root.path("aliases").fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> a = it.next();

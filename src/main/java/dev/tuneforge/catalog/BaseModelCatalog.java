@@ -2,6 +2,7 @@ package dev.tuneforge.catalog;
 
 import dev.tuneforge.engine.BaseModel;
 import dev.tuneforge.engine.model.HfModelDirectory;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -18,16 +19,21 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class BaseModelCatalog {
     /**
      * A configured base model: a local Hugging Face directory, or a Hub repo ({@code hubRepo} at {@code revision})
-     * downloaded into the cache on first use.
+     * downloaded into the cache on first use; its frozen weights are held in {@code dtype} (float32 by default).
      */
     public record Entry(String id, Path directory, String hubRepo, String revision, String displayName,
-                        String description) {
+                        String description, ScalarType dtype) {
         public Entry(String id, Path directory, String displayName, String description) {
-            this(id, directory, null, null, displayName, description);
+            this(id, directory, null, null, displayName, description, ScalarType.Float);
         }
 
         public static Entry hub(String id, String repo, String revision, String displayName, String description) {
-            return new Entry(id, null, repo, revision == null ? "main" : revision, displayName, description);
+            return new Entry(id, null, repo, revision == null ? "main" : revision, displayName, description,
+                    ScalarType.Float);
+        }
+
+        public Entry withDtype(ScalarType dtype) {
+            return new Entry(id, directory, hubRepo, revision, displayName, description, dtype);
         }
     }
 
@@ -94,7 +100,7 @@ public final class BaseModelCatalog {
 
     /** The loaded, shared base model. */
     public BaseModel load(Entry e) {
-        return loaded.computeIfAbsent(e.id(), k -> BaseModel.load(directory(e).path()));
+        return loaded.computeIfAbsent(e.id(), k -> new BaseModel(directory(e), e.dtype()));
     }
 
     private Path localPath(Entry e) {

@@ -27,13 +27,12 @@ public final class BenchCommand implements Runnable {
 
     @Override
     public void run() {
-        ScalarType type = switch (dtype) {
-            case "bf16" -> ScalarType.BFloat16;
-            case "fp32" -> ScalarType.Float;
-            case "auto" -> dev.tuneforge.engine.kernel.CpuFeatures.hasNativeBf16() ? ScalarType.BFloat16 : ScalarType.Float;
-            default -> throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
-                    "--dtype must be bf16, fp32 or auto, got " + dtype);
-        };
+        ScalarType type;
+        try {
+            type = dev.tuneforge.engine.model.WeightDtype.parse(dtype, "--dtype");
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), e.getMessage());
+        }
         if (steps < 0) {
             throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
                     "--steps must be 0 or more, got " + steps);

@@ -2,6 +2,7 @@ package dev.tuneforge.catalog;
 
 import dev.tuneforge.engine.Stories;
 import dev.tuneforge.engine.tensor.Tensors;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -102,6 +103,15 @@ class HubDownloaderTest {
             assertEquals("stories-hub", entry.id());
             assertEquals(512, config.catalog().directory(entry).config().vocabSize());
             assertTrue(Files.exists(cache.resolve("hub/karpathy--stories-260k/main/model.safetensors")));
+            assertEquals(ScalarType.Float.value, entry.dtype().value, "fp32 unless configured");
+            Files.writeString(file, "{\"baseModels\": [{\"id\": \"a\", \"path\": \"m\"},"
+                    + " {\"id\": \"b\", \"path\": \"m\", \"dtype\": \"bf16\"}]}");
+            assertEquals(ScalarType.BFloat16.value,
+                    dev.tuneforge.api.ServerConfig.read(file, cache).catalog().resolve("b").dtype().value);
+            Files.writeString(file, "{\"baseModels\": [{\"id\": \"a\", \"path\": \"m\"},"
+                    + " {\"id\": \"b\", \"path\": \"m\", \"dtype\": \"fp8\"}]}");
+            var e = assertThrows(IllegalArgumentException.class, () -> dev.tuneforge.api.ServerConfig.read(file, cache));
+            assertTrue(e.getMessage().contains("baseModels[1].dtype must be fp32, bf16 or auto"), e.getMessage());
             Files.writeString(file, "{\"baseModels\": [{\"id\": \"x\"}]}");
             assertThrows(IllegalArgumentException.class, () -> dev.tuneforge.api.ServerConfig.read(file, cache));
         }

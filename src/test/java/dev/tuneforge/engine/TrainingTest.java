@@ -15,6 +15,8 @@ import dev.tuneforge.engine.train.TrainingExample;
 import dev.tuneforge.engine.train.TrainingOptions;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -112,10 +114,12 @@ class TrainingTest {
         assertThrows(IllegalArgumentException.class, () -> other.resumeFrom(checkpoint));
     }
 
-    @Test
-    void lossFallsOnTinyModel() throws Exception {
+    /** Also with the frozen base in bf16 (a base model's {@code "dtype": "bf16"}): adapters stay float32. */
+    @ParameterizedTest
+    @ValueSource(strings = {"fp32", "bf16"})
+    void lossFallsOnTinyModel(String dtype) throws Exception {
         LlamaModel model = LlamaModel.load(new HfModelDirectory(TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama(), 4)),
-                ScalarType.Float);
+                dev.tuneforge.engine.model.WeightDtype.parse(dtype, "dtype"));
         LoraTrainer t = new LoraTrainer(model, new PromptFormat(Stories.tokenizer()), SeedExamples.NUMBERS.subList(0, 4),
                 TrainingOptions.defaults().withEpochs(30).withBatchSize(4).withLearningRate(0.05).withLora(LoraConfig.defaults(2)));
         List<Double> losses = new ArrayList<>();

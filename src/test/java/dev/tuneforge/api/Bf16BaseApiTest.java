@@ -1,0 +1,45 @@
+package dev.tuneforge.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A base model configured with {@code "dtype": "bf16"}: held in bf16, tuned and served through the HTTP API. */
+class Bf16BaseApiTest {
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void tunesAndAnswersOnABf16Base() throws Exception {
+        Path file = dataDir.resolve("tuneforge.json");
+        Files.writeString(file, "{\"baseModels\": [{\"id\": \"stories-bf16\", \"path\": \""
+                + Path.of("models/stories-260k").toAbsolutePath() + "\", \"dtype\": \"bf16\"}],"
+                + " \"aliases\": {\"gemini-1.0-pro-001\": \"stories-bf16\"}}");
+        ServerConfig config = ServerConfig.read(file, dataDir);
+        try (TuneforgeServer server = new TuneforgeServer(config).start("127.0.0.1", 0)) {
+            Http http = Callers.http(server, "p");
+            JsonNode op = http.post("/v1beta/tunedModels", SeedWalkthroughTest.SEED_BODY).json();
+            JsonNode done = SeedWalkthroughTest.waitUntilDone(http, op.get("name").asText());
+            assertEquals(ScalarType.BFloat16.value,
+                    config.catalog().load(config.catalog().resolve("stories-bf16")).model().dtype().value);
+            JsonNode snapshots = done.get("metadata").get("snapshots");
+            double first = snapshots.get(0).get("meanLoss").asDouble();
+            double last = snapshots.get(snapshots.size() - 1).get("meanLoss").asDouble();
+            assertTrue(last < first, "loss " + first + " -> " + last);
+            String model = op.get("metadata").get("tunedModel").asText();
+            JsonNode c = http.post("/v1beta/" + model + ":generateContent",
+                    "{\"contents\":[{\"parts\":[{\"text\":\"LXIII\"}]}],\"generationConfig\":{\"temperature\":0}}")
+                    .json().get("candidates").get(0);
+            assertFalse(c.get("content").get("parts").get(0).get("text").asText().isEmpty());
+            assertTrue(c.get("finishReason").asText().matches("STOP|MAX_TOKENS"), c.toString());
+        }
+    }
+}
