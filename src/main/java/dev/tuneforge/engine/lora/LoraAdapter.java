@@ -137,7 +137,8 @@ public final class LoraAdapter implements Adapter {
         for (var e : pairs.entrySet()) {
             Tensor a = e.getValue()[0];
             Tensor b = e.getValue()[1];
-            float[] up = Tensors.toFloats(b.detach());
+            // B transposed, [rank, out]: the decoder adds up[j] · t[j] over contiguous output rows
+            float[] up = Tensors.toFloats(b.detach().t().contiguous());
             float scale = (float) (double) scales.get(e.getKey());
             for (int i = 0; i < up.length; i++) {
                 up[i] *= scale;

@@ -18,8 +18,8 @@ public interface AdapterWeights {
     float[] headRow(int j);
 
     /**
-     * {@code y += up · (down · x)}: down is [rank, in] and up [out, rank], row-major, with the adapter's scale
-     * already folded into up.
+     * {@code y += upᵀ · (down · x)}: down is [rank, in] (LoRA's A) and up [rank, out] (LoRA's B transposed), both
+     * row-major, with the adapter's scale already folded into up.
      */
     record LowRank(int rank, int in, int out, float[] down, float[] up) {
     }

@@ -58,6 +58,19 @@ public final class VectorMath {
         }
     }
 
+    /** out[outOff + i] += w · a[aOff + i] for i < n. */
+    public static void addScaled(float[] out, int outOff, float w, float[] a, int aOff, int n) {
+        FloatVector wv = FloatVector.broadcast(F, w);
+        int i = 0;
+        for (; i + LANES <= n; i += LANES) {
+            FloatVector.fromArray(F, a, aOff + i).fma(wv, FloatVector.fromArray(F, out, outOff + i))
+                    .intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) {
+            out[outOff + i] += w * a[aOff + i];
+        }
+    }
+
     /** out = x / sqrt(mean(x²) + eps) · weight, as Llama's RMSNorm (all float32). */
     public static void rmsNorm(float[] x, float[] weight, double eps, float[] out) {
         int n = weight.length;

@@ -226,20 +226,14 @@ final class LlamaDecoder implements SingleTokenDecoder {
         }
     }
 
-    /** y[yOff, yOff + out) += up · (down · x), with {@code t} (at least rank long) for the intermediate. */
+    /** y[yOff, yOff + out) += upᵀ · (down · x), with {@code t} (at least rank long) for the intermediate. */
     private static void addLowRank(AdapterWeights.LowRank d, float[] x, float[] y, int yOff, float[] t) {
         int rank = d.rank();
         for (int j = 0; j < rank; j++) {
             t[j] = VectorMath.dot(d.down(), j * d.in(), x, 0, d.in());
         }
-        float[] up = d.up();
-        for (int o = 0; o < d.out(); o++) {
-            float sum = 0;
-            int base = o * rank;
-            for (int j = 0; j < rank; j++) {
-                sum += up[base + j] * t[j];
-            }
-            y[yOff + o] += sum;
+        for (int j = 0; j < rank; j++) {
+            VectorMath.addScaled(y, yOff, t[j], d.up(), j * d.out(), d.out());
         }
     }
 }
