@@ -263,14 +263,13 @@ public final class LoraAdapter implements Adapter {
         if (members.contains(null) || members.stream().mapToLong(ab -> ab[0].size(0)).distinct().count() > 1) {
             // some members not adapted, or ranks that differ: one projection at a time
             List<Tensor> parts = new ArrayList<>();
+            long offset = 0;
             for (int i = 0; i < group.size(); i++) {
                 Tensor[] ab = members.get(i);
                 Projection p = group.get(i);
-                long offset = 0;
-                for (int j = 0; j < i; j++) {
-                    offset += group.get(j).weightShape(modelConfig)[0];
-                }
-                Tensor part = y.narrow(-1, offset, p.weightShape(modelConfig)[0]);
+                long width = p.weightShape(modelConfig)[0];
+                Tensor part = y.narrow(-1, offset, width);
+                offset += width;
                 parts.add(ab == null ? part : addTrainingDelta(x, part, List.<Tensor[]>of(ab), List.of(p), layer, masks));
             }
             return torch.cat(new TensorVector(parts.toArray(new Tensor[0])), -1);
