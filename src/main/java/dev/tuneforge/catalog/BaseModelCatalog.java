@@ -86,6 +86,11 @@ public final class BaseModelCatalog {
         return aliases.get(id);
     }
 
+    /** The dtype of every configured base. */
+    public List<ScalarType> dtypes() {
+        return models.values().stream().map(Entry::dtype).toList();
+    }
+
     /** Ids of models and aliases, models first. */
     public List<String> ids() {
         List<String> out = new ArrayList<>(models.keySet());

@@ -37,6 +37,7 @@ public final class BenchCommand implements Runnable {
             throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
                     "--steps must be 0 or more, got " + steps);
         }
+        dev.tuneforge.engine.kernel.OpenMpWaitPolicy.chooseFor(List.of(type));
         for (Path config : configs) {
             System.out.println("== " + config);
             new Benchmark(ModelConfig.read(config), type, steps, System.out).run();

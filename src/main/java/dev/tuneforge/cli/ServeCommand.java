@@ -27,6 +27,7 @@ public final class ServeCommand implements Runnable {
     public void run() {
         ServerConfig cfg = config == null ? ServerConfig.defaults(dataDir, TuneforgeCli.home())
                 : ServerConfig.read(config, dataDir);
+        dev.tuneforge.engine.kernel.OpenMpWaitPolicy.chooseFor(cfg.catalog().dtypes());
         TuneforgeServer server = new TuneforgeServer(cfg).start(host, port);
         System.out.println("Tuneforge listening on http://" + host + ":" + server.port() + " (data in "
                 + dataDir.toAbsolutePath() + ")");

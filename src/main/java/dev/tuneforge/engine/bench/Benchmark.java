@@ -2,6 +2,7 @@ package dev.tuneforge.engine.bench;
 
 import dev.tuneforge.engine.generate.TokenSampler;
 import dev.tuneforge.engine.kernel.ComputeThreads;
+import dev.tuneforge.engine.kernel.OpenMpWaitPolicy;
 import dev.tuneforge.engine.lora.DropoutMasks;
 import dev.tuneforge.engine.lora.LoraAdapter;
 import dev.tuneforge.engine.lora.LoraConfig;
@@ -12,11 +13,11 @@ import dev.tuneforge.engine.model.SingleTokenDecoder;
 import dev.tuneforge.engine.model.LlamaModel;
 import dev.tuneforge.engine.model.ModelConfig;
 import dev.tuneforge.engine.tensor.Tensors;
+import dev.tuneforge.engine.train.AdamW;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
@@ -32,6 +33,10 @@ import java.util.Random;
  * limits (matmul peak, memory read bandwidth) in the same run, and reports utilisation against them.
  */
 public final class Benchmark {
+    private static final int TRAIN_TOKENS_SHORT = 64;
+    private static final int TRAIN_TOKENS_LONG = 256;
+    private static final int DECODE_PROMPT = 32;
+    private static final int DECODE_TOKENS = 128;
     private final ModelConfig config;
     private final ScalarType dtype;
     private final int steps;
@@ -50,9 +55,14 @@ public final class Benchmark {
     }
 
     public Result run() {
+        int positions = steps > 0 ? Math.max(TRAIN_TOKENS_LONG, DECODE_PROMPT + DECODE_TOKENS) : DECODE_PROMPT + DECODE_TOKENS;
+        if (config.maxPositionEmbeddings() < positions) {
+            throw new IllegalArgumentException("the benchmark needs " + positions + " positions, the config's "
+                    + "max_position_embeddings is " + config.maxPositionEmbeddings());
+        }
         ComputeThreads.applyToLibtorch();
-        out.printf(Locale.ROOT, "threads: %d, base weights: %s, LoRA rank 8 on all projections + stop-token row (fp32), gradient step%n",
-                torch.get_num_threads(), dtype);
+        out.printf(Locale.ROOT, "threads: %d (%s), base weights: %s, LoRA rank 8 on all projections + stop-token row "
+                        + "(fp32), gradient step%n", torch.get_num_threads(), OpenMpWaitPolicy.describe(), dtype);
         double fp32 = matmulGflops(ScalarType.Float);
         double bf16 = matmulGflops(ScalarType.BFloat16);
         double bandwidth = readBandwidthGBps();
@@ -76,8 +86,10 @@ public final class Benchmark {
         double[] t64 = new double[3];
         double[] t256 = new double[3];
         if (steps > 0) {
-            t64 = trainThroughput(model, adapter, 64);
-            t256 = trainThroughput(model, adapter, 256);
+            // the trainer's optimizer, with its gradient clipping
+            AdamW optimizer = new AdamW(adapter.namedParameters(), 1e-4, 0.01);
+            t64 = trainThroughput(model, adapter, optimizer, TRAIN_TOKENS_SHORT);
+            t256 = trainThroughput(model, adapter, optimizer, TRAIN_TOKENS_LONG);
             // this shared machine's limits drift by tens of percent within minutes: measured again right after
             // training, and the higher of the two is the reference
             double again = matmulGflops(dtype);
@@ -116,14 +128,13 @@ public final class Benchmark {
     }
 
     /** Returns {seconds per step, tokens per second, FLOP/s}. */
-    private double[] trainThroughput(LlamaModel model, LoraAdapter adapter, int seqLen) {
+    private double[] trainThroughput(LlamaModel model, LoraAdapter adapter, AdamW optimizer, int seqLen) {
         int batch = 4;
         Random random = new Random(seqLen);
         long[] ids = new long[batch * seqLen];
         for (int i = 0; i < ids.length; i++) {
             ids[i] = random.nextInt(config.vocabSize());
         }
-        var params = adapter.namedParameters().values().toArray(new Tensor[0]);
         long[] stepNumber = {0};
         Runnable step = () -> {
             try (PointerScope scope = new PointerScope()) {
@@ -135,13 +146,9 @@ public final class Benchmark {
                 Tensor targets = input.narrow(1, 1, seqLen - 1).reshape(-1);
                 Tensor loss = torch.cross_entropy(logits, targets);
                 loss.backward();
-                torch.clip_grad_norm_(new TensorVector(params), 1.0);
-                try (NoGradGuard g = new NoGradGuard()) {
-                    for (Tensor p : params) {
-                        p.sub_(p.grad().mul(new org.bytedeco.pytorch.Scalar(1e-4)));
-                        p.grad().zero_();
-                    }
-                }
+                optimizer.clipGradNorm(1.0);
+                optimizer.step();
+                optimizer.zeroGrad();
                 loss.item_double();
             } finally {
                 adapter.setTraining(null);
@@ -179,8 +186,8 @@ public final class Benchmark {
     }
 
     private double[] decodeTimes(LlamaModel model, LoraAdapter adapter, SingleTokenDecoder decoder) {
-        int promptLen = 32;
-        int newTokens = 128;
+        int promptLen = DECODE_PROMPT;
+        int newTokens = DECODE_TOKENS;
         Random random = new Random(3);
         long[] prompt = new long[promptLen];
         for (int i = 0; i < promptLen; i++) {

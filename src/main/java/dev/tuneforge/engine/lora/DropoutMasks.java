@@ -8,22 +8,35 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
-import java.util.SplittableRandom;
-
 /**
- * Inverted-dropout masks (0 with probability p, else 1 / (1 - p)) from a seeded {@link SplittableRandom}, for one
- * training step. libtorch's CPU generator draws about 150 M numbers/s here, and LoRA dropout needs one per input
- * element of every adapted projection: 0.8 s of a SmolLM2 step at batch 4 × 256. Sixteen random bits per element
- * (p resolved to 1/65536) come out several times faster. The same seed gives the same masks, so a resumed run
- * repeats an uninterrupted one.
+ * Inverted-dropout masks (0 with probability p, else 1 / (1 - p)) for one training step, from counter-based
+ * SplitMix64 draws keyed by a seed ({@link DropoutDraws}). libtorch's CPU generator draws about 150 M numbers/s, and
+ * LoRA dropout needs one per input element of every adapted projection: 0.8 s of a SmolLM2 step at batch 4 × 256.
+ * Sixteen random bits per element (p resolved to 1/65536), computed in vector lanes straight into the tensor on
+ * Java 22+, cost a few milliseconds. The same seed gives the same masks on every runtime, so a resumed run repeats
+ * an uninterrupted one.
  */
 public final class DropoutMasks {
-    private final SplittableRandom random;
+    private static final DropoutDraws.NativeWriter VECTOR_WRITER = loadVectorWriter();
+
+    private final long key;
+    private final DropoutDraws.NativeWriter writer;
+    private long nextWord;
     private float[] floats = new float[0];
     private short[] shorts = new short[0];
 
     public DropoutMasks(long seed) {
-        this.random = new SplittableRandom(seed);
+        this(seed, true);
+    }
+
+    /** {@code vectorised} false: the scalar path even where the vectorised writer is available (for tests). */
+    DropoutMasks(long seed, boolean vectorised) {
+        this.key = seed;
+        this.writer = vectorised ? VECTOR_WRITER : null;
+    }
+
+    static boolean vectorisedAvailable() {
+        return VECTOR_WRITER != null;
     }
 
     /** A float32 mask of {@code shape} for dropout probability {@code p}. */
@@ -41,17 +54,21 @@ public final class DropoutMasks {
             count *= d;
         }
         int n = Math.toIntExact(count);
-        if (shorts.length < n) {
-            shorts = new short[n];
-        }
+        long firstWord = nextWord;
+        nextWord += (n + 3) / 4;
+        int dropBelow = (int) Math.min(65535, Math.round(p * 65536));
         float keep = (float) (1.0 / (1.0 - p));
-        boolean bf16 = dtype.value == ScalarType.BFloat16.value;
-        fill(shorts, n, (int) Math.round(p * 65536), bf16 ? bfloat16(keep) : 1);
-        if (bf16) {
+        if (dtype.value == ScalarType.BFloat16.value) {
             Tensor t = torch.empty(shape, new TensorOptions(ScalarType.BFloat16), new MemoryFormatOptional());
-            new ShortPointer(t.data_ptr()).put(shorts, 0, n);
+            if (writer != null) {
+                writer.writeBf16(t.data_ptr().address(), n, key, firstWord, dropBelow, bfloat16(keep));
+            } else {
+                DropoutDraws.fill(shorts(n), 0, n, key, firstWord, dropBelow, bfloat16(keep));
+                new ShortPointer(t.data_ptr()).put(shorts, 0, n);
+            }
             return t;
         }
+        DropoutDraws.fill(shorts(n), 0, n, key, firstWord, dropBelow, (short) 1);
         if (floats.length < n) {
             floats = new float[n];
         }
@@ -62,25 +79,29 @@ public final class DropoutMasks {
         return dtype.value == ScalarType.Float.value ? t : t.to(dtype);
     }
 
-    /** out[0, n): 0 where a 16-bit draw falls below {@code dropBelow}, else {@code keep}; four draws per long. */
-    private void fill(short[] out, int n, int dropBelow, short keep) {
-        int i = 0;
-        // unrolled by hand: the JIT left a loop over the four 16-bit parts at twice the cost
-        for (; i + 4 <= n; i += 4) {
-            long bits = random.nextLong();
-            out[i] = ((int) bits & 0xFFFF) < dropBelow ? 0 : keep;
-            out[i + 1] = ((int) (bits >>> 16) & 0xFFFF) < dropBelow ? 0 : keep;
-            out[i + 2] = ((int) (bits >>> 32) & 0xFFFF) < dropBelow ? 0 : keep;
-            out[i + 3] = ((int) (bits >>> 48) & 0xFFFF) < dropBelow ? 0 : keep;
+    private short[] shorts(int n) {
+        if (shorts.length < n) {
+            shorts = new short[n];
         }
-        for (; i < n; i++) {
-            out[i] = (random.nextInt() & 0xFFFF) < dropBelow ? 0 : keep;
-        }
+        return shorts;
     }
 
     /** The bf16 bit pattern of {@code f}, rounded to nearest even (finite values). */
     static short bfloat16(float f) {
         int bits = Float.floatToRawIntBits(f);
         return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+    }
+
+    private static DropoutDraws.NativeWriter loadVectorWriter() {
+        if (Runtime.version().feature() < 22 || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            return null;
+        }
+        try {
+            // compiled for Java 22 (src/main/java22): only referenced once the runtime is known to load it
+            return (DropoutDraws.NativeWriter) Class.forName(DropoutMasks.class.getPackageName() + ".VectorDropoutWriter")
+                    .getDeclaredConstructor().newInstance();
+        } catch (ReflectiveOperationException | LinkageError e) {
+            return null;
+        }
     }
 }

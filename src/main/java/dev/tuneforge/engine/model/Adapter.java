@@ -11,8 +11,9 @@ import java.util.List;
 public interface Adapter {
     /**
      * The base output {@code y} of the projections {@code group} of {@code layer}, which all read input {@code x}
-     * (q, k, v; gate, up; or a single one) and whose outputs {@code y} holds concatenated in that order, plus the
-     * adapter's contribution; {@code y} itself where the adapter adapts none of them.
+     * (q, k, v; gate, up; or a single one) and whose outputs {@code y} holds concatenated in that order (for o and
+     * down already added to the residual stream), plus the adapter's contribution; {@code y} itself where the
+     * adapter adapts none of them.
      */
     Tensor addProjectionsDelta(int layer, List<Projection> group, Tensor x, Tensor y);
 

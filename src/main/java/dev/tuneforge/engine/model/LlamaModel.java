@@ -172,13 +172,13 @@ public final class LlamaModel {
             Tensor qkv = withDelta(linear(x, layer.qkv, layer.qkvBias), x, l, ATTENTION_INPUTS, adapter);
             long qDim = (long) config.numHeads() * config.headDim();
             long kvDim = (long) config.numKvHeads() * config.headDim();
-            Tensor q = qkv.narrow(2, 0, qDim).reshape(batch, seq, config.numHeads(), config.headDim()).transpose(1, 2);
-            Tensor k = qkv.narrow(2, qDim, kvDim).reshape(batch, seq, config.numKvHeads(), config.headDim())
-                    .transpose(1, 2);
+            // queries and keys rotated together: one set of RoPE ops per layer instead of two
+            Tensor qk = rope.apply(qkv.narrow(2, 0, qDim + kvDim)
+                    .reshape(batch, seq, config.numHeads() + config.numKvHeads(), config.headDim()).transpose(1, 2), start);
+            Tensor q = qk.narrow(1, 0, config.numHeads());
+            Tensor k = qk.narrow(1, config.numHeads(), config.numKvHeads());
             Tensor v = qkv.narrow(2, qDim + kvDim, kvDim).reshape(batch, seq, config.numKvHeads(), config.headDim())
                     .transpose(1, 2);
-            q = rope.apply(q, start);
-            k = rope.apply(k, start);
             if (cache != null) {
                 Tensor[] kv = cache.append(l, start, k, v);
                 k = kv[0];
@@ -186,12 +186,12 @@ public final class LlamaModel {
             }
             Tensor attn = causalBias != null ? causalMatmulAttention(q, k, v, causalBias) : sdpa(q, k, v, start, seq);
             Tensor o = attn.transpose(1, 2).reshape(batch, seq, (long) config.numHeads() * config.headDim());
-            h = h.add(withDelta(linear(o, layer.o, layer.oBias), o, l, ATTENTION_OUTPUT, adapter));
+            h = withDelta(residualLinear(h, o, layer.o, layer.oBias), o, l, ATTENTION_OUTPUT, adapter);
             x = rmsNorm(h, layer.postAttentionNorm);
             Tensor gateUp = withDelta(linear(x, layer.gateUp, layer.gateUpBias), x, l, MLP_INPUTS, adapter);
             long inter = config.intermediateSize();
             Tensor act = torch.silu(gateUp.narrow(2, 0, inter)).mul(gateUp.narrow(2, inter, inter));
-            h = h.add(withDelta(linear(act, layer.down, layer.downBias), act, l, MLP_OUTPUT, adapter));
+            h = withDelta(residualLinear(h, act, layer.down, layer.downBias), act, l, MLP_OUTPUT, adapter);
         }
         if (cache != null) {
             cache.advanceTo((int) (start + seq));
@@ -334,6 +334,16 @@ public final class LlamaModel {
                 .to(dtype);
         return torch.bmm(probabilities, v.to(dtype).reshape(batch * kvHeads, seq, headDim))
                 .reshape(batch, heads, seq, headDim);
+    }
+
+    /** {@code residual + x·Wᵀ (+ bias)}; without a bias one GEMM with beta = 1 instead of a product and an add. */
+    private static Tensor residualLinear(Tensor residual, Tensor x, Tensor weight, Tensor bias) {
+        if (bias != null) {
+            return residual.add(linear(x, weight, bias));
+        }
+        long out = weight.size(0);
+        return torch.addmm(residual.reshape(-1, out), x.reshape(-1, x.size(-1)), weight.t())
+                .view(dev.tuneforge.engine.tensor.Tensors.shape(residual));
     }
 
     private static Tensor linear(Tensor x, Tensor weight, Tensor bias) {

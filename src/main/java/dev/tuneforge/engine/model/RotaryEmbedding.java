@@ -8,7 +8,8 @@ import org.bytedeco.pytorch.global.torch;
 /** Rotary position embedding tables (Hugging Face's rotate-half layout), including llama3 frequency scaling. */
 public final class RotaryEmbedding {
     private final Tensor cos;
-    private final Tensor sin;
+    /** sin with rotate-half's sign folded in: -sin on the first half, sin on the second. */
+    private final Tensor signedSin;
     private final int maxPositions;
 
     public RotaryEmbedding(ModelConfig config, int maxPositions, torch.ScalarType dtype) {
@@ -25,12 +26,12 @@ public final class RotaryEmbedding {
                 int base = pos * config.headDim();
                 cosTable[base + i] = c;
                 cosTable[base + i + half] = c;
-                sinTable[base + i] = s;
+                sinTable[base + i] = -s;
                 sinTable[base + i + half] = s;
             }
         }
         this.cos = Tensors.floats(cosTable, maxPositions, config.headDim()).to(dtype);
-        this.sin = Tensors.floats(sinTable, maxPositions, config.headDim()).to(dtype);
+        this.signedSin = Tensors.floats(sinTable, maxPositions, config.headDim()).to(dtype);
     }
 
     public static float[] inverseFrequencies(ModelConfig config, int half) {
@@ -69,11 +70,10 @@ public final class RotaryEmbedding {
                     + maxPositions + " positions");
         }
         Tensor c = cos.narrow(0, start, seq);
-        Tensor s = sin.narrow(0, start, seq);
+        Tensor s = signedSin.narrow(0, start, seq);
         long half = x.size(3) / 2;
-        Tensor x1 = x.narrow(3, 0, half);
-        Tensor x2 = x.narrow(3, half, half);
-        Tensor rotated = torch.cat(new TensorVector(x2.neg(), x1), 3);
-        return x.mul(c).add(rotated.mul(s));
+        // x·cos + rotate_half(x)·sin, rotate_half(x) = [-x2, x1]: the sign lives in the table, so three ops
+        Tensor swapped = torch.cat(new TensorVector(x.narrow(3, half, half), x.narrow(3, 0, half)), 3);
+        return torch.addcmul(x.mul(c), swapped, s);
     }
 }

@@ -9,7 +9,6 @@ import dev.tuneforge.engine.tokenizer.PromptFormat;
 import dev.tuneforge.engine.tokenizer.PromptFormat.TrainingSequence;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 import java.nio.charset.StandardCharsets;
@@ -145,7 +144,7 @@ public final class LoraTrainer {
                     Tensors.longs(targets.stream().mapToLong(Long::longValue).toArray()));
             lossTensor.backward();
             if (options.maxGradNorm() > 0) {
-                torch.clip_grad_norm_(new TensorVector(params.values().toArray(new Tensor[0])), options.maxGradNorm());
+                optimizer.clipGradNorm(options.maxGradNorm());
             }
             optimizer.step();
             optimizer.zeroGrad();

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class DropoutMasksTest {
     @Test
@@ -46,6 +47,35 @@ class DropoutMasksTest {
         assertTrue(Tensors.bitwiseEqual(fromFloat, direct));
         // 1 / 0.95 is not a bf16 number: rounded to nearest even, not truncated
         assertEquals(Float.floatToRawIntBits(torchRounded(1 / 0.95f)) >>> 16, DropoutMasks.bfloat16(1 / 0.95f) & 0xFFFF);
+    }
+
+    @Test
+    void vectorisedMasksEqualTheScalarOnes() {
+        assumeTrue(DropoutMasks.vectorisedAvailable(), "needs Java 22+ with jdk.incubator.vector");
+        DropoutMasks vector = new DropoutMasks(11, true);
+        DropoutMasks scalar = new DropoutMasks(11, false);
+        // sizes below one vector, between vectors, not multiples of four, and large
+        for (long[] shape : new long[][]{{3}, {2, 7, 5}, {1, 33}, {3, 1024, 576}, {1, 129}, {4, 7, 33}}) {
+            for (double p : new double[]{0.05, 0.5}) {
+                Tensor v = vector.next(shape, p, ScalarType.BFloat16);
+                Tensor s = scalar.next(shape, p, ScalarType.BFloat16);
+                assertTrue(Tensors.bitwiseEqual(v, s), java.util.Arrays.toString(shape) + " p=" + p);
+            }
+        }
+        float[] big = Tensors.toFloats(vector.next(new long[]{2, 1000, 999}, 0.1, ScalarType.BFloat16).to(ScalarType.Float));
+        long dropped = 0;
+        for (float m : big) {
+            dropped += m == 0f ? 1 : 0;
+        }
+        assertEquals(0.1, dropped / (double) big.length, 0.002);
+    }
+
+    @Test
+    void drawsAreSplitMix64() {
+        // the first outputs of SplitMix64 seeded with 0 (the published reference sequence)
+        assertEquals(0xe220a8397b1dcdafL, DropoutDraws.word(0, 0));
+        assertEquals(0x6e789e6aa1b965f4L, DropoutDraws.word(0, 1));
+        assertEquals(0x06c45d188009454fL, DropoutDraws.word(0, 2));
     }
 
     private static float torchRounded(float f) {
