@@ -16,6 +16,23 @@ public final class VectorMath {
     private VectorMath() {
     }
 
+    /**
+     * SwiGLU: out[i] = silu(gateUp[i]) · gateUp[n + i] for i < n, silu(g) = g / (1 + e^-g). Vectorised: a scalar
+     * {@code Math.exp} per element cost ~1 ms per token on SmolLM2's 30 × 1536 values.
+     */
+    public static void swiglu(float[] gateUp, int n, float[] out) {
+        int i = 0;
+        for (; i + LANES <= n; i += LANES) {
+            FloatVector g = FloatVector.fromArray(F, gateUp, i);
+            FloatVector denominator = g.neg().lanewise(VectorOperators.EXP).add(1f);
+            g.div(denominator).mul(FloatVector.fromArray(F, gateUp, n + i)).intoArray(out, i);
+        }
+        for (; i < n; i++) {
+            float g = gateUp[i];
+            out[i] = g / (1f + (float) Math.exp(-g)) * gateUp[n + i];
+        }
+    }
+
     /** Σ a[aOff + i] · b[bOff + i] for i < n. */
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
         FloatVector acc = FloatVector.zero(F);

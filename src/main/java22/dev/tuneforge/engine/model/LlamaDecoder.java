@@ -119,10 +119,7 @@ final class LlamaDecoder implements SingleTokenDecoder {
             addBias(s.gateUp, layer.gateUpBias);
             addDelta(adapter, l, Projection.GATE, s, s.normed, s.gateUp, 0);
             addDelta(adapter, l, Projection.UP, s, s.normed, s.gateUp, inter);
-            for (int i = 0; i < inter; i++) {
-                float g = s.gateUp[i];
-                s.activation[i] = g / (1f + (float) Math.exp(-g)) * s.gateUp[inter + i];
-            }
+            VectorMath.swiglu(s.gateUp, inter, s.activation);
             layer.down.multiply(s.activation, s.projected);
             addBias(s.projected, layer.downBias);
             addDelta(adapter, l, Projection.DOWN, s, s.activation, s.projected, 0);
