@@ -30,7 +30,8 @@ public final class ServeCommand implements Runnable {
         dev.tuneforge.engine.kernel.OpenMpWaitPolicy.chooseFor(cfg.catalog().dtypes());
         TuneforgeServer server = new TuneforgeServer(cfg).start(host, port);
         System.out.println("Tuneforge listening on http://" + host + ":" + server.port() + " (data in "
-                + dataDir.toAbsolutePath() + ")");
+                + dataDir.toAbsolutePath() + "; OpenMP workers: " + dev.tuneforge.engine.kernel.OpenMpWaitPolicy.describe()
+                + ")");
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
