@@ -225,6 +225,10 @@ public final class TuningService implements AutoCloseable {
             store.markFailed(id, 13, "tuning failed: " + e.getMessage(), Instant.now().toString());
         } finally {
             cancelRequests.remove(id);
+            long released = dev.tuneforge.engine.kernel.FreedMemory.release();
+            if (released > 0) {
+                LOG.info("returned {} MB of freed training memory to the system", released >> 20);
+            }
         }
     }
 
