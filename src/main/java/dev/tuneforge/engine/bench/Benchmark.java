@@ -14,6 +14,7 @@ import dev.tuneforge.engine.model.LlamaModel;
 import dev.tuneforge.engine.model.ModelConfig;
 import dev.tuneforge.engine.tensor.Tensors;
 import dev.tuneforge.engine.train.AdamW;
+import dev.tuneforge.engine.train.HeadLoss;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -143,14 +144,12 @@ public final class Benchmark {
                 adapter.setTraining(new DropoutMasks(stepNumber[0]++));
                 Tensor input = Tensors.longs(ids, batch, seqLen);
                 Tensor hidden = model.forward(input, 0, null, adapter);
-                Tensor logits = model.logits(hidden.narrow(1, 0, seqLen - 1).reshape(-1, config.hiddenSize()), adapter);
                 Tensor targets = input.narrow(1, 1, seqLen - 1).reshape(-1);
-                Tensor loss = torch.cross_entropy(logits, targets);
-                loss.backward();
+                HeadLoss.forwardBackward(model, adapter,
+                        hidden.narrow(1, 0, seqLen - 1).reshape(-1, config.hiddenSize()), targets);
                 optimizer.clipGradNorm(1.0);
                 optimizer.step();
                 optimizer.zeroGrad();
-                loss.item_double();
             } finally {
                 adapter.setTraining(null);
             }

@@ -139,16 +139,13 @@ public final class LoraTrainer {
             Tensor hidden = model.forward(Tensors.longs(ids, batch.length, maxLen), 0, null, adapter);
             Tensor selected = hidden.reshape(-1, hidden.size(2))
                     .index_select(0, Tensors.longs(positions.stream().mapToLong(Long::longValue).toArray()));
-            Tensor logits = model.logits(selected, adapter);
-            Tensor lossTensor = torch.cross_entropy(logits,
+            loss = HeadLoss.forwardBackward(model, adapter, selected,
                     Tensors.longs(targets.stream().mapToLong(Long::longValue).toArray()));
-            lossTensor.backward();
             if (options.maxGradNorm() > 0) {
                 optimizer.clipGradNorm(options.maxGradNorm());
             }
             optimizer.step();
             optimizer.zeroGrad();
-            loss = lossTensor.item_double();
         } finally {
             adapter.setTraining(null);
         }
