@@ -22,10 +22,7 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Random;
 
@@ -117,7 +114,7 @@ public final class Benchmark {
                     bytesPerToken, decode[2]);
         }
         double utilisation = bytesPerToken * decode[1] / 1e9 / decode[2];
-        out.printf(Locale.ROOT, "peak resident memory: %.0f MB%n", peakRssBytes() / 1e6);
+        out.printf(Locale.ROOT, "peak resident memory: %.0f MB%n", dev.tuneforge.engine.kernel.ProcessMemory.peakResident() / 1e6);
         return new Result(t64[1], t256[1], decode[1], decode[0], fp32, bf16, decode[2], mfu256, utilisation);
     }
 
@@ -277,18 +274,5 @@ public final class Benchmark {
             }
             return best;
         }
-    }
-
-    static long peakRssBytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            return -1;
-        }
-        return -1;
     }
 }

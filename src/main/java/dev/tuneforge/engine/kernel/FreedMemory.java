@@ -1,9 +1,5 @@
 package dev.tuneforge.engine.kernel;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-
 /**
  * Returns memory freed by libtorch to the system. The launcher's glibc settings keep freed memory for reuse, which
  * saves a training step from faulting in and zeroing the same gigabytes again (docs/engine.md, "Memory"), but
@@ -21,35 +17,13 @@ public final class FreedMemory {
         if (TRIMMER == null) {
             return -1;
         }
-        long before = residentBytes();
+        long before = ProcessMemory.resident();
         TRIMMER.trim();
-        return Math.max(0, before - residentBytes());
-    }
-
-    /** This process's resident memory (VmRSS), or -1 where /proc does not say. */
-    public static long residentBytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            return -1;
-        }
-        return -1;
+        return Math.max(0, before - ProcessMemory.resident());
     }
 
     private static Trimmer loadTrimmer() {
-        if (Runtime.version().feature() < 22) {
-            return null;
-        }
-        try {
-            return (Trimmer) Class.forName(FreedMemory.class.getPackageName() + ".NativeMalloc")
-                    .getDeclaredConstructor().newInstance();
-        } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
-            return null;
-        }
+        return Java22.instance(Trimmer.class, FreedMemory.class.getPackageName() + ".NativeMalloc", false);
     }
 
     /** The C library's heap trimming. */

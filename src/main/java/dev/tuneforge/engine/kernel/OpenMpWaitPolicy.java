@@ -98,15 +98,7 @@ public final class OpenMpWaitPolicy {
 
     /** The C library's environment, or null on a runtime before Java 22. */
     static Environment environment() {
-        if (Runtime.version().feature() < 22) {
-            return null;
-        }
-        try {
-            return (Environment) Class.forName(OpenMpWaitPolicy.class.getPackageName() + ".NativeEnvironment")
-                    .getDeclaredConstructor().newInstance();
-        } catch (ReflectiveOperationException | LinkageError e) {
-            return null;
-        }
+        return Java22.instance(Environment.class, OpenMpWaitPolicy.class.getPackageName() + ".NativeEnvironment", false);
     }
 
     /** Native environment variables (which libgomp reads), unlike Java's {@code System.getenv} snapshot. */

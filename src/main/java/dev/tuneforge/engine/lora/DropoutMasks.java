@@ -1,5 +1,6 @@
 package dev.tuneforge.engine.lora;
 
+import dev.tuneforge.engine.kernel.Java22;
 import dev.tuneforge.engine.tensor.Tensors;
 import org.bytedeco.javacpp.ShortPointer;
 import org.bytedeco.pytorch.MemoryFormatOptional;
@@ -93,15 +94,7 @@ public final class DropoutMasks {
     }
 
     private static DropoutDraws.NativeWriter loadVectorWriter() {
-        if (Runtime.version().feature() < 22 || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
-            return null;
-        }
-        try {
-            // compiled for Java 22 (src/main/java22): only referenced once the runtime is known to load it
-            return (DropoutDraws.NativeWriter) Class.forName(DropoutMasks.class.getPackageName() + ".VectorDropoutWriter")
-                    .getDeclaredConstructor().newInstance();
-        } catch (ReflectiveOperationException | LinkageError e) {
-            return null;
-        }
+        return Java22.instance(DropoutDraws.NativeWriter.class,
+                DropoutMasks.class.getPackageName() + ".VectorDropoutWriter", true);
     }
 }

@@ -225,8 +225,7 @@ public final class LlamaModel {
         }
         synchronized (this) {
             if (decoder == null && !decoderUnavailable) {
-                boolean runtime = Runtime.version().feature() >= 22
-                        && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+                boolean runtime = dev.tuneforge.engine.kernel.Java22.available(true);
                 boolean bf16 = dtype.value == ScalarType.BFloat16.value;
                 if (runtime && (bf16 || dtype.value == ScalarType.Float.value)) {
                     decoder = newDecoder(decoderWeights(bf16));

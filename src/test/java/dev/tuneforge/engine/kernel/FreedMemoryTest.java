@@ -18,19 +18,19 @@ class FreedMemoryTest {
         assumeTrue(Runtime.version().feature() >= 22, "the FFM API is final from Java 22");
         torch.ones(new long[]{16}, new TensorOptions(ScalarType.Float)).sum().item_double(); // libtorch loaded
         FreedMemory.release();
-        long baseline = FreedMemory.residentBytes();
+        long baseline = ProcessMemory.resident();
         try (PointerScope scope = new PointerScope()) {
             Tensor big = torch.ones(new long[]{128 * MB}, new TensorOptions(ScalarType.Float)); // 512 MB, touched
-            assertTrue(FreedMemory.residentBytes() > baseline + 400 * MB);
+            assertTrue(ProcessMemory.resident() > baseline + 400 * MB);
         }
-        long afterFree = FreedMemory.residentBytes();
+        long afterFree = ProcessMemory.resident();
         String tunables = System.getenv("GLIBC_TUNABLES");
         if (tunables != null && tunables.contains("mmap_max=0")) {
             // the test runner's settings, as the launcher's: glibc keeps the freed block
             assertTrue(afterFree > baseline + 400 * MB, "freed memory kept for reuse: " + (afterFree - baseline) / MB + " MB");
         }
         long released = FreedMemory.release();
-        long after = FreedMemory.residentBytes();
+        long after = ProcessMemory.resident();
         assertTrue(after < baseline + 100 * MB, "resident " + (after - baseline) / MB + " MB above the baseline after release");
         assertTrue(released >= 0);
     }
