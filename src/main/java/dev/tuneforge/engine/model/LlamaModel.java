@@ -104,7 +104,7 @@ public final class LlamaModel {
         for (var file : dir.weightFiles()) {
             weights.putAll(Safetensors.read(file, t -> t.is_floating_point() ? t.to(dtype) : t));
         }
-        return new LlamaModel(dir.config(), weights, dtype);
+        return ownedCopy(new LlamaModel(dir.config(), weights, dtype), weights);
     }
 
     /** A model with random weights (normal, std 0.02; norms 1), for benchmarks and tests. */
@@ -112,8 +112,15 @@ public final class LlamaModel {
         var gen = torch.createCPUGenerator(seed);
         Map<String, Tensor> w = new HashMap<>();
         var opts = new TensorOptions(ScalarType.Float);
-        java.util.function.BiConsumer<String, long[]> normal = (name, shape) -> w.put(name,
-                torch.randn(shape, new org.bytedeco.pytorch.GeneratorOptional(gen), opts).mul_(new org.bytedeco.pytorch.Scalar(0.02)).to(dtype));
+        java.util.function.BiConsumer<String, long[]> normal = (name, shape) -> {
+            // the float32 draws are freed at once (scope), not when the garbage collector gets to them
+            try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+                Tensor t = torch.randn(shape, new org.bytedeco.pytorch.GeneratorOptional(gen), opts)
+                        .mul_(new org.bytedeco.pytorch.Scalar(0.02)).to(dtype);
+                t.retainReference();
+                w.put(name, t);
+            }
+        };
         normal.accept("model.embed_tokens.weight", new long[]{config.vocabSize(), config.hiddenSize()});
         if (!config.tieWordEmbeddings()) {
             normal.accept("lm_head.weight", new long[]{config.vocabSize(), config.hiddenSize()});
@@ -130,7 +137,19 @@ public final class LlamaModel {
             w.put("model.layers." + l + ".input_layernorm.weight", torch.ones(new long[]{config.hiddenSize()}, opts).to(dtype));
             w.put("model.layers." + l + ".post_attention_layernorm.weight", torch.ones(new long[]{config.hiddenSize()}, opts).to(dtype));
         }
-        return new LlamaModel(config, w, dtype);
+        return ownedCopy(new LlamaModel(config, w, dtype), w);
+    }
+
+    /**
+     * Frees the tensors {@code model} was built from, which it holds its own references to or copies of: now, not
+     * whenever the garbage collector gets to their wrappers (native memory the JVM heap does not feel), and hands
+     * the memory back to the system (the launcher's glibc settings would keep it).
+     */
+    private static LlamaModel ownedCopy(LlamaModel model, Map<String, Tensor> sources) {
+        sources.values().forEach(Tensor::close);
+        sources.clear();
+        dev.tuneforge.engine.kernel.FreedMemory.release();
+        return model;
     }
 
     public ModelConfig config() {
