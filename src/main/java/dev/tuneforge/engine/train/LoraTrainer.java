@@ -9,7 +9,6 @@ import dev.tuneforge.engine.tokenizer.PromptFormat;
 import dev.tuneforge.engine.tokenizer.PromptFormat.TrainingSequence;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
