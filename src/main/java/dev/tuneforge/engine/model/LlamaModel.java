@@ -56,6 +56,15 @@ public final class LlamaModel {
 
     /** Builds the model from tensors named as in a Hugging Face checkpoint, converted to {@code dtype}. */
     public LlamaModel(ModelConfig config, Map<String, Tensor> weights, ScalarType dtype) {
+        this(config, weights, dtype, false);
+    }
+
+    /**
+     * {@code consume}: {@code weights} belongs to this constructor, which frees each layer's projection matrices
+     * once they are copied into the arena and hands the memory back to the system, so that loading peaks near one
+     * copy of the layers instead of two.
+     */
+    private LlamaModel(ModelConfig config, Map<String, Tensor> weights, ScalarType dtype, boolean consume) {
         this.config = config;
         this.dtype = dtype;
         Function<String, Tensor> get = name -> {
@@ -94,6 +103,12 @@ public final class LlamaModel {
                     arena.stack(w.get(Projection.GATE), w.get(Projection.UP)),
                     b.containsKey(Projection.GATE) ? concat(b.get(Projection.GATE), b.get(Projection.UP)) : null,
                     arena.stack(w.get(Projection.DOWN)), b.get(Projection.DOWN));
+            if (consume) {
+                for (Projection p : Projection.values()) {
+                    weights.remove(p.path(l) + ".weight").close();
+                }
+                dev.tuneforge.engine.kernel.FreedMemory.release();
+            }
         }
         rope = new RotaryEmbedding(config, config.maxPositionEmbeddings(), dtype);
     }
@@ -104,7 +119,7 @@ public final class LlamaModel {
         for (var file : dir.weightFiles()) {
             weights.putAll(Safetensors.read(file, t -> t.is_floating_point() ? t.to(dtype) : t));
         }
-        return ownedCopy(new LlamaModel(dir.config(), weights, dtype), weights);
+        return ownedCopy(new LlamaModel(dir.config(), weights, dtype, true), weights);
     }
 
     /** A model with random weights (normal, std 0.02; norms 1), for benchmarks and tests. */
@@ -137,7 +152,7 @@ public final class LlamaModel {
             w.put("model.layers." + l + ".input_layernorm.weight", torch.ones(new long[]{config.hiddenSize()}, opts).to(dtype));
             w.put("model.layers." + l + ".post_attention_layernorm.weight", torch.ones(new long[]{config.hiddenSize()}, opts).to(dtype));
         }
-        return ownedCopy(new LlamaModel(config, w, dtype), w);
+        return ownedCopy(new LlamaModel(config, w, dtype, true), w);
     }
 
     /**
