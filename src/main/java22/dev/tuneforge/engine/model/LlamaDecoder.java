@@ -1,5 +1,6 @@
 package dev.tuneforge.engine.model;
 
+import dev.tuneforge.engine.kernel.RowParallel;
 import dev.tuneforge.engine.kernel.VectorMath;
 import dev.tuneforge.engine.kernel.WeightMatrix;
 
@@ -68,7 +69,7 @@ final class LlamaDecoder implements SingleTokenDecoder {
         private float[] lowRank = new float[0];
 
         private Buffers(int capacity) {
-            scores = new float[capacity];
+            scores = new float[config.numHeads() * capacity];
         }
     }
 
@@ -179,28 +180,37 @@ final class LlamaDecoder implements SingleTokenDecoder {
     private void attend(KvCache cache, int layer, int position, Buffers s) {
         MemorySegment keys = cacheSegment(cache, cache.keyAddress(layer));
         MemorySegment values = cacheSegment(cache, cache.valueAddress(layer));
+        // heads split across the cores (SmolLM2, positions 32-160: +2% tokens/s; Qwen2.5-0.5B: no difference)
+        RowParallel.forRows(config.numHeads(), 1, 1, (from, to) -> {
+            for (int h = from; h < to; h++) {
+                attendHead(cache, keys, values, h, position, s);
+            }
+        });
+    }
+
+    private void attendHead(KvCache cache, MemorySegment keys, MemorySegment values, int h, int position, Buffers s) {
         int headDim = config.headDim();
         int group = config.numHeads() / config.numKvHeads();
         float scale = (float) (1.0 / Math.sqrt(headDim));
-        java.util.Arrays.fill(s.attention, 0f);
-        for (int h = 0; h < config.numHeads(); h++) {
-            long headBase = (long) (h / group) * cache.capacity() * headDim;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int t = 0; t <= position; t++) {
-                float score = VectorMath.dot(s.qkv, h * headDim, keys, headBase + (long) t * headDim, headDim) * scale;
-                s.scores[t] = score;
-                max = Math.max(max, score);
-            }
-            float sum = 0;
-            for (int t = 0; t <= position; t++) {
-                float e = (float) Math.exp(s.scores[t] - max);
-                s.scores[t] = e;
-                sum += e;
-            }
-            for (int t = 0; t <= position; t++) {
-                VectorMath.addScaled(s.attention, h * headDim, s.scores[t] / sum, values,
-                        headBase + (long) t * headDim, headDim);
-            }
+        long headBase = (long) (h / group) * cache.capacity() * headDim;
+        int scoresBase = h * cache.capacity();
+        float[] scores = s.scores;
+        float max = Float.NEGATIVE_INFINITY;
+        for (int t = 0; t <= position; t++) {
+            float score = VectorMath.dot(s.qkv, h * headDim, keys, headBase + (long) t * headDim, headDim) * scale;
+            scores[scoresBase + t] = score;
+            max = Math.max(max, score);
+        }
+        float sum = 0;
+        for (int t = 0; t <= position; t++) {
+            float e = (float) Math.exp(scores[scoresBase + t] - max);
+            scores[scoresBase + t] = e;
+            sum += e;
+        }
+        java.util.Arrays.fill(s.attention, h * headDim, (h + 1) * headDim, 0f);
+        for (int t = 0; t <= position; t++) {
+            VectorMath.addScaled(s.attention, h * headDim, scores[scoresBase + t] / sum, values,
+                    headBase + (long) t * headDim, headDim);
         }
     }
 
