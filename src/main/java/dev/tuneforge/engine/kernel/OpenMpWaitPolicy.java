@@ -38,20 +38,12 @@ public final class OpenMpWaitPolicy {
         UNAVAILABLE
     }
 
-    private static volatile Choice choice;
-
     private OpenMpWaitPolicy() {
     }
 
     /** Chooses for a process whose bases are held in {@code baseDtypes}. Call before anything touches libtorch. */
     public static synchronized Choice chooseFor(Collection<ScalarType> baseDtypes) {
-        choice = choose(baseDtypes, "1".equals(System.getenv(LAUNCHER_DEFAULT)), libgompLoaded(), environment());
-        return choice;
-    }
-
-    /** The choice made in this process, or null. */
-    public static Choice choice() {
-        return choice;
+        return choose(baseDtypes, "1".equals(System.getenv(LAUNCHER_DEFAULT)), libgompLoaded(), environment());
     }
 
     static Choice choose(Collection<ScalarType> baseDtypes, boolean launcherDefault, boolean libgompLoaded,

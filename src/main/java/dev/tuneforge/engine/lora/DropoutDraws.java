@@ -25,20 +25,20 @@ final class DropoutDraws {
         return mix(key + (index + 1) * GAMMA);
     }
 
-    /** out[from, to): mask elements from..to-1 of a mask whose first word is {@code firstWord}; from is a multiple of 4. */
-    static void fill(short[] out, int from, int to, long key, long firstWord, int dropBelow, short keep) {
-        long w = firstWord + from / 4;
-        int i = from;
-        for (; i + 4 <= to; i += 4, w++) {
+    /** out[0, n): the n elements of a mask whose first word is {@code firstWord}. */
+    static void fill(short[] out, int n, long key, long firstWord, int dropBelow, short keep) {
+        long w = firstWord;
+        int i = 0;
+        for (; i + 4 <= n; i += 4, w++) {
             long bits = word(key, w);
             out[i] = ((int) bits & 0xFFFF) < dropBelow ? 0 : keep;
             out[i + 1] = ((int) (bits >>> 16) & 0xFFFF) < dropBelow ? 0 : keep;
             out[i + 2] = ((int) (bits >>> 32) & 0xFFFF) < dropBelow ? 0 : keep;
             out[i + 3] = ((int) (bits >>> 48) & 0xFFFF) < dropBelow ? 0 : keep;
         }
-        if (i < to) {
+        if (i < n) {
             long bits = word(key, w);
-            for (int part = 0; i < to; i++, part++) {
+            for (int part = 0; i < n; i++, part++) {
                 out[i] = ((int) (bits >>> (16 * part)) & 0xFFFF) < dropBelow ? 0 : keep;
             }
         }

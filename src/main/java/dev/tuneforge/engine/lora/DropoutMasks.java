@@ -64,12 +64,12 @@ public final class DropoutMasks {
             if (writer != null) {
                 writer.writeBf16(t.data_ptr().address(), n, key, firstWord, dropBelow, bfloat16(keep));
             } else {
-                DropoutDraws.fill(shorts(n), 0, n, key, firstWord, dropBelow, bfloat16(keep));
+                DropoutDraws.fill(shorts(n), n, key, firstWord, dropBelow, bfloat16(keep));
                 new ShortPointer(t.data_ptr()).put(shorts, 0, n);
             }
             return t;
         }
-        DropoutDraws.fill(shorts(n), 0, n, key, firstWord, dropBelow, (short) 1);
+        DropoutDraws.fill(shorts(n), n, key, firstWord, dropBelow, (short) 1);
         if (floats.length < n) {
             floats = new float[n];
         }

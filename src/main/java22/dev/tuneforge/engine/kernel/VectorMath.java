@@ -17,8 +17,8 @@ public final class VectorMath {
     }
 
     /**
-     * SwiGLU: out[i] = silu(gateUp[i]) · gateUp[n + i] for i < n, silu(g) = g / (1 + e^-g). Vectorised: a scalar
-     * {@code Math.exp} per element cost ~1 ms per token on SmolLM2's 30 × 1536 values.
+     * SwiGLU: out[i] = silu(gateUp[i]) · gateUp[n + i] for i < n, silu(g) = g / (1 + e^-g), in vector lanes (replacing
+     * a scalar {@code Math.exp} loop made no measurable difference to SmolLM2's tokens/s: 88–90 either way).
      */
     public static void swiglu(float[] gateUp, int n, float[] out) {
         int i = 0;
