@@ -78,6 +78,30 @@ class SingleTokenDecoderTest {
         assertMatches(model, adapter, model, adapter, 1e-5, "hidden 36, head_dim 12, intermediate 50, vocab 515");
     }
 
+    /**
+     * Matrices large enough to be split across the cores in blocks, where each block gets its bias and adapter rows
+     * from the core that computed it (the tiny models above fit in one block).
+     */
+    @Test
+    void productsSplitAcrossTheCoresGetTheirBiasAndAdapterRows() {
+        ObjectNode c = new ObjectMapper().createObjectNode();
+        c.put("model_type", "qwen2");
+        c.put("hidden_size", 256);
+        c.put("intermediate_size", 712);
+        c.put("num_hidden_layers", 2);
+        c.put("num_attention_heads", 4);
+        c.put("num_key_value_heads", 2);
+        c.put("vocab_size", 515);
+        c.put("max_position_embeddings", 64);
+        c.put("rms_norm_eps", 1e-6);
+        c.put("tie_word_embeddings", false);
+        c.put("eos_token_id", 2);
+        LlamaModel model = LlamaModel.random(ModelConfig.parse(c), ScalarType.Float, 11);
+        LoraAdapter adapter = trainedAdapter(model);
+        assertMatches(model, null, model, null, 1e-5, "hidden 256, intermediate 712, without adapter");
+        assertMatches(model, adapter, model, adapter, 1e-5, "hidden 256, intermediate 712, with adapter");
+    }
+
     @Test
     void bfloat16WeightsAreReadAsTheSameValues() throws Exception {
         Path dir = TinyModels.write(tmp.resolve("bf16"), new TinyModels.Spec("llama", true, 2, false, ScalarType.BFloat16, 1), 4);

@@ -1,6 +1,7 @@
 package dev.tuneforge.engine.kernel;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
@@ -19,6 +20,8 @@ public final class RowParallel {
     }
 
     private static final long SPIN_NANOS = 200_000;
+    /** Longs per 128 bytes: two cache lines, as the adjacent-line prefetcher pulls lines in pairs. */
+    private static final int STRIDE = 16;
     private static final AtomicReference<Job> CURRENT = new AtomicReference<>();
     private static final Worker[] WORKERS = startWorkers(ComputeThreads.count() - 1);
 
@@ -31,20 +34,17 @@ public final class RowParallel {
     }
 
     /**
-     * Runs {@code task} over rows [0, rows) in chunks of a multiple of {@code align} rows, at least
-     * {@code minRows} each, on the caller and the idle workers; returns when every row is done.
+     * Runs {@code task} over rows [0, rows) on the caller and the idle workers, in blocks of {@code blockRows} rows
+     * (the last one shorter); returns when every row is done. Each thread starts on its own contiguous share, read
+     * front to back as one memory stream; a thread that finishes early takes the back half of what another has
+     * left, so all finish together.
      */
-    public static void forRows(int rows, int minRows, int align, Rows task) {
-        if (WORKERS.length == 0 || rows < 2 * minRows) {
+    public static void forRows(int rows, int blockRows, Rows task) {
+        if (WORKERS.length == 0 || rows < 2 * blockRows) {
             task.run(0, rows);
             return;
         }
-        // one chunk per thread: each chunk starts a new memory stream, and on a 2-core Zen 4 SmolLM2 decoded
-        // 123–124 tokens/s with 4 chunks per thread, 127 with 2, 131–133 with 1 (alternated in one process)
-        int chunks = Math.min(rows / minRows, threads());
-        int chunk = (rows + chunks - 1) / chunks;
-        chunk = (chunk + align - 1) / align * align;
-        Job job = new Job(task, rows, chunk, (rows + chunk - 1) / chunk);
+        Job job = new Job(task, rows, blockRows, threads());
         if (!CURRENT.compareAndSet(null, job)) {
             task.run(0, rows);
             return;
@@ -55,8 +55,8 @@ public final class RowParallel {
                     LockSupport.unpark(w.thread);
                 }
             }
-            job.work();
-            while (job.done.get() < job.chunks) {
+            job.work(0);
+            while (job.done.get() < job.blocks) {
                 Thread.onSpinWait();
             }
         } finally {
@@ -70,33 +70,100 @@ public final class RowParallel {
     private static final class Job {
         final Rows task;
         final int rows;
-        final int chunk;
-        final int chunks;
-        final AtomicInteger next = new AtomicInteger();
+        final int block;
+        final int blocks;
+        /**
+         * Per thread, the blocks [front, back) it still has to do, packed as front << 32 | back, each on its own
+         * cache line ({@link #STRIDE} apart) so that a thread claiming its next block does not disturb the others.
+         */
+        final AtomicLongArray shares;
         final AtomicInteger done = new AtomicInteger();
         volatile RuntimeException failure;
 
-        Job(Rows task, int rows, int chunk, int chunks) {
+        Job(Rows task, int rows, int block, int threads) {
             this.task = task;
             this.rows = rows;
-            this.chunk = chunk;
-            this.chunks = chunks;
+            this.block = block;
+            this.blocks = (rows + block - 1) / block;
+            this.shares = new AtomicLongArray((threads + 1) * STRIDE);
+            for (int t = 0; t < threads; t++) {
+                shares.set(slot(t), pack((long) blocks * t / threads, (long) blocks * (t + 1) / threads));
+            }
+        }
+
+        private static long pack(long front, long back) {
+            return front << 32 | back;
+        }
+
+        private static int front(long share) {
+            return (int) (share >>> 32);
+        }
+
+        private static int back(long share) {
+            return (int) share;
+        }
+
+        private static int slot(int thread) {
+            return (thread + 1) * STRIDE;
         }
 
         boolean hasWork() {
-            return next.get() < chunks;
+            for (int t = 0; t < threads(); t++) {
+                long s = shares.get(slot(t));
+                if (front(s) < back(s)) {
+                    return true;
+                }
+            }
+            return false;
         }
 
-        void work() {
-            int c;
-            while ((c = next.getAndIncrement()) < chunks) {
-                int from = c * chunk;
-                try {
-                    task.run(from, Math.min(rows, from + chunk));
-                } catch (RuntimeException | Error e) {
-                    failure = e instanceof RuntimeException r ? r : new IllegalStateException(e);
-                } finally {
-                    done.incrementAndGet();
+        void work(int self) {
+            int own = slot(self);
+            int finished = 0;
+            try {
+                while (true) {
+                    long s = shares.get(own);
+                    int front = front(s);
+                    if (front >= back(s)) {
+                        if (!steal(own)) {
+                            return;
+                        }
+                    } else if (shares.compareAndSet(own, s, pack(front + 1, back(s)))) {
+                        int from = front * block;
+                        try {
+                            task.run(from, Math.min(rows, from + block));
+                        } catch (RuntimeException | Error e) {
+                            failure = e instanceof RuntimeException r ? r : new IllegalStateException(e);
+                        }
+                        finished++;
+                    }
+                }
+            } finally {
+                done.addAndGet(finished);
+            }
+        }
+
+        /** Moves the back half of the largest share left to slot {@code own} (empty); false when nothing is left. */
+        private boolean steal(int own) {
+            while (true) {
+                int victim = -1;
+                long victimShare = 0;
+                for (int t = 0; t < threads(); t++) {
+                    long s = shares.get(slot(t));
+                    if (slot(t) != own && back(s) - front(s) > back(victimShare) - front(victimShare)) {
+                        victim = slot(t);
+                        victimShare = s;
+                    }
+                }
+                if (victim < 0) {
+                    return false;
+                }
+                int front = front(victimShare);
+                int back = back(victimShare);
+                int middle = back - (back - front + 1) / 2;
+                if (shares.compareAndSet(victim, victimShare, pack(front, middle))) {
+                    shares.set(own, pack(middle, back));
+                    return true;
                 }
             }
         }
@@ -104,9 +171,11 @@ public final class RowParallel {
 
     private static final class Worker implements Runnable {
         final Thread thread;
+        final int index;
         volatile boolean parked;
 
         Worker(int index) {
+            this.index = index + 1;
             thread = Thread.ofPlatform().daemon().name("tuneforge-decode-" + index).unstarted(this);
         }
 
@@ -116,7 +185,7 @@ public final class RowParallel {
             while (true) {
                 Job job = CURRENT.get();
                 if (job != null && job.hasWork()) {
-                    job.work();
+                    job.work(index);
                     idleSince = System.nanoTime();
                 } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
                     Thread.onSpinWait();

@@ -133,18 +133,18 @@ public final class LoraAdapter implements Adapter {
     }
 
     private AdapterWeights buildDecodeWeights() {
-        Map<String, AdapterWeights.LowRank> lowRanks = new java.util.HashMap<>();
-        for (var e : pairs.entrySet()) {
-            Tensor a = e.getValue()[0];
-            Tensor b = e.getValue()[1];
-            // B transposed, [rank, out]: the decoder adds up[j] · t[j] over contiguous output rows
-            float[] up = Tensors.toFloats(b.detach().t().contiguous());
-            float scale = (float) (double) scales.get(e.getKey());
-            for (int i = 0; i < up.length; i++) {
-                up[i] *= scale;
+        // indexed [layer][projection]: the decoder asks seven times per layer per token
+        AdapterWeights.LowRank[][] lowRanks = new AdapterWeights.LowRank[modelConfig.numLayers()][Projection.values().length];
+        for (int l = 0; l < modelConfig.numLayers(); l++) {
+            for (Projection p : Projection.values()) {
+                Tensor[] ab = pairs.get(key(l, p));
+                if (ab == null) {
+                    continue;
+                }
+                lowRanks[l][p.ordinal()] = AdapterWeights.LowRank.of((int) ab[0].size(0), (int) ab[0].size(1),
+                        (int) ab[1].size(0), Tensors.toFloats(ab[0].detach()), Tensors.toFloats(ab[1].detach()),
+                        (float) (double) scales.get(key(l, p)));
             }
-            lowRanks.put(e.getKey(), new AdapterWeights.LowRank((int) a.size(0), (int) a.size(1), (int) b.size(0),
-                    Tensors.toFloats(a.detach()), up));
         }
         Map<Integer, float[]> embeddingRows = rows(embedTokens);
         TrainableTokens head = modelConfig.tieWordEmbeddings() ? embedTokens : headTokens;
@@ -154,7 +154,7 @@ public final class LoraAdapter implements Adapter {
         return new AdapterWeights() {
             @Override
             public LowRank lowRank(int layer, Projection p) {
-                return lowRanks.get(key(layer, p));
+                return lowRanks[layer][p.ordinal()];
             }
 
             @Override

@@ -17,8 +17,10 @@ public final class VectorMath {
     }
 
     /**
-     * SwiGLU: out[i] = silu(gateUp[i]) · gateUp[n + i] for i < n, silu(g) = g / (1 + e^-g), in vector lanes (replacing
-     * a scalar {@code Math.exp} loop made no measurable difference to SmolLM2's tokens/s: 88–90 either way).
+     * SwiGLU: out[i] = silu(gateUp[i]) · gateUp[n + i] for i < n, silu(g) = g / (1 + e^-g), in vector lanes. Run by
+     * the decoding thread after the product, it is ~12 µs of a SmolLM2 layer, mostly reading the other core's half
+     * of gate/up from that core's cache; splitting each core's rows into gate and up halves so it could do its own
+     * part made the product slower than that (two streams per core).
      */
     public static void swiglu(float[] gateUp, int n, float[] out) {
         int i = 0;
@@ -62,29 +64,106 @@ public final class VectorMath {
         return s;
     }
 
-    /** out[outOff + i] += w · seg[segIndex + i] (float32 elements) for i < n. */
-    public static void addScaled(float[] out, int outOff, float w, MemorySegment seg, long segIndex, int n) {
-        FloatVector wv = FloatVector.broadcast(F, w);
+    /**
+     * y[yOff + i] += Σ_j B[row + i, j] · t[tOff + j] for i < n, j < rank, with B in tiles of {@code tile} rows as
+     * {@code AdapterWeights.LowRank} lays it out: whole tiles as rank vector multiply-adds, rows of a partial tile
+     * one by one.
+     */
+    public static void addLowRank(float[] y, int yOff, float[] up, int row, int rank, int tile, float[] t, int tOff,
+                                  int n) {
         int i = 0;
-        for (; i + LANES <= n; i += LANES) {
-            FloatVector.fromMemorySegment(F, seg, (segIndex + i) * 4, ByteOrder.LITTLE_ENDIAN)
-                    .fma(wv, FloatVector.fromArray(F, out, outOff + i)).intoArray(out, outOff + i);
+        for (int lead = Math.min(n, (tile - row % tile) % tile); i < lead; i++) {
+            y[yOff + i] += tiledRow(up, row + i, rank, tile, t, tOff);
+        }
+        for (; i + tile <= n; i += tile) {
+            int base = (row + i) / tile * tile * rank;
+            for (int c = 0; c < tile; c += LANES) {
+                FloatVector acc = FloatVector.fromArray(F, y, yOff + i + c);
+                for (int j = 0; j < rank; j++) {
+                    acc = FloatVector.fromArray(F, up, base + j * tile + c).fma(FloatVector.broadcast(F, t[tOff + j]), acc);
+                }
+                acc.intoArray(y, yOff + i + c);
+            }
         }
         for (; i < n; i++) {
-            out[outOff + i] += w * seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, segIndex + i);
+            y[yOff + i] += tiledRow(up, row + i, rank, tile, t, tOff);
         }
     }
 
-    /** out[outOff + i] += w · a[aOff + i] for i < n. */
-    public static void addScaled(float[] out, int outOff, float w, float[] a, int aOff, int n) {
-        FloatVector wv = FloatVector.broadcast(F, w);
-        int i = 0;
-        for (; i + LANES <= n; i += LANES) {
-            FloatVector.fromArray(F, a, aOff + i).fma(wv, FloatVector.fromArray(F, out, outOff + i))
-                    .intoArray(out, outOff + i);
+    private static float tiledRow(float[] up, int row, int rank, int tile, float[] t, int tOff) {
+        int base = row / tile * tile * rank + row % tile;
+        float sum = 0;
+        for (int j = 0; j < rank; j++) {
+            sum += up[base + j * tile] * t[tOff + j];
         }
+        return sum;
+    }
+
+    /** a[off, off + n) = softmax(a[off, off + n)), the exponentials in vector lanes. */
+    public static void softmax(float[] a, int off, int n) {
+        int vectorEnd = n - n % LANES;
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, a[off + i]);
+        }
+        FloatVector sums = FloatVector.zero(F);
+        int i = 0;
+        for (; i < vectorEnd; i += LANES) {
+            FloatVector e = FloatVector.fromArray(F, a, off + i).sub(max).lanewise(VectorOperators.EXP);
+            e.intoArray(a, off + i);
+            sums = sums.add(e);
+        }
+        float sum = sums.reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
-            out[outOff + i] += w * a[aOff + i];
+            a[off + i] = (float) Math.exp(a[off + i] - max);
+            sum += a[off + i];
+        }
+        float inverse = 1f / sum;
+        for (i = 0; i < n; i++) {
+            a[off + i] *= inverse;
+        }
+    }
+
+    /**
+     * out[outOff + d] = Σ_t w[wOff + t] · rows[rowsIndex + t · dim + d] for d < dim, t < n, over float32 rows in
+     * {@code rows} (an attention head's values): up to four vectors of the output stay in registers while the rows
+     * go by.
+     */
+    public static void weightedSum(float[] w, int wOff, int n, MemorySegment rows, long rowsIndex, int dim, float[] out,
+                                   int outOff) {
+        int d = 0;
+        for (; d + 4 * LANES <= dim; d += 4 * LANES) {
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            for (int t = 0; t < n; t++) {
+                FloatVector weight = FloatVector.broadcast(F, w[wOff + t]);
+                long at = (rowsIndex + (long) t * dim + d) * Float.BYTES;
+                a0 = FloatVector.fromMemorySegment(F, rows, at, ByteOrder.LITTLE_ENDIAN).fma(weight, a0);
+                a1 = FloatVector.fromMemorySegment(F, rows, at + 4L * LANES, ByteOrder.LITTLE_ENDIAN).fma(weight, a1);
+                a2 = FloatVector.fromMemorySegment(F, rows, at + 8L * LANES, ByteOrder.LITTLE_ENDIAN).fma(weight, a2);
+                a3 = FloatVector.fromMemorySegment(F, rows, at + 12L * LANES, ByteOrder.LITTLE_ENDIAN).fma(weight, a3);
+            }
+            a0.intoArray(out, outOff + d);
+            a1.intoArray(out, outOff + d + LANES);
+            a2.intoArray(out, outOff + d + 2 * LANES);
+            a3.intoArray(out, outOff + d + 3 * LANES);
+        }
+        for (; d + LANES <= dim; d += LANES) {
+            FloatVector a0 = FloatVector.zero(F);
+            for (int t = 0; t < n; t++) {
+                long at = (rowsIndex + (long) t * dim + d) * Float.BYTES;
+                a0 = FloatVector.fromMemorySegment(F, rows, at, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.broadcast(F, w[wOff + t]), a0);
+            }
+            a0.intoArray(out, outOff + d);
+        }
+        for (; d < dim; d++) {
+            float sum = 0;
+            for (int t = 0; t < n; t++) {
+                sum += w[wOff + t] * rows.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, rowsIndex + (long) t * dim + d);
+            }
+            out[outOff + d] = sum;
         }
     }
 
@@ -100,8 +179,13 @@ public final class VectorMath {
 
     /** a[i] += b[i] for i < n. */
     public static void add(float[] a, float[] b, int n) {
+        add(a, 0, b, 0, n);
+    }
+
+    /** a[aOff + i] += b[bOff + i] for i < n. */
+    public static void add(float[] a, int aOff, float[] b, int bOff, int n) {
         for (int i = 0; i < n; i++) {
-            a[i] += b[i];
+            a[aOff + i] += b[bOff + i];
         }
     }
 }
