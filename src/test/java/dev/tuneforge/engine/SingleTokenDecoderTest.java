@@ -78,12 +78,9 @@ class SingleTokenDecoderTest {
         assertMatches(model, adapter, model, adapter, 1e-5, "hidden 36, head_dim 12, intermediate 50, vocab 515");
     }
 
-    /**
-     * Matrices large enough to be split across the cores in blocks, where each block gets its bias and adapter rows
-     * from the core that computed it (the tiny models above fit in one block).
-     */
+    /** Matrices large enough to be split across the cores in blocks (the tiny models above fit in one block). */
     @Test
-    void productsSplitAcrossTheCoresGetTheirBiasAndAdapterRows() {
+    void productsSplitAcrossTheCoresMatchTheFullForwardPass() {
         ObjectNode c = new ObjectMapper().createObjectNode();
         c.put("model_type", "qwen2");
         c.put("hidden_size", 256);

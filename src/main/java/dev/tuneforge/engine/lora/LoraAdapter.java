@@ -141,9 +141,14 @@ public final class LoraAdapter implements Adapter {
                 if (ab == null) {
                     continue;
                 }
-                lowRanks[l][p.ordinal()] = AdapterWeights.LowRank.of((int) ab[0].size(0), (int) ab[0].size(1),
-                        (int) ab[1].size(0), Tensors.toFloats(ab[0].detach()), Tensors.toFloats(ab[1].detach()),
-                        (float) (double) scales.get(key(l, p)));
+                // B transposed, [rank, out]: the decoder adds up[j] · t[j] over contiguous output rows
+                float[] up = Tensors.toFloats(ab[1].detach().t().contiguous());
+                float scale = (float) (double) scales.get(key(l, p));
+                for (int i = 0; i < up.length; i++) {
+                    up[i] *= scale;
+                }
+                lowRanks[l][p.ordinal()] = new AdapterWeights.LowRank((int) ab[0].size(0), (int) ab[0].size(1),
+                        (int) ab[1].size(0), Tensors.toFloats(ab[0].detach()), up);
             }
         }
         Map<Integer, float[]> embeddingRows = rows(embedTokens);

@@ -64,39 +64,17 @@ public final class VectorMath {
         return s;
     }
 
-    /**
-     * y[yOff + i] += Σ_j B[row + i, j] · t[tOff + j] for i < n, j < rank, with B in tiles of {@code tile} rows as
-     * {@code AdapterWeights.LowRank} lays it out: whole tiles as rank vector multiply-adds, rows of a partial tile
-     * one by one.
-     */
-    public static void addLowRank(float[] y, int yOff, float[] up, int row, int rank, int tile, float[] t, int tOff,
-                                  int n) {
+    /** out[outOff + i] += w · a[aOff + i] for i < n. */
+    public static void addScaled(float[] out, int outOff, float w, float[] a, int aOff, int n) {
+        FloatVector wv = FloatVector.broadcast(F, w);
         int i = 0;
-        for (int lead = Math.min(n, (tile - row % tile) % tile); i < lead; i++) {
-            y[yOff + i] += tiledRow(up, row + i, rank, tile, t, tOff);
-        }
-        for (; i + tile <= n; i += tile) {
-            int base = (row + i) / tile * tile * rank;
-            for (int c = 0; c < tile; c += LANES) {
-                FloatVector acc = FloatVector.fromArray(F, y, yOff + i + c);
-                for (int j = 0; j < rank; j++) {
-                    acc = FloatVector.fromArray(F, up, base + j * tile + c).fma(FloatVector.broadcast(F, t[tOff + j]), acc);
-                }
-                acc.intoArray(y, yOff + i + c);
-            }
+        for (; i + LANES <= n; i += LANES) {
+            FloatVector.fromArray(F, a, aOff + i).fma(wv, FloatVector.fromArray(F, out, outOff + i))
+                    .intoArray(out, outOff + i);
         }
         for (; i < n; i++) {
-            y[yOff + i] += tiledRow(up, row + i, rank, tile, t, tOff);
+            out[outOff + i] += w * a[aOff + i];
         }
-    }
-
-    private static float tiledRow(float[] up, int row, int rank, int tile, float[] t, int tOff) {
-        int base = row / tile * tile * rank + row % tile;
-        float sum = 0;
-        for (int j = 0; j < rank; j++) {
-            sum += up[base + j * tile] * t[tOff + j];
-        }
-        return sum;
     }
 
     /** a[off, off + n) = softmax(a[off, off + n)), the exponentials in vector lanes. */
@@ -179,13 +157,8 @@ public final class VectorMath {
 
     /** a[i] += b[i] for i < n. */
     public static void add(float[] a, float[] b, int n) {
-        add(a, 0, b, 0, n);
-    }
-
-    /** a[aOff + i] += b[bOff + i] for i < n. */
-    public static void add(float[] a, int aOff, float[] b, int bOff, int n) {
         for (int i = 0; i < n; i++) {
-            a[aOff + i] += b[bOff + i];
+            a[i] += b[i];
         }
     }
 }

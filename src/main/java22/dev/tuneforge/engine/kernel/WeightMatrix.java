@@ -66,19 +66,8 @@ public final class WeightMatrix {
 
     /** y[0, rows) = this · x, parallel over rows. */
     public void multiply(float[] x, float[] y) {
-        multiply(x, y, null);
-    }
-
-    /**
-     * y[0, rows) = this · x, parallel over rows; {@code then} (if not null) runs on each block of rows right after
-     * the core that computed them, while they are in its cache.
-     */
-    public void multiply(float[] x, float[] y, RowParallel.Rows then) {
         int blockRows = Math.max(4, BLOCK_BYTES / (cols * (bf16 ? 2 : 4)));
-        RowParallel.forRows(rows, blockRows, then == null ? (from, to) -> multiplyRows(x, y, from, to) : (from, to) -> {
-            multiplyRows(x, y, from, to);
-            then.run(from, to);
-        });
+        RowParallel.forRows(rows, blockRows, (from, to) -> multiplyRows(x, y, from, to));
     }
 
     /** Row {@code row} as float32 into {@code out}. */

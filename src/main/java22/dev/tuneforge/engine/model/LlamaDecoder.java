@@ -23,14 +23,6 @@ final class LlamaDecoder implements SingleTokenDecoder {
     private final float[] finalNorm;
     private final Layer[] layers;
     private final float[] inverseFrequencies;
-    private static final Projection[] ATTENTION_INPUT = {Projection.Q, Projection.K, Projection.V};
-    private static final Projection[] ATTENTION_OUTPUT = {Projection.O};
-    private static final Projection[] MLP_INPUT = {Projection.GATE, Projection.UP};
-    private static final Projection[] MLP_OUTPUT = {Projection.DOWN};
-    private static final int[] SINGLE = {0};
-    /** Where each member's rows start in the stored q/k/v and gate/up products. */
-    private final int[] qkvFirstRows;
-    private final int[] gateUpFirstRows;
 
     private record Layer(float[] inputNorm, float[] postAttentionNorm, WeightMatrix qkv, float[] qkvBias,
                          WeightMatrix o, float[] oBias, WeightMatrix gateUp, float[] gateUpBias, WeightMatrix down,
@@ -58,9 +50,6 @@ final class LlamaDecoder implements SingleTokenDecoder {
                     matrix.apply(d.down(), new int[]{hidden, inter}), d.downBias());
         }
         this.inverseFrequencies = RotaryEmbedding.inverseFrequencies(config, config.headDim() / 2);
-        int kvRows = config.numKvHeads() * config.headDim();
-        this.qkvFirstRows = new int[]{0, attentionWidth, attentionWidth + kvRows};
-        this.gateUpFirstRows = new int[]{0, inter};
     }
 
     /** Scratch buffers for one sequence: allocated once, reused for every token. */
@@ -76,11 +65,8 @@ final class LlamaDecoder implements SingleTokenDecoder {
         private final float[] cos = new float[config.headDim() / 2];
         private final float[] sin = new float[config.headDim() / 2];
         private final float[] logits = new float[config.vocabSize()];
-        /** The adapters of the members of the product at hand, and where each one's A·x starts in {@link #t}. */
-        private final AdapterWeights.LowRank[] members = new AdapterWeights.LowRank[ATTENTION_INPUT.length];
-        private final int[] tOffsets = new int[ATTENTION_INPUT.length];
-        /** The rank-r intermediates A·x of a product's members, grown to the largest seen. */
-        private float[] t = new float[0];
+        /** The rank-r intermediate of an adapter's low-rank product, grown to the largest rank seen. */
+        private float[] lowRank = new float[0];
 
         private Buffers(int capacity) {
             scores = new float[config.numHeads() * capacity];
@@ -111,7 +97,11 @@ final class LlamaDecoder implements SingleTokenDecoder {
         for (int l = 0; l < layers.length; l++) {
             Layer layer = layers[l];
             VectorMath.rmsNorm(s.hidden, layer.inputNorm, config.rmsNormEps(), s.normed);
-            project(layer.qkv, s.normed, s.qkv, layer.qkvBias, adapter, l, ATTENTION_INPUT, s);
+            layer.qkv.multiply(s.normed, s.qkv);
+            addBias(s.qkv, layer.qkvBias);
+            addDelta(adapter, l, Projection.Q, s, s.normed, s.qkv, 0);
+            addDelta(adapter, l, Projection.K, s, s.normed, s.qkv, qDim);
+            addDelta(adapter, l, Projection.V, s, s.normed, s.qkv, qDim + kvDim);
             for (int h = 0; h < config.numHeads(); h++) {
                 rotate(s.qkv, h * headDim, s);
             }
@@ -120,13 +110,20 @@ final class LlamaDecoder implements SingleTokenDecoder {
             }
             store(cache, l, position, s.qkv, qDim, kvDim);
             attend(cache, l, position, s);
-            project(layer.o, s.attention, s.projected, layer.oBias, adapter, l, ATTENTION_OUTPUT, s);
+            layer.o.multiply(s.attention, s.projected);
+            addBias(s.projected, layer.oBias);
+            addDelta(adapter, l, Projection.O, s, s.attention, s.projected, 0);
             VectorMath.add(s.hidden, s.projected, hiddenSize);
 
             VectorMath.rmsNorm(s.hidden, layer.postAttentionNorm, config.rmsNormEps(), s.normed);
-            project(layer.gateUp, s.normed, s.gateUp, layer.gateUpBias, adapter, l, MLP_INPUT, s);
+            layer.gateUp.multiply(s.normed, s.gateUp);
+            addBias(s.gateUp, layer.gateUpBias);
+            addDelta(adapter, l, Projection.GATE, s, s.normed, s.gateUp, 0);
+            addDelta(adapter, l, Projection.UP, s, s.normed, s.gateUp, inter);
             VectorMath.swiglu(s.gateUp, inter, s.activation);
-            project(layer.down, s.activation, s.projected, layer.downBias, adapter, l, MLP_OUTPUT, s);
+            layer.down.multiply(s.activation, s.projected);
+            addBias(s.projected, layer.downBias);
+            addDelta(adapter, l, Projection.DOWN, s, s.activation, s.projected, 0);
             VectorMath.add(s.hidden, s.projected, hiddenSize);
         }
         VectorMath.rmsNorm(s.hidden, finalNorm, config.rmsNormEps(), s.normed);
@@ -205,64 +202,33 @@ final class LlamaDecoder implements SingleTokenDecoder {
         VectorMath.weightedSum(scores, scoresBase, position + 1, values, headBase, headDim, s.attention, h * headDim);
     }
 
-    /**
-     * y = W·x + bias for one stored product (the rows of {@code group}'s members one after another), plus each
-     * member's low-rank update B·(A·x): the rank-r intermediates A·x first (small: r rows), then B·t added to each
-     * block of rows by the core that computed it, so the Bs are read in parallel alongside the weights.
-     */
-    private void project(WeightMatrix w, float[] x, float[] y, float[] bias, AdapterWeights adapter, int layer,
-                         Projection[] group, Buffers s) {
-        AdapterWeights.LowRank[] members = s.members;
-        int tLength = 0;
-        for (int m = 0; m < group.length; m++) {
-            AdapterWeights.LowRank d = adapter == null ? null : adapter.lowRank(layer, group[m]);
-            members[m] = d;
-            if (d != null) {
-                s.tOffsets[m] = tLength;
-                tLength += d.rank();
-            }
-        }
-        if (s.t.length < tLength) {
-            s.t = new float[tLength];
-        }
-        for (int m = 0; m < group.length; m++) {
-            AdapterWeights.LowRank d = members[m];
-            if (d != null) {
-                for (int j = 0; j < d.rank(); j++) {
-                    s.t[s.tOffsets[m] + j] = VectorMath.dot(d.down(), j * d.in(), x, 0, d.in());
-                }
-            }
-        }
-        int[] firstRows = firstRows(group);
-        if (tLength > 0 || bias != null) {
-            w.multiply(x, y, (from, to) -> addUpdates(y, bias, members, firstRows, s, from, to));
-        } else {
-            w.multiply(x, y);
-        }
-    }
-
-    /** Bias and low-rank updates of rows [from, to) of a product. */
-    private static void addUpdates(float[] y, float[] bias, AdapterWeights.LowRank[] members, int[] firstRows,
-                                   Buffers s, int from, int to) {
+    private static void addBias(float[] y, float[] bias) {
         if (bias != null) {
-            VectorMath.add(y, from, bias, from, to - from);
+            VectorMath.add(y, bias, bias.length);
         }
-        for (int m = 0; m < firstRows.length; m++) {
-            AdapterWeights.LowRank d = members[m];
-            if (d == null) {
-                continue;
-            }
-            int first = firstRows[m];
-            int start = Math.max(from, first);
-            int end = Math.min(to, first + d.out());
-            if (start < end) {
-                VectorMath.addLowRank(y, start, d.up(), start - first, d.rank(), AdapterWeights.LowRank.TILE, s.t,
-                        s.tOffsets[m], end - start);
+    }
+
+    private static void addDelta(AdapterWeights adapter, int layer, Projection p, Buffers s, float[] x, float[] y,
+                                 int yOff) {
+        if (adapter != null) {
+            AdapterWeights.LowRank delta = adapter.lowRank(layer, p);
+            if (delta != null) {
+                if (s.lowRank.length < delta.rank()) {
+                    s.lowRank = new float[delta.rank()];
+                }
+                addLowRank(delta, x, y, yOff, s.lowRank);
             }
         }
     }
 
-    private int[] firstRows(Projection[] group) {
-        return group == ATTENTION_INPUT ? qkvFirstRows : group == MLP_INPUT ? gateUpFirstRows : SINGLE;
+    /** y[yOff, yOff + out) += upᵀ · (down · x), with {@code t} (at least rank long) for the intermediate. */
+    private static void addLowRank(AdapterWeights.LowRank d, float[] x, float[] y, int yOff, float[] t) {
+        int rank = d.rank();
+        for (int j = 0; j < rank; j++) {
+            t[j] = VectorMath.dot(d.down(), j * d.in(), x, 0, d.in());
+        }
+        for (int j = 0; j < rank; j++) {
+            VectorMath.addScaled(y, yOff, t[j], d.up(), j * d.out(), d.out());
+        }
     }
 }
