@@ -41,6 +41,32 @@ class SafetensorsTest {
         assertEquals(0, (Safetensors.readHeader(file).dataStart() - 8) % 8);
     }
 
+    /** Each tensor's mapping is released once it is copied, not when the garbage collector gets to it. */
+    @Test
+    void readingLeavesNothingOfTheFileMapped() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.version().feature() >= 22,
+                "on Java 21 mappings are released by the garbage collector");
+        Path maps = Path.of("/proc/self/maps");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(maps), "needs Linux's /proc/self/maps");
+        Path file = tmp.resolve("mapped.safetensors");
+        Map<String, Tensor> in = new LinkedHashMap<>();
+        for (int i = 0; i < 4; i++) {
+            in.put("w" + i, torch.randn(256, 1024)); // 1 MB each: mapped, not read through a buffer
+        }
+        Safetensors.write(file, in, Map.of());
+        Map<String, Tensor> kept = Safetensors.read(file);
+        Map<String, Tensor> converted = Safetensors.read(file, t -> t.to(ScalarType.BFloat16));
+        String path = file.toRealPath().toString();
+        String mapped = Files.readAllLines(maps).stream()
+                .filter(line -> line.endsWith(path))
+                .collect(java.util.stream.Collectors.joining("\n"));
+        assertEquals("", mapped, "mappings of the file left after reading");
+        for (String k : in.keySet()) {
+            assertTrue(Tensors.bitwiseEqual(in.get(k), kept.get(k)), k);
+            assertTrue(Tensors.bitwiseEqual(in.get(k).to(ScalarType.BFloat16), converted.get(k)), k);
+        }
+    }
+
     @Test
     void conversionOnReadOwnsItsMemory() {
         Path file = tmp.resolve("c.safetensors");

@@ -3,7 +3,7 @@ package dev.tuneforge.engine.tensor;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,11 +27,13 @@ import java.util.function.Function;
 
 /**
  * Reads and writes the safetensors format (8-byte little-endian header length, JSON header, raw tensor bytes).
- * Tensors are memory-mapped while read and copied into libtorch-owned memory, optionally converted.
+ * Tensors are memory-mapped while read ({@link FileRegions}) and copied into libtorch-owned memory, optionally
+ * converted; each tensor's mapping is released as soon as it is copied (on Java 22+).
  */
 public final class Safetensors {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long MAX_HEADER = 100L * 1024 * 1024;
+    private static final FileRegions REGIONS = FileRegions.forThisRuntime();
 
     private Safetensors() {
     }
@@ -110,12 +111,18 @@ public final class Safetensors {
         if (bytes == 0) {
             return torch.zeros(e.shape(), Tensors.options(type));
         }
-        MappedByteBuffer buf = ch.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin(), bytes);
-        Tensor view = torch.from_blob(new BytePointer(buf), e.shape(), Tensors.options(type));
-        Tensor converted = convert.apply(view);
-        // from_blob memory belongs to the mapping: the result must own its bytes (to() of the same dtype is a no-op)
-        boolean sharesMapping = converted.data_ptr().address() == view.data_ptr().address();
-        return sharesMapping ? converted.clone() : converted.contiguous();
+        try (FileRegions.Region region = REGIONS.map(ch, dataStart + e.begin(), bytes)) {
+            Tensor view = torch.from_blob(new Pointer() {
+                {
+                    address = region.address();
+                }
+            }, e.shape(), Tensors.options(type));
+            Tensor converted = convert.apply(view);
+            // from_blob memory belongs to the mapping, unmapped when this returns: the result must own its bytes
+            // (to() of the same dtype is a no-op)
+            boolean sharesMapping = converted.data_ptr().address() == view.data_ptr().address();
+            return sharesMapping ? converted.clone() : converted.contiguous();
+        }
     }
 
     /** Writes tensors atomically (temporary file, then rename). */
