@@ -28,16 +28,18 @@ public interface FileRegions {
     static FileRegions forThisRuntime() {
         FileRegions arena = Java22.instance(FileRegions.class, FileRegions.class.getPackageName() + ".ArenaFileRegions",
                 false);
-        return arena != null ? arena : FileRegions::mapBuffer;
+        return arena != null ? arena : buffers();
+    }
+
+    /** Regions as {@link MappedByteBuffer}s (Java 21's way): closing leaves the unmapping to the garbage collector. */
+    static FileRegions buffers() {
+        return FileRegions::mapBuffer;
     }
 
     private static Region mapBuffer(FileChannel channel, long offset, long size) throws IOException {
         MappedByteBuffer buffer = channel.map(FileChannel.MapMode.READ_ONLY, offset, size);
         long address = new BytePointer(buffer).address();
         return new Region() {
-            // the buffer must stay reachable while the region is used: it owns the mapping
-            private final MappedByteBuffer mapping = buffer;
-
             @Override
             public long address() {
                 return address;
@@ -45,6 +47,8 @@ public interface FileRegions {
 
             @Override
             public void close() {
+                // the buffer owns the mapping: it must not be collected (and unmapped) before the region is done
+                java.lang.ref.Reference.reachabilityFence(buffer);
             }
         };
     }
