@@ -61,19 +61,7 @@ class SingleTokenDecoderTest {
 
     @Test
     void handlesSizesThatAreNotMultiplesOfTheVectorWidth() {
-        ObjectNode c = new ObjectMapper().createObjectNode();
-        c.put("model_type", "qwen2");
-        c.put("hidden_size", 36);
-        c.put("intermediate_size", 50);
-        c.put("num_hidden_layers", 2);
-        c.put("num_attention_heads", 3);
-        c.put("num_key_value_heads", 1);
-        c.put("vocab_size", 515);
-        c.put("max_position_embeddings", 64);
-        c.put("rms_norm_eps", 1e-6);
-        c.put("tie_word_embeddings", false);
-        c.put("eos_token_id", 2);
-        LlamaModel model = LlamaModel.random(ModelConfig.parse(c), ScalarType.Float, 9);
+        LlamaModel model = LlamaModel.random(qwen2(36, 50, 3, 1), ScalarType.Float, 9);
         LoraAdapter adapter = trainedAdapter(model);
         assertMatches(model, adapter, model, adapter, 1e-5, "hidden 36, head_dim 12, intermediate 50, vocab 515");
     }
@@ -81,22 +69,27 @@ class SingleTokenDecoderTest {
     /** Matrices large enough to be split across the cores in blocks (the tiny models above fit in one block). */
     @Test
     void productsSplitAcrossTheCoresMatchTheFullForwardPass() {
+        LlamaModel model = LlamaModel.random(qwen2(256, 712, 4, 2), ScalarType.Float, 11);
+        LoraAdapter adapter = trainedAdapter(model);
+        assertMatches(model, null, model, null, 1e-5, "hidden 256, intermediate 712, without adapter");
+        assertMatches(model, adapter, model, adapter, 1e-5, "hidden 256, intermediate 712, with adapter");
+    }
+
+    /** A two-layer Qwen2 configuration (q/k/v biases, untied head, vocabulary 515). */
+    private static ModelConfig qwen2(int hidden, int intermediate, int heads, int kvHeads) {
         ObjectNode c = new ObjectMapper().createObjectNode();
         c.put("model_type", "qwen2");
-        c.put("hidden_size", 256);
-        c.put("intermediate_size", 712);
+        c.put("hidden_size", hidden);
+        c.put("intermediate_size", intermediate);
         c.put("num_hidden_layers", 2);
-        c.put("num_attention_heads", 4);
-        c.put("num_key_value_heads", 2);
+        c.put("num_attention_heads", heads);
+        c.put("num_key_value_heads", kvHeads);
         c.put("vocab_size", 515);
         c.put("max_position_embeddings", 64);
         c.put("rms_norm_eps", 1e-6);
         c.put("tie_word_embeddings", false);
         c.put("eos_token_id", 2);
-        LlamaModel model = LlamaModel.random(ModelConfig.parse(c), ScalarType.Float, 11);
-        LoraAdapter adapter = trainedAdapter(model);
-        assertMatches(model, null, model, null, 1e-5, "hidden 256, intermediate 712, without adapter");
-        assertMatches(model, adapter, model, adapter, 1e-5, "hidden 256, intermediate 712, with adapter");
+        return ModelConfig.parse(c);
     }
 
     @Test
