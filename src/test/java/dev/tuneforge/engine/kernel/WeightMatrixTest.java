@@ -1,0 +1,64 @@
+package dev.tuneforge.engine.kernel;
+
+import dev.tuneforge.engine.tensor.Tensors;
+import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.lang.reflect.Method;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The decoder's matrix-vector products (Java 22+, so reached by reflection from these Java 21 tests) against a
+ * double-precision sum over the same values, for widths around the vector lengths and enough rows to be split
+ * across the cores.
+ */
+class WeightMatrixTest {
+    private static Class<?> weightMatrix;
+
+    @BeforeAll
+    static void java22() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Java22.available(true), "the decoder's kernels need Java 22+");
+        weightMatrix = Class.forName("dev.tuneforge.engine.kernel.WeightMatrix");
+    }
+
+    @Test
+    void productsMatchADoublePrecisionSumInBf16AndFp32() throws Exception {
+        Generator gen = torch.createCPUGenerator(5);
+        Random random = new Random(5);
+        for (ScalarType type : new ScalarType[]{ScalarType.BFloat16, ScalarType.Float}) {
+            for (int cols : new int[]{5, 16, 31, 32, 48, 64, 100, 576, 1000}) {
+                int rows = 3000;
+                Tensor w = torch.randn(new long[]{rows, cols}, new GeneratorOptional(gen), new TensorOptions(ScalarType.Float))
+                        .to(type).contiguous();
+                float[] values = Tensors.toFloats(w.to(ScalarType.Float));
+                float[] x = new float[cols];
+                for (int c = 0; c < cols; c++) {
+                    x[c] = (float) random.nextGaussian();
+                }
+                float[] y = new float[rows];
+                Method factory = weightMatrix.getMethod(type == ScalarType.Float ? "float32" : "bfloat16", long.class,
+                        int.class, int.class);
+                Object matrix = factory.invoke(null, w.data_ptr().address(), rows, cols);
+                weightMatrix.getMethod("multiply", float[].class, float[].class).invoke(matrix, x, y);
+                for (int r = 0; r < rows; r++) {
+                    double expected = 0;
+                    double scale = 0;
+                    for (int c = 0; c < cols; c++) {
+                        expected += (double) values[r * cols + c] * x[c];
+                        scale += Math.abs((double) values[r * cols + c] * x[c]);
+                    }
+                    assertTrue(Math.abs(y[r] - expected) <= 1e-5 * scale + 1e-6,
+                            type + " " + rows + "×" + cols + " row " + r + ": " + y[r] + " against " + expected);
+                }
+            }
+        }
+    }
+}
