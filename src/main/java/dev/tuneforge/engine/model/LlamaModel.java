@@ -67,13 +67,14 @@ public final class LlamaModel {
     private LlamaModel(ModelConfig config, Map<String, Tensor> weights, ScalarType dtype, boolean consume) {
         this.config = config;
         this.dtype = dtype;
-        Function<String, Tensor> get = name -> {
+        Function<String, Tensor> required = name -> {
             Tensor t = weights.get(name);
             if (t == null) {
                 throw new IllegalArgumentException("checkpoint lacks tensor " + name);
             }
-            return frozen(t);
+            return t;
         };
+        Function<String, Tensor> get = required.andThen(this::frozen);
         embedTokens = checkShape(get.apply("model.embed_tokens.weight"), "model.embed_tokens.weight",
                 config.vocabSize(), config.hiddenSize());
         lmHead = config.tieWordEmbeddings() ? embedTokens
@@ -86,11 +87,8 @@ public final class LlamaModel {
             Map<Projection, Tensor> b = new HashMap<>();
             for (Projection p : Projection.values()) {
                 String name = p.path(l) + ".weight";
-                Tensor t = weights.get(name);
-                if (t == null) {
-                    throw new IllegalArgumentException("checkpoint lacks tensor " + name);
-                }
-                w.put(p, checkShape(t, name, p.weightShape(config)));
+                // copied into the arena, so not frozen on their own
+                w.put(p, checkShape(required.apply(name), name, p.weightShape(config)));
                 if (hasBias(config, p)) {
                     b.put(p, get.apply(p.path(l) + ".bias"));
                 }

@@ -45,13 +45,11 @@ public final class VectorDropoutWriter implements DropoutDraws.NativeWriter {
             kept.blend(zero, dropped).intoMemorySegment(out, 2L * i, ByteOrder.nativeOrder());
             state = state.add(advance);
         }
-        long w = firstWord + i / 4;
-        for (; i < n; i += 4, w++) {
-            long bits = DropoutDraws.word(key, w);
-            for (int part = 0; part < 4 && i + part < n; part++) {
-                short v = ((int) (bits >>> (16 * part)) & 0xFFFF) < dropBelow ? 0 : keep;
-                out.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i + part, v);
-            }
+        if (i < n) {
+            // the rest, fewer than a vector's draws: the scalar fill from the word where the vectors stopped
+            short[] rest = new short[n - i];
+            DropoutDraws.fill(rest, rest.length, key, firstWord + i / 4, dropBelow, keep);
+            MemorySegment.copy(rest, 0, out, ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i, rest.length);
         }
     }
 }
