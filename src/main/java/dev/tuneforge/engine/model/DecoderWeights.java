@@ -3,9 +3,10 @@ package dev.tuneforge.engine.model;
 /**
  * Where a {@link LlamaModel}'s weights live, for the single-token decoder: native addresses of the (contiguous,
  * row-major) matrices, in float32 or bfloat16, and the small vectors (norms, biases; null where absent) as float32
- * arrays. The addresses stay valid as long as the model is reachable.
+ * arrays. The addresses stay valid as long as {@code owner} (the model) is reachable, so the decoder keeps it so
+ * while it reads them: a caller may hold only the decoder.
  */
-record DecoderWeights(ModelConfig config, boolean bfloat16, long embedTokens, long lmHead, float[] finalNorm,
+record DecoderWeights(Object owner, ModelConfig config, boolean bfloat16, long embedTokens, long lmHead, float[] finalNorm,
                       Layer[] layers) {
     record Layer(float[] inputNorm, float[] postAttentionNorm, long qkv, float[] qkvBias, long o, float[] oBias,
                  long gateUp, float[] gateUpBias, long down, float[] downBias) {

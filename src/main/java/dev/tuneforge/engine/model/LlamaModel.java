@@ -288,7 +288,7 @@ public final class LlamaModel {
                     address(w.qkv), floats(w.qkvBias), address(w.o), floats(w.oBias), address(w.gateUp),
                     floats(w.gateUpBias), address(w.down), floats(w.downBias));
         }
-        return new DecoderWeights(config, bf16, address(embedTokens), address(lmHead), floats(finalNorm),
+        return new DecoderWeights(this, config, bf16, address(embedTokens), address(lmHead), floats(finalNorm),
                 decoderLayers);
     }
 

@@ -17,6 +17,8 @@ import java.lang.foreign.ValueLayout;
  * same {@link KvCache}.
  */
 final class LlamaDecoder implements SingleTokenDecoder {
+    /** Holds the memory the weight matrices view (the model). */
+    private final Object owner;
     private final ModelConfig config;
     private final WeightMatrix embedTokens;
     private final WeightMatrix lmHead;
@@ -30,6 +32,7 @@ final class LlamaDecoder implements SingleTokenDecoder {
     }
 
     LlamaDecoder(DecoderWeights w) {
+        this.owner = w.owner();
         this.config = w.config();
         int hidden = config.hiddenSize();
         int inter = config.intermediateSize();
@@ -135,6 +138,8 @@ final class LlamaDecoder implements SingleTokenDecoder {
             }
         }
         cache.advanceTo(position + 1);
+        // the weights read above are the owner's memory: it must not be collected (and freed) before now
+        java.lang.ref.Reference.reachabilityFence(owner);
         return s.logits;
     }
 

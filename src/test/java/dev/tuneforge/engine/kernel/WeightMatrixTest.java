@@ -48,6 +48,8 @@ class WeightMatrixTest {
                         int.class, int.class);
                 Object matrix = factory.invoke(null, w.data_ptr().address(), rows, cols);
                 weightMatrix.getMethod("multiply", float[].class, float[].class).invoke(matrix, x, y);
+                // the matrix is a view of w's memory: w must not be collected (and freed) while it is read
+                java.lang.ref.Reference.reachabilityFence(w);
                 for (int r = 0; r < rows; r++) {
                     double expected = 0;
                     double scale = 0;
