@@ -3,7 +3,6 @@ package dev.tuneforge.engine.bench;
 import dev.tuneforge.engine.generate.TokenSampler;
 import dev.tuneforge.engine.kernel.ComputeThreads;
 import dev.tuneforge.engine.kernel.OpenMpWaitPolicy;
-import dev.tuneforge.engine.lora.DropoutMasks;
 import dev.tuneforge.engine.lora.LoraAdapter;
 import dev.tuneforge.engine.lora.LoraConfig;
 import dev.tuneforge.engine.kernel.RowParallel;
@@ -14,7 +13,8 @@ import dev.tuneforge.engine.model.LlamaModel;
 import dev.tuneforge.engine.model.ModelConfig;
 import dev.tuneforge.engine.tensor.Tensors;
 import dev.tuneforge.engine.train.AdamW;
-import dev.tuneforge.engine.train.HeadLoss;
+import dev.tuneforge.engine.train.TrainingStep;
+import dev.tuneforge.engine.tokenizer.PromptFormat.TrainingSequence;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -23,6 +23,8 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 
@@ -131,25 +133,25 @@ public final class Benchmark {
     private double[] trainThroughput(LlamaModel model, LoraAdapter adapter, AdamW optimizer, int seqLen) {
         int batch = 4;
         Random random = new Random(seqLen);
-        long[] ids = new long[batch * seqLen];
-        for (int i = 0; i < ids.length; i++) {
-            ids[i] = random.nextInt(config.vocabSize());
+        List<TrainingSequence> sequences = new ArrayList<>();
+        for (int b = 0; b < batch; b++) {
+            long[] ids = new long[seqLen];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = random.nextInt(config.vocabSize());
+            }
+            // the loss on every next token
+            sequences.add(new TrainingSequence(ids, 1));
         }
+        // as LoraTrainer runs a step: microbatches side by side, LoRA dropout 0.05 with the step's masks
+        TrainingStep trainingStep = new TrainingStep(model, adapter, optimizer, 0);
         long[] stepNumber = {0};
+        int[] microbatches = {1};
         Runnable step = () -> {
+            microbatches[0] = trainingStep.forwardBackward(sequences, stepNumber[0]++).microbatches();
             try (PointerScope scope = new PointerScope()) {
-                // as LoraTrainer does: LoRA dropout 0.05 with the step's masks
-                adapter.setTraining(new DropoutMasks(stepNumber[0]++));
-                Tensor input = Tensors.longs(ids, batch, seqLen);
-                Tensor hidden = model.forward(input, 0, null, adapter);
-                Tensor targets = input.narrow(1, 1, seqLen - 1).reshape(-1);
-                HeadLoss.forwardBackward(model, adapter,
-                        hidden.narrow(1, 0, seqLen - 1).reshape(-1, config.hiddenSize()), targets);
                 optimizer.clipGradNorm(1.0);
                 optimizer.step();
                 optimizer.zeroGrad();
-            } finally {
-                adapter.setTraining(null);
             }
         };
         // steady state, as in a job's hundreds of steps: the first steps of a new shape are slower (SmolLM2 bf16
@@ -166,7 +168,8 @@ public final class Benchmark {
         }
         // the median: on a shared machine single steps vary by ±20%
         double seconds = median(times);
-        out.printf(Locale.ROOT, "  4 × %d steps after %d warm-up steps: %s s%n", seqLen, WARM_UP_STEPS, java.util.Arrays.stream(times)
+        out.printf(Locale.ROOT, "  4 × %d steps (%d microbatch%s side by side) after %d warm-up steps: %s s%n", seqLen,
+                microbatches[0], microbatches[0] == 1 ? "" : "es", WARM_UP_STEPS, java.util.Arrays.stream(times)
                 .mapToObj(t -> String.format(Locale.ROOT, "%.2f", t)).collect(java.util.stream.Collectors.joining(", ")));
         double tokens = batch * seqLen;
         double flopsPerToken = 4.0 * config.matmulParameterCount()

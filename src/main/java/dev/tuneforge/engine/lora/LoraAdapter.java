@@ -37,7 +37,6 @@ public final class LoraAdapter implements Adapter {
     private final Map<String, Double> scales;
     private final TrainableTokens embedTokens;
     private final TrainableTokens headTokens;
-    private volatile DropoutMasks dropoutMasks;
     /** Per layer and projection group {stacked A, block-diagonal scale·B}, detached, in the compute dtype. */
     private volatile Map<String, Tensor[]> inferenceWeights;
     private volatile AdapterWeights decodeWeights;
@@ -86,6 +85,11 @@ public final class LoraAdapter implements Adapter {
         return new LoraAdapter(config, mc, model.dtype(), pairs, scales, embed, head);
     }
 
+    /** PEFT's name of a LoRA matrix: {@code which} is "A" or "B". */
+    private static String loraName(int layer, Projection p, String which) {
+        return PREFIX + p.path(layer) + ".lora_" + which + ".weight";
+    }
+
     static String key(int layer, Projection p) {
         return layer + "." + p.moduleName();
     }
@@ -103,11 +107,71 @@ public final class LoraAdapter implements Adapter {
         return modelConfig;
     }
 
-    /** Turns dropout on (with the step's masks) or off (null). */
-    public void setTraining(DropoutMasks dropoutMasks) {
-        this.dropoutMasks = dropoutMasks;
-        if (dropoutMasks != null) {
-            parametersChanged();
+    /**
+     * This adapter for one forward and backward pass of training: the same parameters, as detached aliases of their
+     * storage whose gradients are preset to {@code gradients} (by {@link #namedParameters} name, e.g. an
+     * optimizer's, or a microbatch's own), so that gradients accumulate there; LoRA dropout with {@code masks} (null:
+     * none). Passes hold no shared state: several may run at once on different threads, each with its own
+     * gradients. Forgets the inference copies, as training is about to change the parameters.
+     */
+    public Adapter trainingPass(DropoutMasks masks, Map<String, Tensor> gradients) {
+        parametersChanged();
+        Map<String, Tensor[]> aliases = new LinkedHashMap<>();
+        for (int l = 0; l < modelConfig.numLayers(); l++) {
+            for (Projection p : Projection.values()) {
+                Tensor[] ab = pairs.get(key(l, p));
+                if (ab != null) {
+                    aliases.put(key(l, p), new Tensor[]{alias(ab[0], gradients, loraName(l, p, "A")),
+                            alias(ab[1], gradients, loraName(l, p, "B"))});
+                }
+            }
+        }
+        TrainableTokens embed = embedTokens == null ? null
+                : embedTokens.withValues(alias(embedTokens.values(), gradients, EMBED_TOKENS_KEY));
+        TrainableTokens head = headTokens == null ? null
+                : headTokens.withValues(alias(headTokens.values(), gradients, LM_HEAD_TOKENS_KEY));
+        return new TrainingPass(aliases, embed, head, masks);
+    }
+
+    private static Tensor alias(Tensor parameter, Map<String, Tensor> gradients, String name) {
+        Tensor grad = gradients.get(name);
+        if (grad == null) {
+            throw new IllegalArgumentException("no gradient given for " + name);
+        }
+        Tensor alias = parameter.detach();
+        alias.set_requires_grad(true);
+        alias.mutable_grad().put(grad);
+        return alias;
+    }
+
+    /** One training pass's view: see {@link #trainingPass}. */
+    private final class TrainingPass implements Adapter {
+        private final Map<String, Tensor[]> pairs;
+        private final TrainableTokens embedTokens;
+        private final TrainableTokens headTokens;
+        private final DropoutMasks masks;
+
+        TrainingPass(Map<String, Tensor[]> pairs, TrainableTokens embedTokens, TrainableTokens headTokens,
+                     DropoutMasks masks) {
+            this.pairs = pairs;
+            this.embedTokens = embedTokens;
+            this.headTokens = headTokens;
+            this.masks = masks;
+        }
+
+        @Override
+        public Tensor addProjectionsDelta(int layer, List<Projection> group, Tensor x, Tensor y) {
+            return addTrainingDeltas(pairs, masks, layer, group, x, y);
+        }
+
+        @Override
+        public Tensor embed(Tensor ids, Tensor baseEmbeddings) {
+            return LoraAdapter.embed(embedTokens, ids, baseEmbeddings);
+        }
+
+        @Override
+        public Tensor head(Tensor hidden, Tensor baseLogits) {
+            return LoraAdapter.head(modelConfig.tieWordEmbeddings() ? embedTokens : headTokens, hidden, baseLogits);
         }
     }
 
@@ -247,6 +311,22 @@ public final class LoraAdapter implements Adapter {
 
     @Override
     public Tensor addProjectionsDelta(int layer, List<Projection> group, Tensor x, Tensor y) {
+        if (!org.bytedeco.pytorch.GradMode.is_enabled()) {
+            if (group.stream().noneMatch(p -> pairs.containsKey(key(layer, p)))) {
+                return y;
+            }
+            // no autograd (serving): pre-stacked, pre-scaled, pre-cast copies
+            Tensor[] w = inferenceWeights(layer, group);
+            long in = x.size(-1);
+            Tensor down = torch.linear(x.reshape(-1, in), w[0]);
+            return torch.addmm(y.reshape(-1, y.size(-1)), down, w[1].t()).view(Tensors.shape(y));
+        }
+        return addTrainingDeltas(pairs, null, layer, group, x, y);
+    }
+
+    /** {@code y} plus the deltas of {@code pairs} for {@code group}, with autograd into them; dropout with {@code masks}. */
+    private Tensor addTrainingDeltas(Map<String, Tensor[]> pairs, DropoutMasks masks, int layer,
+                                     List<Projection> group, Tensor x, Tensor y) {
         List<Tensor[]> members = new ArrayList<>(group.size());
         boolean any = false;
         for (Projection p : group) {
@@ -256,14 +336,6 @@ public final class LoraAdapter implements Adapter {
         }
         if (!any) {
             return y;
-        }
-        DropoutMasks masks = dropoutMasks;
-        if (masks == null && !org.bytedeco.pytorch.GradMode.is_enabled()) {
-            // no autograd (serving): pre-stacked, pre-scaled, pre-cast copies
-            Tensor[] w = inferenceWeights(layer, group);
-            long in = x.size(-1);
-            Tensor down = torch.linear(x.reshape(-1, in), w[0]);
-            return torch.addmm(y.reshape(-1, y.size(-1)), down, w[1].t()).view(Tensors.shape(y));
         }
         if (members.contains(null) || members.stream().mapToLong(ab -> ab[0].size(0)).distinct().count() > 1) {
             // some members not adapted, or ranks that differ: one projection at a time
@@ -342,13 +414,20 @@ public final class LoraAdapter implements Adapter {
 
     @Override
     public Tensor embed(Tensor ids, Tensor baseEmbeddings) {
-        return embedTokens == null ? baseEmbeddings : embedTokens.embed(ids, baseEmbeddings);
+        return embed(embedTokens, ids, baseEmbeddings);
     }
 
     @Override
     public Tensor head(Tensor hidden, Tensor baseLogits) {
-        TrainableTokens t = modelConfig.tieWordEmbeddings() ? embedTokens : headTokens;
-        return t == null ? baseLogits : t.head(hidden, baseLogits);
+        return head(modelConfig.tieWordEmbeddings() ? embedTokens : headTokens, hidden, baseLogits);
+    }
+
+    private static Tensor embed(TrainableTokens tokens, Tensor ids, Tensor baseEmbeddings) {
+        return tokens == null ? baseEmbeddings : tokens.embed(ids, baseEmbeddings);
+    }
+
+    private static Tensor head(TrainableTokens tokens, Tensor hidden, Tensor baseLogits) {
+        return tokens == null ? baseLogits : tokens.head(hidden, baseLogits);
     }
 
     /** Every trainable tensor under its PEFT name, in a stable order. */
@@ -358,8 +437,8 @@ public final class LoraAdapter implements Adapter {
             for (Projection p : Projection.values()) {
                 Tensor[] ab = pairs.get(key(l, p));
                 if (ab != null) {
-                    out.put(PREFIX + p.path(l) + ".lora_A.weight", ab[0]);
-                    out.put(PREFIX + p.path(l) + ".lora_B.weight", ab[1]);
+                    out.put(loraName(l, p, "A"), ab[0]);
+                    out.put(loraName(l, p, "B"), ab[1]);
                 }
             }
         }

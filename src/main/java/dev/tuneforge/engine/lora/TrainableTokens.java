@@ -35,6 +35,18 @@ public final class TrainableTokens {
         this.rowOfToken = Tensors.longs(lookup);
     }
 
+    private TrainableTokens(TrainableTokens source, Tensor values) {
+        this.indices = source.indices;
+        this.indexTensor = source.indexTensor;
+        this.values = values;
+        this.rowOfToken = source.rowOfToken;
+    }
+
+    /** The same token rows with {@code values} (same shape) in place of these values. */
+    TrainableTokens withValues(Tensor values) {
+        return new TrainableTokens(this, values);
+    }
+
     /** Fresh trainable rows initialised from the base matrix (float32, requiring grad). */
     public static TrainableTokens fromBase(long[] indices, Tensor baseMatrix) {
         Tensor rows = baseMatrix.index_select(0, Tensors.longs(indices)).to(torch.ScalarType.Float).clone();

@@ -35,8 +35,12 @@ public final class AdamW {
     private final Tensor flatExpAvgSq;
     private final Map<String, Tensor> expAvg = new LinkedHashMap<>();
     private final Map<String, Tensor> expAvgSq = new LinkedHashMap<>();
+    /** Every parameter's {offset, numel} in the flat buffers and its shape, by name in order. */
+    private final Map<String, long[]> offsets = new LinkedHashMap<>();
+    private final Map<String, long[]> shapes = new LinkedHashMap<>();
+    private final Map<String, Tensor> gradients = new LinkedHashMap<>();
     private final double weightDecay;
-    private double learningRate;
+    private final double learningRate;
     private long steps;
 
     /** Takes over {@code params} (float32 leaves that require grad, no gradient yet): see the class comment. */
@@ -68,11 +72,46 @@ public final class AdamW {
                         || p.grad().data_ptr().address() != grad.data_ptr().address()) {
                     throw new IllegalStateException("could not place parameter " + e.getKey() + " in the flat buffers");
                 }
+                offsets.put(e.getKey(), new long[]{offset, n});
+                shapes.put(e.getKey(), shape);
+                gradients.put(e.getKey(), grad);
                 expAvg.put(e.getKey(), slice(flatExpAvg, offset, n, shape));
                 expAvgSq.put(e.getKey(), slice(flatExpAvgSq, offset, n, shape));
                 offset += n;
             }
         }
+    }
+
+    /**
+     * Each parameter's gradient by name: slices of the flat gradients that {@link #step} reads. A forward pass over
+     * detached aliases of the parameters accumulates here when the aliases' gradients are preset to these.
+     */
+    public Map<String, Tensor> gradients() {
+        return java.util.Collections.unmodifiableMap(gradients);
+    }
+
+    /**
+     * A second set of gradients laid out as the optimizer's (zero), for a microbatch computed alongside another;
+     * {@link #addGradients} adds it in.
+     */
+    public Gradients newGradients() {
+        Tensor flat = torch.zeros(new long[]{flatGrads.numel()}, new TensorOptions(ScalarType.Float));
+        flat.retainReference();
+        Map<String, Tensor> byName = new LinkedHashMap<>();
+        offsets.forEach((name, at) -> byName.put(name, slice(flat, at[0], at[1], shapes.get(name))));
+        return new Gradients(flat, java.util.Collections.unmodifiableMap(byName));
+    }
+
+    /** Adds {@code other} to the gradients {@link #step} uses, then zeroes {@code other}. */
+    public void addGradients(Gradients other) {
+        try (NoGradGuard g = new NoGradGuard()) {
+            flatGrads.add_(other.flat());
+            other.flat().zero_();
+        }
+    }
+
+    /** Gradients in one flat buffer, {@code byName} its slices per parameter. */
+    public record Gradients(Tensor flat, Map<String, Tensor> byName) {
     }
 
     private static Tensor slice(Tensor flat, long offset, long n, long[] shape) {

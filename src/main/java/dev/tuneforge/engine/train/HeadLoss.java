@@ -18,8 +18,12 @@ import org.bytedeco.pytorch.global.torch;
  * in one backward pass.
  */
 public final class HeadLoss {
-    /** Logits per chunk (32 M: 128 MB in float32). */
-    static final long MAX_CHUNK_LOGITS = 32L << 20;
+    /**
+     * Logits per chunk: 12 M, 48 MB in float32. glibc serves blocks over 64 MB requested by a thread on a secondary
+     * malloc arena (as a microbatch's thread may be) with a fresh mapping each time, zeroed by the kernel on every
+     * step; below that, freed blocks are reused (see docs/engine.md, "Memory").
+     */
+    static final long MAX_CHUNK_LOGITS = 12L << 20;
 
     private HeadLoss() {
     }
@@ -29,16 +33,25 @@ public final class HeadLoss {
      * whatever {@code hidden} depends on (and the adapter's head rows); returns the loss.
      */
     public static double forwardBackward(LlamaModel model, Adapter adapter, Tensor hidden, Tensor targets) {
-        return forwardBackward(model, adapter, hidden, targets, MAX_CHUNK_LOGITS);
+        return forwardBackward(model, adapter, hidden, targets, 1.0);
+    }
+
+    /**
+     * As {@link #forwardBackward(LlamaModel, Adapter, Tensor, Tensor)}, backpropagating {@code weight} times the
+     * mean (a microbatch's share of a step's tokens); returns the mean itself.
+     */
+    public static double forwardBackward(LlamaModel model, Adapter adapter, Tensor hidden, Tensor targets,
+                                         double weight) {
+        return forwardBackward(model, adapter, hidden, targets, weight, MAX_CHUNK_LOGITS);
     }
 
     static double forwardBackward(LlamaModel model, Adapter adapter, Tensor hidden, Tensor targets,
-                                  long maxChunkLogits) {
+                                  double weight, long maxChunkLogits) {
         long tokens = hidden.size(0);
         long chunk = Math.max(1, maxChunkLogits / model.config().vocabSize());
         if (chunk >= tokens) {
             Tensor loss = torch.cross_entropy(model.logits(hidden, adapter), targets);
-            loss.backward();
+            (weight == 1.0 ? loss : loss.mul(new Scalar(weight))).backward();
             return loss.item_double();
         }
         Tensor detached = hidden.detach();
@@ -49,9 +62,9 @@ public final class HeadLoss {
             try (PointerScope scope = new PointerScope()) {
                 Tensor loss = torch.cross_entropy(model.logits(detached.narrow(0, start, length), adapter),
                         targets.narrow(0, start, length));
-                double weight = (double) length / tokens;
-                loss.mul(new Scalar(weight)).backward();
-                total += loss.item_double() * weight;
+                double share = (double) length / tokens;
+                loss.mul(new Scalar(share * weight)).backward();
+                total += loss.item_double() * share;
             }
         }
         hidden.backward(detached.grad(), new BoolOptional(), false, new TensorArrayRefOptional());

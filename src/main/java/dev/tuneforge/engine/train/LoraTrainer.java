@@ -1,6 +1,5 @@
 package dev.tuneforge.engine.train;
 
-import dev.tuneforge.engine.lora.DropoutMasks;
 import dev.tuneforge.engine.lora.LoraAdapter;
 import dev.tuneforge.engine.model.LlamaModel;
 import dev.tuneforge.engine.tensor.Safetensors;
@@ -36,8 +35,8 @@ public final class LoraTrainer {
     private final LoraAdapter adapter;
     private final Map<String, Tensor> params;
     private final AdamW optimizer;
+    private final TrainingStep trainingStep;
     private final String fingerprint;
-    private final long padId;
     private int completedSteps;
 
     /** Listener of step reports. */
@@ -73,8 +72,8 @@ public final class LoraTrainer {
         this.adapter = LoraAdapter.initialize(model, options.lora(), options.seed());
         this.params = adapter.namedParameters();
         this.optimizer = new AdamW(params, options.learningRate(), options.weightDecay());
+        this.trainingStep = new TrainingStep(model, adapter, optimizer, format.tokenizer().eosId());
         this.fingerprint = fingerprint(sequences, options);
-        this.padId = format.tokenizer().eosId();
     }
 
     public LoraAdapter adapter() {
@@ -116,44 +115,25 @@ public final class LoraTrainer {
     private StepReport step(int step) {
         long started = System.nanoTime();
         int[] batch = schedule.batch(step);
-        int maxLen = 0;
+        List<TrainingSequence> examples = new ArrayList<>(batch.length);
         for (int i : batch) {
-            maxLen = Math.max(maxLen, sequences.get(i).length());
+            examples.add(sequences.get(i));
         }
-        long[] ids = new long[batch.length * maxLen];
-        java.util.Arrays.fill(ids, padId);
-        List<Long> positions = new ArrayList<>();
-        List<Long> targets = new ArrayList<>();
-        for (int b = 0; b < batch.length; b++) {
-            TrainingSequence s = sequences.get(batch[b]);
-            System.arraycopy(s.ids(), 0, ids, b * maxLen, s.length());
-            for (int t = s.labelStart(); t < s.length(); t++) {
-                positions.add((long) b * maxLen + t - 1);
-                targets.add(s.ids()[t]);
-            }
-        }
-        double loss;
+        TrainingStep.Result result = trainingStep.forwardBackward(examples, options.seed() * 7_919L + step);
+        double loss = result.meanLoss();
         try (PointerScope scope = new PointerScope()) {
-            adapter.setTraining(new DropoutMasks(options.seed() * 7_919L + step));
-            Tensor hidden = model.forward(Tensors.longs(ids, batch.length, maxLen), 0, null, adapter);
-            Tensor selected = hidden.reshape(-1, hidden.size(2))
-                    .index_select(0, Tensors.longs(positions.stream().mapToLong(Long::longValue).toArray()));
-            loss = HeadLoss.forwardBackward(model, adapter, selected,
-                    Tensors.longs(targets.stream().mapToLong(Long::longValue).toArray()));
             if (options.maxGradNorm() > 0) {
                 optimizer.clipGradNorm(options.maxGradNorm());
             }
             optimizer.step();
             optimizer.zeroGrad();
-        } finally {
-            adapter.setTraining(null);
         }
         if (!Double.isFinite(loss)) {
             throw new IllegalStateException("loss became " + loss + " at step " + step
                     + "; lower the learning rate");
         }
         return new StepReport(step, totalSteps(), schedule.epochOf(step), loss, Instant.now(),
-                Duration.ofNanos(System.nanoTime() - started), batch.length * maxLen);
+                Duration.ofNanos(System.nanoTime() - started), result.tokens());
     }
 
     /** Starts from another adapter's weights (tuning a tuned model further); names and shapes must match. */

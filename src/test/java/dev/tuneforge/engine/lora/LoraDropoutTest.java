@@ -50,14 +50,18 @@ class LoraDropoutTest {
         Tensor y0 = torch.randn(new long[]{2, tokens / 2, out});
 
         Tensor x = x0.clone().set_requires_grad(true);
-        adapter.setTraining(new DropoutMasks(77));
-        Tensor actual = adapter.addProjectionsDelta(layer, group, x, y0);
-        adapter.setTraining(null);
+        // a training pass accumulates into the gradients it is given, not into the parameters' own
+        Map<String, Tensor> passGradients = new java.util.LinkedHashMap<>();
+        params.forEach((name, t) -> passGradients.put(name, torch.zeros_like(t)));
+        Tensor actual = adapter.trainingPass(new DropoutMasks(77), passGradients)
+                .addProjectionsDelta(layer, group, x, y0);
         Tensor upstream = torch.randn(Tensors.shape(actual));
         actual.mul(upstream).sum().backward();
-        float[][] actualGrads = grads(params, group, layer);
+        float[][] actualGrads = grads(passGradients, group, layer);
         float[] actualXGrad = Tensors.toFloats(x.grad());
-        zeroGrads(params);
+        for (Tensor t : params.values()) {
+            assertFalse(t.grad().defined(), "the parameters' own gradients stay untouched");
+        }
 
         Tensor masks = new DropoutMasks(77).next(new long[]{group.size(), tokens, in}, config.dropout());
         Tensor xr = x0.clone().set_requires_grad(true);
@@ -87,20 +91,17 @@ class LoraDropoutTest {
                 java.util.Arrays.copyOfRange(mask, (int) (tokens * in), (int) (2 * tokens * in))), "masks differ per member");
     }
 
-    private static float[][] grads(Map<String, Tensor> params, List<Projection> group, int layer) {
+    /** The gradients of the group's A and B: {@code tensors} are the gradients themselves or the parameters. */
+    private static float[][] grads(Map<String, Tensor> tensors, List<Projection> group, int layer) {
         float[][] out = new float[group.size() * 2][];
         for (int i = 0; i < group.size(); i++) {
-            out[2 * i] = Tensors.toFloats(params.get(LoraAdapter.PREFIX + group.get(i).path(layer) + ".lora_A.weight").grad());
-            out[2 * i + 1] = Tensors.toFloats(params.get(LoraAdapter.PREFIX + group.get(i).path(layer) + ".lora_B.weight").grad());
+            out[2 * i] = Tensors.toFloats(gradient(tensors.get(LoraAdapter.PREFIX + group.get(i).path(layer) + ".lora_A.weight")));
+            out[2 * i + 1] = Tensors.toFloats(gradient(tensors.get(LoraAdapter.PREFIX + group.get(i).path(layer) + ".lora_B.weight")));
         }
         return out;
     }
 
-    private static void zeroGrads(Map<String, Tensor> params) {
-        for (Tensor t : params.values()) {
-            if (t.grad().defined()) {
-                t.grad().zero_();
-            }
-        }
+    private static Tensor gradient(Tensor t) {
+        return t.requires_grad() ? t.grad() : t;
     }
 }

@@ -45,12 +45,12 @@ class HeadLossTest {
 
         Map<String, float[]> whole = new LinkedHashMap<>();
         double wholeLoss = HeadLoss.forwardBackward(model, adapter,
-                model.forward(ids, 0, null, adapter).reshape(-1, TinyModels.HIDDEN), targets, Long.MAX_VALUE);
+                model.forward(ids, 0, null, adapter).reshape(-1, TinyModels.HIDDEN), targets, 1.0, Long.MAX_VALUE);
         takeGradients(adapter, whole);
         Map<String, float[]> chunked = new LinkedHashMap<>();
         // 512-token vocabulary, 5 × 512 logits per chunk: chunks of 5, 5, ..., 3 tokens
         double chunkedLoss = HeadLoss.forwardBackward(model, adapter,
-                model.forward(ids, 0, null, adapter).reshape(-1, TinyModels.HIDDEN), targets, 5L * TinyModels.VOCAB);
+                model.forward(ids, 0, null, adapter).reshape(-1, TinyModels.HIDDEN), targets, 1.0, 5L * TinyModels.VOCAB);
         takeGradients(adapter, chunked);
 
         assertEquals(wholeLoss, chunkedLoss, 1e-5);
