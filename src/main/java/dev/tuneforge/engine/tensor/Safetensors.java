@@ -3,6 +3,7 @@ package dev.tuneforge.engine.tensor;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -34,6 +35,7 @@ public final class Safetensors {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long MAX_HEADER = 100L * 1024 * 1024;
     private static final FileRegions REGIONS = FileRegions.forThisRuntime();
+    private static final long WRITE_CHUNK_BYTES = 1L << 30;
 
     private Safetensors() {
     }
@@ -127,25 +129,32 @@ public final class Safetensors {
 
     /** Writes tensors atomically (temporary file, then rename). */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) {
+        write(file, tensors, metadata, WRITE_CHUNK_BYTES);
+    }
+
+    /**
+     * Each tensor's bytes go from its native memory to the file in pieces of at most {@code chunkBytes} (a
+     * {@link ByteBuffer} holds under 2 GB): no copy on the Java heap, and no limit on a tensor's size.
+     */
+    static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata, long chunkBytes) {
         ObjectNode header = JSON.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode m = header.putObject("__metadata__");
             metadata.forEach(m::put);
         }
-        List<byte[]> blobs = new ArrayList<>();
+        List<Tensor> contiguous = new ArrayList<>();
         long offset = 0;
         for (Map.Entry<String, Tensor> t : tensors.entrySet()) {
             Tensor tensor = t.getValue().detach().contiguous();
-            byte[] bytes = Tensors.toBytes(tensor);
             ObjectNode n = header.putObject(t.getKey());
             n.put("dtype", dtypeName(tensor.scalar_type()));
             var shape = n.putArray("shape");
             for (long s : Tensors.shape(tensor)) {
                 shape.add(s);
             }
-            n.putArray("data_offsets").add(offset).add(offset + bytes.length);
-            offset += bytes.length;
-            blobs.add(bytes);
+            n.putArray("data_offsets").add(offset).add(offset + tensor.nbytes());
+            offset += tensor.nbytes();
+            contiguous.add(tensor);
         }
         byte[] headerBytes = header.toString().getBytes(StandardCharsets.UTF_8);
         int padded = (headerBytes.length + 7) / 8 * 8;
@@ -159,8 +168,14 @@ public final class Safetensors {
                 ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).flip();
                 writeFully(ch, len);
                 writeFully(ch, ByteBuffer.wrap(headerPadded));
-                for (byte[] b : blobs) {
-                    writeFully(ch, ByteBuffer.wrap(b));
+                for (Tensor t : contiguous) {
+                    long bytes = t.nbytes();
+                    for (long from = 0; from < bytes; from += chunkBytes) {
+                        long to = Math.min(bytes, from + chunkBytes);
+                        // a pointer at the piece itself: a buffer taken at a position past 2 GB came out wrong
+                        BytePointer piece = new BytePointer(t.data_ptr()).getPointer(from);
+                        writeFully(ch, piece.capacity(to - from).asByteBuffer());
+                    }
                 }
                 ch.force(true);
             }

@@ -67,7 +67,9 @@ public final class Tensors {
     public static byte[] toBytes(Tensor t) {
         Tensor c = t.contiguous();
         byte[] out = new byte[(int) c.nbytes()];
-        new BytePointer(c.data_ptr()).capacity(out.length).get(out);
+        if (out.length > 0) { // an empty tensor may have no storage at all
+            new BytePointer(c.data_ptr()).capacity(out.length).get(out);
+        }
         return out;
     }
 
