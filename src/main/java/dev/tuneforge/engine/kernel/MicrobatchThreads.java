@@ -5,6 +5,7 @@ import org.bytedeco.pytorch.global.torch;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -52,7 +53,8 @@ public final class MicrobatchThreads {
     /**
      * Runs {@code task} for microbatches 0..count-1, each on its own thread ({@code count} at most
      * {@link #microbatches}), and returns their results in order once all are done; rethrows the first failure
-     * after all have finished. A single microbatch runs on the caller with all the cores.
+     * after all have finished. A caller interrupted meanwhile still waits for all, and keeps its interrupt status.
+     * A single microbatch runs on the caller with all the cores.
      */
     public static double[] run(int count, IntToDoubleFunction task) {
         double[] results = new double[count];
@@ -65,31 +67,47 @@ public final class MicrobatchThreads {
             throw new IllegalArgumentException(count + " microbatches, more than can run side by side here ("
                     + (threads == null ? 1 : ComputeThreads.count()) + ")");
         }
-        List<Callable<Double>> calls = new ArrayList<>();
+        // every microbatch counts down when it ends, however it ends: the caller returns only after all have
+        // (they write into gradients the caller reads next), even if it is interrupted while waiting
+        CountDownLatch finished = new CountDownLatch(count);
+        List<Future<Double>> futures = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             int index = i;
             int intraOp = share(ComputeThreads.count(), count, index);
-            calls.add(() -> {
-                LIMIT.limitCurrentThread(intraOp);
-                return task.applyAsDouble(index);
-            });
+            futures.add(threads.submit(() -> {
+                try {
+                    LIMIT.limitCurrentThread(intraOp);
+                    return task.applyAsDouble(index);
+                } finally {
+                    finished.countDown();
+                }
+            }));
+        }
+        boolean interrupted = false;
+        while (true) {
+            try {
+                finished.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
         RuntimeException failure = null;
-        try {
-            List<Future<Double>> done = threads.invokeAll(calls);
-            for (int i = 0; i < count; i++) {
-                try {
-                    results[i] = done.get(i).get();
-                } catch (ExecutionException e) {
-                    if (failure == null) {
-                        failure = e.getCause() instanceof RuntimeException r ? r
-                                : new IllegalStateException("microbatch " + i + " failed", e.getCause());
-                    }
+        for (int i = 0; i < count; i++) {
+            try {
+                results[i] = futures.get(i).get();
+            } catch (ExecutionException e) {
+                if (failure == null) {
+                    failure = e.getCause() instanceof RuntimeException r ? r
+                            : new IllegalStateException("microbatch " + i + " failed", e.getCause());
                 }
+            } catch (InterruptedException e) {
+                // the future is done: get() does not wait
+                Thread.currentThread().interrupt();
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while microbatches ran", e);
         }
         if (failure != null) {
             throw failure;

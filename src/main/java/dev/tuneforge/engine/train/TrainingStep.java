@@ -55,7 +55,8 @@ public final class TrainingStep {
 
     /**
      * Adds the gradients of the batch's mean token loss to the optimizer's (zeroed beforehand by the caller), with
-     * dropout masks keyed by {@code dropoutKey}.
+     * dropout masks keyed by {@code dropoutKey}. If a microbatch fails, every gradient is zeroed before the
+     * failure is rethrown.
      */
     public Result forwardBackward(List<TrainingSequence> batch, long dropoutKey) {
         if (batch.isEmpty()) {
@@ -82,7 +83,15 @@ public final class TrainingStep {
                 weights[i] = parts.get(i).stream().mapToLong(s -> s.length() - s.labelStart()).sum()
                         / (double) outputTokens;
             }
-            double[] losses = MicrobatchThreads.run(count, i -> microbatch(parts.get(i), passes[i], weights[i]));
+            double[] losses;
+            try {
+                losses = MicrobatchThreads.run(count, i -> microbatch(parts.get(i), passes[i], weights[i]));
+            } catch (RuntimeException e) {
+                // what the other microbatches accumulated must not reach a later step
+                optimizer.zeroGrad();
+                microbatchGradients.forEach(g -> g.flat().zero_());
+                throw e;
+            }
             double loss = 0;
             for (int i = 0; i < count; i++) {
                 if (i > 0) {

@@ -105,6 +105,32 @@ class MicrobatchThreadsTest {
     }
 
     @Test
+    void anInterruptedCallerStillWaitsForItsMicrobatches() throws Exception {
+        assumeTrue(MicrobatchThreads.microbatches(2) == 2, "needs Java 22+ and two cores");
+        AtomicInteger finished = new AtomicInteger();
+        boolean[] interruptedAfter = new boolean[1];
+        int[] finishedWhenReturned = new int[1];
+        Thread caller = new Thread(() -> {
+            MicrobatchThreads.run(2, i -> {
+                try {
+                    Thread.sleep(300);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                return finished.incrementAndGet();
+            });
+            finishedWhenReturned[0] = finished.get();
+            interruptedAfter[0] = Thread.currentThread().isInterrupted();
+        });
+        caller.start();
+        Thread.sleep(50);
+        caller.interrupt();
+        caller.join();
+        assertEquals(2, finishedWhenReturned[0], "returned only after both microbatches");
+        assertTrue(interruptedAfter[0], "the caller keeps its interrupt status");
+    }
+
+    @Test
     void moreMicrobatchesThanCoresAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> MicrobatchThreads.run(ComputeThreads.count() + 1, i -> i));
     }

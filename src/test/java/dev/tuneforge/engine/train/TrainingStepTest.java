@@ -115,6 +115,30 @@ class TrainingStepTest {
     }
 
     @Test
+    void aFailedMicrobatchLeavesNoGradientBehind() throws Exception {
+        setUp(0);
+        TrainingStep step = new TrainingStep(model, adapter, optimizer, 0);
+        List<TrainingSequence> batch = new java.util.ArrayList<>(batch());
+        // the last sequence, in the second microbatch, is longer than the model's 128 positions
+        long[] tooLong = new long[200];
+        java.util.Arrays.fill(tooLong, 5);
+        batch.set(4, new TrainingSequence(tooLong, 100));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> step.forwardBackward(batch, 3));
+        assertTrue(e.getMessage().contains("exceeds the model's 128 positions"), e.getMessage());
+        for (Tensor g : optimizer.gradients().values()) {
+            assertEquals(0.0, g.abs().sum().item_double(), "no gradient of the failed step is left");
+        }
+        // the next step computes as if the failed one had never run
+        double loss = step.forwardBackward(batch(), 11).meanLoss();
+        Map<String, float[]> after = takeGradients();
+        assertEquals(new TrainingStep(model, adapter, optimizer, 0).forwardBackward(batch(), 11).meanLoss(), loss, 0.0);
+        Map<String, float[]> fresh = takeGradients();
+        for (String name : fresh.keySet()) {
+            assertArrayEquals(fresh.get(name), after.get(name), 0f, name);
+        }
+    }
+
+    @Test
     void splitKeepsTheOrderAndBalancesTheSizes() {
         List<TrainingSequence> five = batch();
         List<List<TrainingSequence>> parts = TrainingStep.split(five, 2);
