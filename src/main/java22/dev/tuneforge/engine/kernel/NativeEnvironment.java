@@ -31,29 +31,25 @@ public final class NativeEnvironment implements OpenMpWaitPolicy.Environment {
     /** Sets {@code name} to {@code value}, or removes it where {@code value} is null. */
     @Override
     public void set(String name, String value) {
-        try (Arena arena = Arena.ofConfined()) {
-            int rc = value == null ? (int) UNSETENV.invokeExact(arena.allocateFrom(name))
-                    : (int) SETENV.invokeExact(arena.allocateFrom(name), arena.allocateFrom(value), 1);
-            if (rc != 0) {
-                throw new IllegalStateException("could not set environment variable " + name);
+        int rc = NativeCalls.unchecked(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                return value == null ? (int) UNSETENV.invokeExact(arena.allocateFrom(name))
+                        : (int) SETENV.invokeExact(arena.allocateFrom(name), arena.allocateFrom(value), 1);
             }
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException(e);
+        });
+        if (rc != 0) {
+            throw new IllegalStateException("could not set environment variable " + name);
         }
     }
 
     /** The C library's current value of {@code name}, or null. */
     @Override
     public String get(String name) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment value = (MemorySegment) GETENV.invokeExact(arena.allocateFrom(name));
-            return value.equals(MemorySegment.NULL) ? null : value.reinterpret(Long.MAX_VALUE).getString(0);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException(e);
-        }
+        return NativeCalls.unchecked(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment value = (MemorySegment) GETENV.invokeExact(arena.allocateFrom(name));
+                return value.equals(MemorySegment.NULL) ? null : value.reinterpret(Long.MAX_VALUE).getString(0);
+            }
+        });
     }
 }

@@ -20,12 +20,6 @@ public final class NativeMalloc implements FreedMemory.Trimmer {
 
     @Override
     public void trim() {
-        try {
-            int ignored = (int) MALLOC_TRIM.invokeExact(0L);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException(e);
-        }
+        NativeCalls.unchecked(() -> (int) MALLOC_TRIM.invokeExact(0L));
     }
 }

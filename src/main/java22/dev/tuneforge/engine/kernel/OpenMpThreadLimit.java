@@ -33,13 +33,9 @@ public final class OpenMpThreadLimit implements MicrobatchThreads.ThreadLimit {
 
     @Override
     public void limitCurrentThread(int threads) {
-        try {
+        NativeCalls.unchecked(() -> {
             openMp.invokeExact(threads);
-            int previousOpenBlasThreads = (int) openBlas.invokeExact(threads);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException(e);
-        }
+            return (int) openBlas.invokeExact(threads); // the previous OpenBLAS count, not needed
+        });
     }
 }
