@@ -26,7 +26,7 @@ import java.util.function.IntToDoubleFunction;
  * 22+). Without it a step runs as one batch on the caller.
  */
 public final class MicrobatchThreads {
-    /** Sets the calling thread's OpenMP thread count (libtorch's intra-op threads for ops it starts). */
+    /** Sets the calling thread's thread count for the ops it starts: libtorch's (OpenMP) and OpenBLAS's. */
     public interface ThreadLimit {
         void limitCurrentThread(int threads);
     }
