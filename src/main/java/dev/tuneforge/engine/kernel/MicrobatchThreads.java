@@ -40,14 +40,21 @@ public final class MicrobatchThreads {
     }
 
     /**
-     * How many microbatches a step over {@code examples} sequences runs as: one per core, at most one per sequence;
-     * 1 where threads cannot be limited (Java 21, one core).
+     * How many microbatches a step over {@code examples} sequences runs as: as many as there are cores, at most one
+     * per sequence, and only so many that each gets the same number of sequences (the step waits for the largest:
+     * 3 sequences on 2 cores as microbatches of 2 and 1 took 638–658 ms against 540–620 ms as one batch, SmolLM2
+     * 64 tokens each); 1 where threads cannot be limited (Java 21, one core).
      */
     public static int microbatches(int examples) {
         if (examples < 2 || unavailable || pool() == null) {
             return 1;
         }
-        return Math.min(examples, ComputeThreads.count());
+        for (int count = Math.min(examples, ComputeThreads.count()); count > 1; count--) {
+            if (examples % count == 0) {
+                return count;
+            }
+        }
+        return 1;
     }
 
     /**

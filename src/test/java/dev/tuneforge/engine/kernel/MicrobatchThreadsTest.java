@@ -28,6 +28,25 @@ class MicrobatchThreadsTest {
     }
 
     @Test
+    void microbatchesGetEqualNumbersOfSequences() {
+        assumeTrue(MicrobatchThreads.microbatches(2) == 2, "needs Java 22+ and two cores");
+        int cores = ComputeThreads.count();
+        for (int examples = 2; examples <= 3 * cores; examples++) {
+            int count = MicrobatchThreads.microbatches(examples);
+            assertTrue(count >= 1 && count <= cores, examples + " sequences: " + count);
+            assertEquals(0, examples % count, examples + " sequences: " + count + " microbatches");
+            for (int more = count + 1; more <= Math.min(cores, examples); more++) {
+                assertTrue(examples % more != 0, examples + " sequences could run as " + more);
+            }
+        }
+        if (cores == 2) {
+            assertEquals(1, MicrobatchThreads.microbatches(3));
+            assertEquals(2, MicrobatchThreads.microbatches(4));
+            assertEquals(1, MicrobatchThreads.microbatches(5));
+        }
+    }
+
+    @Test
     void aSingleSequenceOrMicrobatchRunsOnTheCaller() {
         assertEquals(1, MicrobatchThreads.microbatches(1));
         Thread caller = Thread.currentThread();
@@ -42,9 +61,9 @@ class MicrobatchThreadsTest {
     @Test
     void microbatchesRunSideBySideEachWithItsShareOfLibtorchThreads() throws Exception {
         ComputeThreads.applyToLibtorch();
-        int count = MicrobatchThreads.microbatches(64);
+        int count = MicrobatchThreads.microbatches(ComputeThreads.count());
         assumeTrue(count >= 2, "needs Java 22+ and two cores");
-        assertEquals(Math.min(64, ComputeThreads.count()), count);
+        assertEquals(ComputeThreads.count(), count);
         int callerThreads = torch.get_num_threads();
         Set<Thread> threads = ConcurrentHashMap.newKeySet();
         // every microbatch waits for all the others: they cannot have run one after another
