@@ -3,6 +3,7 @@ package dev.tuneforge.engine.bench;
 import dev.tuneforge.engine.generate.TokenSampler;
 import dev.tuneforge.engine.kernel.ComputeThreads;
 import dev.tuneforge.engine.kernel.OpenMpWaitPolicy;
+import dev.tuneforge.engine.kernel.ProcessMemory;
 import dev.tuneforge.engine.lora.LoraAdapter;
 import dev.tuneforge.engine.lora.LoraConfig;
 import dev.tuneforge.engine.kernel.RowParallel;
@@ -117,7 +118,7 @@ public final class Benchmark {
                     bytesPerToken, decode[2]);
         }
         double utilisation = bytesPerToken * decode[1] / 1e9 / decode[2];
-        out.printf(Locale.ROOT, "peak resident memory: %.0f MB%n", dev.tuneforge.engine.kernel.ProcessMemory.peakResident() / 1e6);
+        out.printf(Locale.ROOT, "peak resident memory: %.0f MB%n", ProcessMemory.peakResident() / 1e6);
         return new Result(t64[1], t256[1], decode[1], decode[0], fp32, bf16, decode[2], mfu256, utilisation);
     }
 
@@ -148,11 +149,7 @@ public final class Benchmark {
         int[] microbatches = {1};
         Runnable step = () -> {
             microbatches[0] = trainingStep.forwardBackward(sequences, stepNumber[0]++).microbatches();
-            try (PointerScope scope = new PointerScope()) {
-                optimizer.clipGradNorm(1.0);
-                optimizer.step();
-                optimizer.zeroGrad();
-            }
+            optimizer.update(1.0);
         };
         // steady state, as in a job's hundreds of steps: the first steps of a new shape are slower (SmolLM2 bf16
         // 4 × 64 on Zen 4: 0.87 and 0.81 s after one warm-up step, then 0.64–0.70 s), likely first-use costs such

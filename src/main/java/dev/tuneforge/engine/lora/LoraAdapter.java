@@ -312,7 +312,7 @@ public final class LoraAdapter implements Adapter {
     @Override
     public Tensor addProjectionsDelta(int layer, List<Projection> group, Tensor x, Tensor y) {
         if (!org.bytedeco.pytorch.GradMode.is_enabled()) {
-            if (group.stream().noneMatch(p -> pairs.containsKey(key(layer, p)))) {
+            if (!adaptsAny(pairs, layer, group)) {
                 return y;
             }
             // no autograd (serving): pre-stacked, pre-scaled, pre-cast copies
@@ -324,18 +324,19 @@ public final class LoraAdapter implements Adapter {
         return addTrainingDeltas(pairs, null, layer, group, x, y);
     }
 
+    private static boolean adaptsAny(Map<String, Tensor[]> pairs, int layer, List<Projection> group) {
+        return group.stream().anyMatch(p -> pairs.containsKey(key(layer, p)));
+    }
+
     /** {@code y} plus the deltas of {@code pairs} for {@code group}, with autograd into them; dropout with {@code masks}. */
     private Tensor addTrainingDeltas(Map<String, Tensor[]> pairs, DropoutMasks masks, int layer,
                                      List<Projection> group, Tensor x, Tensor y) {
-        List<Tensor[]> members = new ArrayList<>(group.size());
-        boolean any = false;
-        for (Projection p : group) {
-            Tensor[] ab = pairs.get(key(layer, p));
-            members.add(ab);
-            any |= ab != null;
-        }
-        if (!any) {
+        if (!adaptsAny(pairs, layer, group)) {
             return y;
+        }
+        List<Tensor[]> members = new ArrayList<>(group.size());
+        for (Projection p : group) {
+            members.add(pairs.get(key(layer, p)));
         }
         if (members.contains(null) || members.stream().mapToLong(ab -> ab[0].size(0)).distinct().count() > 1) {
             // some members not adapted, or ranks that differ: one projection at a time

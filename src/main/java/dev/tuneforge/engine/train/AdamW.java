@@ -35,9 +35,8 @@ public final class AdamW {
     private final Tensor flatExpAvgSq;
     private final Map<String, Tensor> expAvg = new LinkedHashMap<>();
     private final Map<String, Tensor> expAvgSq = new LinkedHashMap<>();
-    /** Every parameter's {offset, numel} in the flat buffers and its shape, by name in order. */
+    /** Every parameter's {offset, numel} in the flat buffers, by name in order. */
     private final Map<String, long[]> offsets = new LinkedHashMap<>();
-    private final Map<String, long[]> shapes = new LinkedHashMap<>();
     private final Map<String, Tensor> gradients = new LinkedHashMap<>();
     private final double weightDecay;
     private final double learningRate;
@@ -73,7 +72,6 @@ public final class AdamW {
                     throw new IllegalStateException("could not place parameter " + e.getKey() + " in the flat buffers");
                 }
                 offsets.put(e.getKey(), new long[]{offset, n});
-                shapes.put(e.getKey(), shape);
                 gradients.put(e.getKey(), grad);
                 expAvg.put(e.getKey(), slice(flatExpAvg, offset, n, shape));
                 expAvgSq.put(e.getKey(), slice(flatExpAvgSq, offset, n, shape));
@@ -98,7 +96,8 @@ public final class AdamW {
         Tensor flat = torch.zeros(new long[]{flatGrads.numel()}, new TensorOptions(ScalarType.Float));
         flat.retainReference();
         Map<String, Tensor> byName = new LinkedHashMap<>();
-        offsets.forEach((name, at) -> byName.put(name, slice(flat, at[0], at[1], shapes.get(name))));
+        offsets.forEach((name, at) -> byName.put(name,
+                slice(flat, at[0], at[1], Tensors.shape(gradients.get(name)))));
         return new Gradients(flat, java.util.Collections.unmodifiableMap(byName));
     }
 
@@ -133,6 +132,18 @@ public final class AdamW {
             }
             return norm;
         }
+    }
+
+    /**
+     * One optimisation step from the gradients accumulated since the last: clipped to {@code maxGradNorm} (0: not
+     * clipped), applied, then zeroed for the next.
+     */
+    public void update(double maxGradNorm) {
+        if (maxGradNorm > 0) {
+            clipGradNorm(maxGradNorm);
+        }
+        step();
+        zeroGrad();
     }
 
     public void step() {

@@ -6,7 +6,6 @@ import dev.tuneforge.engine.tensor.Safetensors;
 import dev.tuneforge.engine.tensor.Tensors;
 import dev.tuneforge.engine.tokenizer.PromptFormat;
 import dev.tuneforge.engine.tokenizer.PromptFormat.TrainingSequence;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 
 import java.nio.charset.StandardCharsets;
@@ -121,13 +120,7 @@ public final class LoraTrainer {
         }
         TrainingStep.Result result = trainingStep.forwardBackward(examples, options.seed() * 7_919L + step);
         double loss = result.meanLoss();
-        try (PointerScope scope = new PointerScope()) {
-            if (options.maxGradNorm() > 0) {
-                optimizer.clipGradNorm(options.maxGradNorm());
-            }
-            optimizer.step();
-            optimizer.zeroGrad();
-        }
+        optimizer.update(options.maxGradNorm());
         if (!Double.isFinite(loss)) {
             throw new IllegalStateException("loss became " + loss + " at step " + step
                     + "; lower the learning rate");
