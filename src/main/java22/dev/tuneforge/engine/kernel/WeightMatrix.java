@@ -13,7 +13,7 @@ import java.nio.ByteOrder;
 /**
  * A row-major [rows, cols] matrix of float32 or bfloat16 values in native memory (a libtorch tensor's storage,
  * which must outlive this view), multiplied by float32 vectors with the Vector API. Decoding one token reads every
- * weight once, so these products are bound by memory bandwidth: each core reads its rows as one sequential stream.
+ * weight once, so these products are bound by memory bandwidth: each core reads its rows as two sequential streams.
  */
 public final class WeightMatrix {
     /** The widest vectors this CPU has (512 bits with AVX-512, else 256); bf16 loads are half as wide. */
@@ -27,9 +27,9 @@ public final class WeightMatrix {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /**
-     * Rows a core claims at a time: ~32 KB of weights, so that claiming costs little against reading them (SmolLM2:
-     * 8–32 KB blocks decoded within 2% of one fixed share per core; 8 KB was 15% slower while the shares' counters
-     * still shared a cache line).
+     * Weights of each of its two streams a core claims at a time, so that claiming costs little against reading
+     * them (one stream per core: 8–32 KB blocks decoded within 2% of one fixed share per core; two streams: 32 KB
+     * each ran ~2% faster than 16 KB).
      */
     private static final int BLOCK_BYTES = 32 * 1024;
 
@@ -37,12 +37,15 @@ public final class WeightMatrix {
     private final int rows;
     private final int cols;
     private final boolean bf16;
+    /** Row pairs a core claims at a time: {@link #BLOCK_BYTES} of each of its two streams. */
+    private final int blockPairs;
 
     private WeightMatrix(MemorySegment data, int rows, int cols, boolean bf16) {
         this.data = data;
         this.rows = rows;
         this.cols = cols;
         this.bf16 = bf16;
+        this.blockPairs = Math.max(2, BLOCK_BYTES / (cols * (bf16 ? 2 : 4)));
     }
 
     /** A float32 matrix at {@code address}. */
@@ -67,108 +70,132 @@ public final class WeightMatrix {
         return data.byteSize();
     }
 
-    /** y[0, rows) = this · x, parallel over rows. */
+    /**
+     * y[0, rows) = this · x, parallel over rows. Row r of the top half goes with row r of the bottom half, so that
+     * each core reads two streams far apart (see {@link #multiplyRowPairs}); an odd last row pairs with itself.
+     */
     public void multiply(float[] x, float[] y) {
-        int blockRows = Math.max(4, BLOCK_BYTES / (cols * (bf16 ? 2 : 4)));
-        RowParallel.forRows(rows, blockRows, (from, to) -> multiplyRows(x, y, from, to));
+        int half = rows / 2;
+        RowParallel.forRows(half, blockPairs, (from, to) -> multiplyRowPairs(x, y, from, to, half));
+        if (rows % 2 == 1) {
+            multiplyRowPairs(x, y, rows - 1, rows, 0);
+        }
     }
 
     /** Row {@code row} as float32 into {@code out}. */
     public void row(int row, float[] out) {
         long base = (long) row * cols;
         for (int c = 0; c < cols; c++) {
-            out[c] = get(base + c);
+            out[c] = bf16 ? Float.intBitsToFloat(data.getAtIndex(SHORT, base + c) << 16) : data.getAtIndex(FLOAT, base + c);
         }
     }
 
-    private float get(long index) {
-        return bf16 ? Float.intBitsToFloat(data.getAtIndex(SHORT, index) << 16) : data.getAtIndex(FLOAT, index);
-    }
-
     /**
-     * One row at a time, four accumulators across its columns: the rows of a chunk are read front to back as one
-     * sequential stream. Four rows side by side sharing each load of x (four streams 1–2 KB apart that jump every
-     * few dozen cache lines) read SmolLM2's 576-column bf16 matrices at ~20 GB/s on two threads; this way ~42 GB/s.
+     * Rows [from, to) and [from + offset, to + offset) two at a time, each pair's lines loaded side by side: every
+     * core reads two sequential streams half a matrix apart. One stream per core was what held the products back:
+     * a plain read of 256 MB by two threads ran at ~50 GB/s with one stream each and ~58 with two (libtorch's sum:
+     * ~60), and SmolLM2's 121 products streamed at 52.3 against 44.9 GB/s (median of 134 rounds alternated in one
+     * process, the VM's fast-memory phase). Rows next to each other as the pair read at ~20 GB/s: the two streams
+     * then interleave within the same pages.
      */
-    private void multiplyRows(float[] x, float[] y, int from, int to) {
+    private void multiplyRowPairs(float[] x, float[] y, int from, int to, int offset) {
         if (bf16) {
-            multiplyBf16Rows(data, cols, x, y, from, to);
-            return;
+            multiplyBf16RowPairs(data, cols, x, y, from, to, offset);
+        } else {
+            multiplyFloatRowPairs(data, cols, x, y, from, to, offset);
         }
-        int elementBytes = 4;
-        int unrolled = cols - cols % (4 * LANES);
+    }
+
+    private static void multiplyFloatRowPairs(MemorySegment data, int cols, float[] x, float[] y, int from, int to,
+                                              int offset) {
+        int unrolled = cols - cols % (2 * LANES);
         int vectorCols = cols - cols % LANES;
         for (int r = from; r < to; r++) {
-            long base = (long) r * cols * elementBytes;
+            int q = r + offset;
+            long first = (long) r * cols * 4;
+            long second = (long) q * cols * 4;
             FloatVector a0 = FloatVector.zero(F);
             FloatVector a1 = a0;
-            FloatVector a2 = a0;
-            FloatVector a3 = a0;
+            FloatVector b0 = a0;
+            FloatVector b1 = a0;
             int c = 0;
-            for (; c < unrolled; c += 4 * LANES) {
-                a0 = load(base + (long) c * elementBytes).fma(FloatVector.fromArray(F, x, c), a0);
-                a1 = load(base + (long) (c + LANES) * elementBytes).fma(FloatVector.fromArray(F, x, c + LANES), a1);
-                a2 = load(base + (long) (c + 2 * LANES) * elementBytes).fma(FloatVector.fromArray(F, x, c + 2 * LANES), a2);
-                a3 = load(base + (long) (c + 3 * LANES) * elementBytes).fma(FloatVector.fromArray(F, x, c + 3 * LANES), a3);
+            for (; c < unrolled; c += 2 * LANES) {
+                FloatVector x0 = FloatVector.fromArray(F, x, c);
+                FloatVector x1 = FloatVector.fromArray(F, x, c + LANES);
+                a0 = loadFloats(data, first + 4L * c).fma(x0, a0);
+                a1 = loadFloats(data, first + 4L * (c + LANES)).fma(x1, a1);
+                b0 = loadFloats(data, second + 4L * c).fma(x0, b0);
+                b1 = loadFloats(data, second + 4L * (c + LANES)).fma(x1, b1);
             }
             for (; c < vectorCols; c += LANES) {
-                a0 = load(base + (long) c * elementBytes).fma(FloatVector.fromArray(F, x, c), a0);
+                FloatVector x0 = FloatVector.fromArray(F, x, c);
+                a0 = loadFloats(data, first + 4L * c).fma(x0, a0);
+                b0 = loadFloats(data, second + 4L * c).fma(x0, b0);
             }
-            float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-            long index = (long) r * cols;
+            float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+            float t = b0.add(b1).reduceLanes(VectorOperators.ADD);
             for (; c < cols; c++) {
-                s += get(index + c) * x[c];
+                s += data.getAtIndex(FLOAT, (long) r * cols + c) * x[c];
+                t += data.getAtIndex(FLOAT, (long) q * cols + c) * x[c];
             }
             y[r] = s;
+            y[q] = t;
         }
     }
 
     /**
-     * As {@link #multiplyRows} for bfloat16, with one wide load per two float vectors' worth of weights (a whole
-     * cache line with AVX-512) widened in two halves: SmolLM2's 121 products per token streamed at ~48 GB/s against
-     * ~40 with two half-width loads when the VM's bandwidth was in its fast phase, ~4% faster in its slow phase
-     * (alternated in one process); decoding +2–3% in the slow phase. Static, with the segment and width as
-     * parameters: as an instance method reading the fields, the same loop streamed ~6% slower.
+     * As {@link #multiplyFloatRowPairs} for bfloat16, with one wide load per row and step (a whole cache line with
+     * AVX-512) widened in two halves: with one stream per core that read ~48 GB/s against ~40 for two half-width
+     * loads. Static, with the segment and width as parameters: as an instance method reading the fields, the
+     * single-stream loop streamed ~6% slower.
      */
-    private static void multiplyBf16Rows(MemorySegment data, int cols, float[] x, float[] y, int from, int to) {
-        int unrolled = cols - cols % (4 * LANES);
+    private static void multiplyBf16RowPairs(MemorySegment data, int cols, float[] x, float[] y, int from, int to,
+                                             int offset) {
+        int unrolled = cols - cols % (2 * LANES);
         int vectorCols = cols - cols % LANES;
         for (int r = from; r < to; r++) {
-            long base = (long) r * cols * 2;
+            int q = r + offset;
+            long first = (long) r * cols * 2;
+            long second = (long) q * cols * 2;
             FloatVector a0 = FloatVector.zero(F);
             FloatVector a1 = a0;
-            FloatVector a2 = a0;
-            FloatVector a3 = a0;
+            FloatVector b0 = a0;
+            FloatVector b1 = a0;
             int c = 0;
-            for (; c < unrolled; c += 4 * LANES) {
-                ShortVector first = ShortVector.fromMemorySegment(WIDE, data, base + 2L * c, ByteOrder.LITTLE_ENDIAN);
-                ShortVector second = ShortVector.fromMemorySegment(WIDE, data, base + 2L * (c + 2 * LANES),
-                        ByteOrder.LITTLE_ENDIAN);
-                a0 = widen(first, 0).fma(FloatVector.fromArray(F, x, c), a0);
-                a1 = widen(first, 1).fma(FloatVector.fromArray(F, x, c + LANES), a1);
-                a2 = widen(second, 0).fma(FloatVector.fromArray(F, x, c + 2 * LANES), a2);
-                a3 = widen(second, 1).fma(FloatVector.fromArray(F, x, c + 3 * LANES), a3);
+            for (; c < unrolled; c += 2 * LANES) {
+                ShortVector wideA = ShortVector.fromMemorySegment(WIDE, data, first + 2L * c, ByteOrder.LITTLE_ENDIAN);
+                ShortVector wideB = ShortVector.fromMemorySegment(WIDE, data, second + 2L * c, ByteOrder.LITTLE_ENDIAN);
+                FloatVector x0 = FloatVector.fromArray(F, x, c);
+                FloatVector x1 = FloatVector.fromArray(F, x, c + LANES);
+                a0 = widen(wideA, 0).fma(x0, a0);
+                a1 = widen(wideA, 1).fma(x1, a1);
+                b0 = widen(wideB, 0).fma(x0, b0);
+                b1 = widen(wideB, 1).fma(x1, b1);
             }
             for (; c < vectorCols; c += LANES) {
-                a0 = loadBf16(data, base + 2L * c).fma(FloatVector.fromArray(F, x, c), a0);
+                FloatVector x0 = FloatVector.fromArray(F, x, c);
+                a0 = loadBf16(data, first + 2L * c).fma(x0, a0);
+                b0 = loadBf16(data, second + 2L * c).fma(x0, b0);
             }
-            float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-            long index = (long) r * cols;
+            float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+            float t = b0.add(b1).reduceLanes(VectorOperators.ADD);
             for (; c < cols; c++) {
-                s += Float.intBitsToFloat(data.getAtIndex(SHORT, index + c) << 16) * x[c];
+                s += Float.intBitsToFloat(data.getAtIndex(SHORT, (long) r * cols + c) << 16) * x[c];
+                t += Float.intBitsToFloat(data.getAtIndex(SHORT, (long) q * cols + c) << 16) * x[c];
             }
             y[r] = s;
+            y[q] = t;
         }
+    }
+
+    private static FloatVector loadFloats(MemorySegment data, long byteOffset) {
+        return FloatVector.fromMemorySegment(F, data, byteOffset, ByteOrder.LITTLE_ENDIAN);
     }
 
     /** Half {@code part} (0 or 1) of a wide bf16 load as float32: bf16 is the upper half of a float32. */
     private static FloatVector widen(ShortVector wide, int part) {
         return ((IntVector) wide.convertShape(VectorOperators.S2I, I, part)).lanewise(VectorOperators.LSHL, 16)
                 .reinterpretAsFloats();
-    }
-
-    private FloatVector load(long byteOffset) {
-        return bf16 ? loadBf16(data, byteOffset) : FloatVector.fromMemorySegment(F, data, byteOffset, ByteOrder.LITTLE_ENDIAN);
     }
 
     /** One float vector's worth of bfloat16 at {@code byteOffset}, widened to 32 bits and shifted into place. */

@@ -17,8 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The decoder's matrix-vector products (Java 22+, so reached by reflection from these Java 21 tests) against a
- * double-precision sum over the same values, for widths around the vector lengths and enough rows to be split
- * across the cores.
+ * double-precision sum over the same values, for widths around the vector lengths, enough rows to be split
+ * across the cores, and odd row counts (rows are read in pairs from the two halves; an odd last row alone).
  */
 class WeightMatrixTest {
     private static Class<?> weightMatrix;
@@ -34,8 +34,10 @@ class WeightMatrixTest {
         Generator gen = torch.createCPUGenerator(5);
         Random random = new Random(5);
         for (ScalarType type : new ScalarType[]{ScalarType.BFloat16, ScalarType.Float}) {
-            for (int cols : new int[]{5, 16, 31, 32, 48, 64, 100, 576, 1000}) {
-                int rows = 3000;
+            for (int[] shape : new int[][]{{3000, 5}, {3000, 16}, {3000, 31}, {3000, 32}, {3000, 48}, {3000, 64},
+                    {3000, 100}, {3000, 576}, {3000, 1000}, {3001, 576}, {3001, 31}, {1, 64}, {7, 100}, {255, 48}}) {
+                int rows = shape[0];
+                int cols = shape[1];
                 Tensor w = torch.randn(new long[]{rows, cols}, new GeneratorOptional(gen), new TensorOptions(ScalarType.Float))
                         .to(type).contiguous();
                 float[] values = Tensors.toFloats(w.to(ScalarType.Float));
