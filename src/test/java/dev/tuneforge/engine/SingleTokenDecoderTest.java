@@ -75,6 +75,25 @@ class SingleTokenDecoderTest {
         assertMatches(model, adapter, model, adapter, 1e-5, "hidden 256, intermediate 712, with adapter");
     }
 
+    /**
+     * An adapter on some members of each projection group only (q and v without k, up without gate, down, no o):
+     * the decoder multiplies the present members' A rows together with the base matrix and must add each update
+     * to the right rows.
+     */
+    @Test
+    void adaptersOnPartOfAProjectionGroupMatchTheFullForwardPass() {
+        LlamaModel model = LlamaModel.random(qwen2(256, 712, 4, 2), ScalarType.Float, 13);
+        LoraConfig some = new LoraConfig(4, 8, 0.0, java.util.EnumSet.of(dev.tuneforge.engine.model.Projection.Q,
+                dev.tuneforge.engine.model.Projection.V, dev.tuneforge.engine.model.Projection.UP,
+                dev.tuneforge.engine.model.Projection.DOWN), new long[0]);
+        LoraAdapter adapter = LoraAdapter.initialize(model, some, 5);
+        try (NoGradGuard g = new NoGradGuard()) {
+            adapter.namedParameters().values().forEach(t -> t.add_(torch.randn(Tensors.shape(t)).mul_(new Scalar(0.1))));
+        }
+        adapter.parametersChanged();
+        assertMatches(model, adapter, model, adapter, 1e-5, "q, v, up and down adapted");
+    }
+
     /** A two-layer Qwen2 configuration (q/k/v biases, untied head, vocabulary 515). */
     private static ModelConfig qwen2(int hidden, int intermediate, int heads, int kvHeads) {
         ObjectNode c = new ObjectMapper().createObjectNode();

@@ -105,9 +105,14 @@ public final class Benchmark {
         double mfu256 = t256[2] / (peak * 1e9);
 
         adapter.parametersChanged();
-        double bytesPerToken = model.weightBytes() - (config.tieWordEmbeddings() ? 0
+        // every token reads the base's weights (the embedding table only for one row) and all of the adapter's
+        double baseBytes = model.weightBytes() - (config.tieWordEmbeddings() ? 0
                 : (double) config.vocabSize() * config.hiddenSize() * model.embedTokens().element_size());
+        double adapterBytes = adapter.decodeWeights().bytesReadPerToken();
+        double bytesPerToken = baseBytes + adapterBytes;
         double[] viaTorch = decode(model, adapter, null);
+        out.printf(Locale.ROOT, "decode reads %.1f MB/token: base %.1f MB + adapter %.1f MB (float32 LoRA pairs and "
+                + "head rows)%n", bytesPerToken / 1e6, baseBytes / 1e6, adapterBytes / 1e6);
         printDecode("libtorch ops", viaTorch, bytesPerToken, viaTorch[2]);
         SingleTokenDecoder decoder = model.decoder();
         double[] decode = viaTorch;

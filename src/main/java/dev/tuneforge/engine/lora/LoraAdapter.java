@@ -181,6 +181,27 @@ public final class LoraAdapter implements Adapter {
         decodeWeights = null;
     }
 
+    /** The A rows of the members of {@code group} that have a pair in {@code layer}, one after another; null if none. */
+    private float[] stackedDown(int layer, List<Projection> group) {
+        List<float[]> downs = new ArrayList<>();
+        for (Projection p : group) {
+            Tensor[] ab = pairs.get(key(layer, p));
+            if (ab != null) {
+                downs.add(Tensors.toFloats(ab[0].detach()));
+            }
+        }
+        if (downs.isEmpty()) {
+            return null;
+        }
+        float[] stacked = new float[downs.stream().mapToInt(d -> d.length).sum()];
+        int at = 0;
+        for (float[] down : downs) {
+            System.arraycopy(down, 0, stacked, at, down.length);
+            at += down.length;
+        }
+        return stacked;
+    }
+
     @Override
     public AdapterWeights decodeWeights() {
         AdapterWeights w = decodeWeights;
@@ -211,8 +232,16 @@ public final class LoraAdapter implements Adapter {
                 for (int i = 0; i < up.length; i++) {
                     up[i] *= scale;
                 }
-                lowRanks[l][p.ordinal()] = new AdapterWeights.LowRank((int) ab[0].size(0), (int) ab[0].size(1),
-                        (int) ab[1].size(0), Tensors.toFloats(ab[0].detach()), up);
+                lowRanks[l][p.ordinal()] = new AdapterWeights.LowRank((int) ab[0].size(0), (int) ab[1].size(0), up);
+            }
+        }
+        // indexed [group][layer]: the A rows of a group's members stacked, as the decoder multiplies them at once
+        float[][][] stackedDowns = new float[Projection.GROUPS.size()][modelConfig.numLayers()][];
+        long floatsPerToken = 0;
+        for (int g = 0; g < Projection.GROUPS.size(); g++) {
+            for (int l = 0; l < modelConfig.numLayers(); l++) {
+                stackedDowns[g][l] = stackedDown(l, Projection.GROUPS.get(g));
+                floatsPerToken += stackedDowns[g][l] == null ? 0 : stackedDowns[g][l].length;
             }
         }
         Map<Integer, float[]> embeddingRows = rows(embedTokens);
@@ -220,10 +249,28 @@ public final class LoraAdapter implements Adapter {
         Map<Integer, float[]> headRows = rows(head);
         int[] headIds = headRows.keySet().stream().mapToInt(Integer::intValue).toArray();
         float[][] headValues = java.util.Arrays.stream(headIds).mapToObj(headRows::get).toArray(float[][]::new);
+        floatsPerToken += java.util.Arrays.stream(headValues).mapToLong(row -> row.length).sum();
+        for (AdapterWeights.LowRank[] layer : lowRanks) {
+            for (AdapterWeights.LowRank lowRank : layer) {
+                if (lowRank != null) {
+                    floatsPerToken += lowRank.up().length;
+                }
+            }
+        }
+        long bytesPerToken = floatsPerToken * Float.BYTES;
         return new AdapterWeights() {
             @Override
             public LowRank lowRank(int layer, Projection p) {
                 return lowRanks[layer][p.ordinal()];
+            }
+
+            @Override
+            public float[] stackedDown(int layer, List<Projection> group) {
+                int g = Projection.GROUPS.indexOf(group);
+                if (g < 0) {
+                    throw new IllegalArgumentException("not a projection group: " + group);
+                }
+                return stackedDowns[g][layer];
             }
 
             @Override
@@ -239,6 +286,11 @@ public final class LoraAdapter implements Adapter {
             @Override
             public float[] headRow(int j) {
                 return headValues[j];
+            }
+
+            @Override
+            public long bytesReadPerToken() {
+                return bytesPerToken;
             }
         };
     }

@@ -22,11 +22,6 @@ import java.util.function.Function;
 public final class LlamaModel {
     /** Largest batch × heads × seq² for which causal attention is done with plain matmuls (see below). */
     private static final long MATMUL_ATTENTION_MAX_SCORES = 16L << 20;
-    /** The projections that read the same input, in the order their weights are concatenated here. */
-    private static final List<Projection> ATTENTION_INPUTS = List.of(Projection.Q, Projection.K, Projection.V);
-    private static final List<Projection> ATTENTION_OUTPUT = List.of(Projection.O);
-    private static final List<Projection> MLP_INPUTS = List.of(Projection.GATE, Projection.UP);
-    private static final List<Projection> MLP_OUTPUT = List.of(Projection.DOWN);
 
     static {
         ComputeThreads.applyToLibtorch();
@@ -206,7 +201,7 @@ public final class LlamaModel {
         for (int l = 0; l < layers.length; l++) {
             Layer layer = layers[l];
             Tensor x = rmsNorm(h, layer.inputNorm);
-            Tensor qkv = withDelta(linear(x, layer.qkv, layer.qkvBias), x, l, ATTENTION_INPUTS, adapter);
+            Tensor qkv = withDelta(linear(x, layer.qkv, layer.qkvBias), x, l, Projection.ATTENTION_INPUTS, adapter);
             long qDim = (long) config.numHeads() * config.headDim();
             long kvDim = (long) config.numKvHeads() * config.headDim();
             // queries and keys rotated together: one set of RoPE ops per layer instead of two
@@ -223,12 +218,12 @@ public final class LlamaModel {
             }
             Tensor attn = causalBias != null ? causalMatmulAttention(q, k, v, causalBias) : sdpa(q, k, v, start, seq);
             Tensor o = attn.transpose(1, 2).reshape(batch, seq, (long) config.numHeads() * config.headDim());
-            h = withDelta(residualLinear(h, o, layer.o, layer.oBias), o, l, ATTENTION_OUTPUT, adapter);
+            h = withDelta(residualLinear(h, o, layer.o, layer.oBias), o, l, Projection.ATTENTION_OUTPUT, adapter);
             x = rmsNorm(h, layer.postAttentionNorm);
-            Tensor gateUp = withDelta(linear(x, layer.gateUp, layer.gateUpBias), x, l, MLP_INPUTS, adapter);
+            Tensor gateUp = withDelta(linear(x, layer.gateUp, layer.gateUpBias), x, l, Projection.MLP_INPUTS, adapter);
             long inter = config.intermediateSize();
             Tensor act = torch.silu(gateUp.narrow(2, 0, inter)).mul(gateUp.narrow(2, inter, inter));
-            h = withDelta(residualLinear(h, act, layer.down, layer.downBias), act, l, MLP_OUTPUT, adapter);
+            h = withDelta(residualLinear(h, act, layer.down, layer.downBias), act, l, Projection.MLP_OUTPUT, adapter);
         }
         if (cache != null) {
             cache.advanceTo((int) (start + seq));

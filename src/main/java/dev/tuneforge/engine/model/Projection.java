@@ -1,6 +1,7 @@
 package dev.tuneforge.engine.model;
 
 import java.util.Arrays;
+import java.util.List;
 
 /** The linear projections of a Llama decoder layer, named as in Hugging Face checkpoints and PEFT. */
 public enum Projection {
@@ -11,6 +12,15 @@ public enum Projection {
     GATE("mlp", "gate_proj"),
     UP("mlp", "up_proj"),
     DOWN("mlp", "down_proj");
+
+    /** The projections that read the same input, in the order the model concatenates their weights. */
+    public static final List<Projection> ATTENTION_INPUTS = List.of(Q, K, V);
+    public static final List<Projection> ATTENTION_OUTPUT = List.of(O);
+    public static final List<Projection> MLP_INPUTS = List.of(GATE, UP);
+    public static final List<Projection> MLP_OUTPUT = List.of(DOWN);
+    /** Every group, in the order a layer runs them. */
+    public static final List<List<Projection>> GROUPS = List.of(ATTENTION_INPUTS, ATTENTION_OUTPUT, MLP_INPUTS,
+            MLP_OUTPUT);
 
     private final String block;
     private final String moduleName;

@@ -75,8 +75,30 @@ public final class WeightMatrix {
      * each core reads two streams far apart (see {@link #multiplyRowPairs}); an odd last row pairs with itself.
      */
     public void multiply(float[] x, float[] y) {
+        multiply(x, y, null, null);
+    }
+
+    /**
+     * As {@link #multiply(float[], float[])}, and in the same parallel job {@code extraY[i] = extraRows[i] · x} for
+     * the float32 rows {@code extraRows} ([n, cols], row-major; null for none): an adapter's down (A) rows, which
+     * read the same input. The cores take them on after the matrix's rows, so that they are read at the speed of
+     * two cores rather than by the calling core alone.
+     */
+    public void multiply(float[] x, float[] y, float[] extraRows, float[] extraY) {
         int half = rows / 2;
-        RowParallel.forRows(half, blockPairs, (from, to) -> multiplyRowPairs(x, y, from, to, half));
+        int extra = extraRows == null ? 0 : extraRows.length / cols;
+        if (extra == 0) {
+            RowParallel.forRows(half, blockPairs, (from, to) -> multiplyRowPairs(x, y, from, to, half));
+        } else {
+            RowParallel.forRows(half + extra, blockPairs, (from, to) -> {
+                if (from < half) {
+                    multiplyRowPairs(x, y, from, Math.min(to, half), half);
+                }
+                for (int i = Math.max(from, half) - half; i < to - half; i++) {
+                    extraY[i] = VectorMath.dot(extraRows, i * cols, x, 0, cols);
+                }
+            });
+        }
         if (rows % 2 == 1) {
             multiplyRowPairs(x, y, rows - 1, rows, 0);
         }

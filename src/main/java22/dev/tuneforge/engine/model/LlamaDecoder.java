@@ -68,7 +68,7 @@ final class LlamaDecoder implements SingleTokenDecoder {
         private final float[] cos = new float[config.headDim() / 2];
         private final float[] sin = new float[config.headDim() / 2];
         private final float[] logits = new float[config.vocabSize()];
-        /** The rank-r intermediate of an adapter's low-rank product, grown to the largest rank seen. */
+        /** An adapter's intermediates A · x of one projection group, members one after another; grown as needed. */
         private float[] lowRank = new float[0];
 
         private Buffers(int capacity) {
@@ -100,11 +100,9 @@ final class LlamaDecoder implements SingleTokenDecoder {
         for (int l = 0; l < layers.length; l++) {
             Layer layer = layers[l];
             VectorMath.rmsNorm(s.hidden, layer.inputNorm, config.rmsNormEps(), s.normed);
-            layer.qkv.multiply(s.normed, s.qkv);
+            multiply(layer.qkv, s.normed, s.qkv, adapter, l, Projection.ATTENTION_INPUTS, s);
             addBias(s.qkv, layer.qkvBias);
-            addDelta(adapter, l, Projection.Q, s, s.normed, s.qkv, 0);
-            addDelta(adapter, l, Projection.K, s, s.normed, s.qkv, qDim);
-            addDelta(adapter, l, Projection.V, s, s.normed, s.qkv, qDim + kvDim);
+            addUps(adapter, l, Projection.ATTENTION_INPUTS, s, s.qkv, 0, qDim, qDim + kvDim);
             for (int h = 0; h < config.numHeads(); h++) {
                 rotate(s.qkv, h * headDim, s);
             }
@@ -113,20 +111,19 @@ final class LlamaDecoder implements SingleTokenDecoder {
             }
             store(cache, l, position, s.qkv, qDim, kvDim);
             attend(cache, l, position, s);
-            layer.o.multiply(s.attention, s.projected);
+            multiply(layer.o, s.attention, s.projected, adapter, l, Projection.ATTENTION_OUTPUT, s);
             addBias(s.projected, layer.oBias);
-            addDelta(adapter, l, Projection.O, s, s.attention, s.projected, 0);
+            addUps(adapter, l, Projection.ATTENTION_OUTPUT, s, s.projected, 0);
             VectorMath.add(s.hidden, s.projected, hiddenSize);
 
             VectorMath.rmsNorm(s.hidden, layer.postAttentionNorm, config.rmsNormEps(), s.normed);
-            layer.gateUp.multiply(s.normed, s.gateUp);
+            multiply(layer.gateUp, s.normed, s.gateUp, adapter, l, Projection.MLP_INPUTS, s);
             addBias(s.gateUp, layer.gateUpBias);
-            addDelta(adapter, l, Projection.GATE, s, s.normed, s.gateUp, 0);
-            addDelta(adapter, l, Projection.UP, s, s.normed, s.gateUp, inter);
+            addUps(adapter, l, Projection.MLP_INPUTS, s, s.gateUp, 0, inter);
             VectorMath.swiglu(s.gateUp, inter, s.activation);
-            layer.down.multiply(s.activation, s.projected);
+            multiply(layer.down, s.activation, s.projected, adapter, l, Projection.MLP_OUTPUT, s);
             addBias(s.projected, layer.downBias);
-            addDelta(adapter, l, Projection.DOWN, s, s.activation, s.projected, 0);
+            addUps(adapter, l, Projection.MLP_OUTPUT, s, s.projected, 0);
             VectorMath.add(s.hidden, s.projected, hiddenSize);
         }
         VectorMath.rmsNorm(s.hidden, finalNorm, config.rmsNormEps(), s.normed);
@@ -213,27 +210,37 @@ final class LlamaDecoder implements SingleTokenDecoder {
         }
     }
 
-    private static void addDelta(AdapterWeights adapter, int layer, Projection p, Buffers s, float[] x, float[] y,
-                                 int yOff) {
-        if (adapter != null) {
-            AdapterWeights.LowRank delta = adapter.lowRank(layer, p);
-            if (delta != null) {
-                if (s.lowRank.length < delta.rank()) {
-                    s.lowRank = new float[delta.rank()];
-                }
-                addLowRank(delta, x, y, yOff, s.lowRank);
-            }
+    /**
+     * {@code y = matrix · x}, and with an adapter that updates any of {@code group} also each member's intermediate
+     * {@code t = A · x} (into {@code s.lowRank}, the members one after another) in the same parallel job.
+     */
+    private static void multiply(WeightMatrix matrix, float[] x, float[] y, AdapterWeights adapter, int layer,
+                                 java.util.List<Projection> group, Buffers s) {
+        float[] stacked = adapter == null ? null : adapter.stackedDown(layer, group);
+        if (stacked != null && s.lowRank.length < stacked.length / matrix.cols()) {
+            s.lowRank = new float[stacked.length / matrix.cols()];
         }
+        matrix.multiply(x, y, stacked, s.lowRank);
     }
 
-    /** y[yOff, yOff + out) += upᵀ · (down · x), with {@code t} (at least rank long) for the intermediate. */
-    private static void addLowRank(AdapterWeights.LowRank d, float[] x, float[] y, int yOff, float[] t) {
-        int rank = d.rank();
-        for (int j = 0; j < rank; j++) {
-            t[j] = VectorMath.dot(d.down(), j * d.in(), x, 0, d.in());
+    /**
+     * After {@link #multiply}: y[offsets[k], +out) += upᵀ · t for the k-th member of {@code group} that has an
+     * update, t its rank values in {@code s.lowRank}.
+     */
+    private static void addUps(AdapterWeights adapter, int layer, java.util.List<Projection> group, Buffers s,
+                               float[] y, int... offsets) {
+        if (adapter == null) {
+            return;
         }
-        for (int j = 0; j < rank; j++) {
-            VectorMath.addScaled(y, yOff, t[j], d.up(), j * d.out(), d.out());
+        int t = 0;
+        for (int k = 0; k < group.size(); k++) {
+            AdapterWeights.LowRank d = adapter.lowRank(layer, group.get(k));
+            if (d != null) {
+                for (int j = 0; j < d.rank(); j++) {
+                    VectorMath.addScaled(y, offsets[k], s.lowRank[t + j], d.up(), j * d.out(), d.out());
+                }
+                t += d.rank();
+            }
         }
     }
 }

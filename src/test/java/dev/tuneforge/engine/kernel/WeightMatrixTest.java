@@ -18,7 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The decoder's matrix-vector products (Java 22+, so reached by reflection from these Java 21 tests) against a
  * double-precision sum over the same values, for widths around the vector lengths, enough rows to be split
- * across the cores, and odd row counts (rows are read in pairs from the two halves; an odd last row alone).
+ * across the cores, and odd row counts (rows are read in pairs from the two halves; an odd last row alone); and
+ * extra float32 rows multiplied in the same job.
  */
 class WeightMatrixTest {
     private static Class<?> weightMatrix;
@@ -52,6 +53,7 @@ class WeightMatrixTest {
                 weightMatrix.getMethod("multiply", float[].class, float[].class).invoke(matrix, x, y);
                 // the matrix is a view of w's memory: w must not be collected (and freed) while it is read
                 java.lang.ref.Reference.reachabilityFence(w);
+                double[] scales = new double[rows];
                 for (int r = 0; r < rows; r++) {
                     double expected = 0;
                     double scale = 0;
@@ -61,7 +63,44 @@ class WeightMatrixTest {
                     }
                     assertTrue(Math.abs(y[r] - expected) <= 1e-5 * scale + 1e-6,
                             type + " " + rows + "×" + cols + " row " + r + ": " + y[r] + " against " + expected);
+                    scales[r] = scale;
                 }
+                checkExtraRows(matrix, rows, cols, x, y, scales, random);
+                java.lang.ref.Reference.reachabilityFence(w);
+            }
+        }
+    }
+
+    /** Extra float32 rows (an adapter's A) in the same job: their products, and the matrix's as without them. */
+    private static void checkExtraRows(Object matrix, int rows, int cols, float[] x, float[] expectedY, double[] scales,
+                                       Random random) throws Exception {
+        for (int extra : new int[]{1, 8, 24, 100}) {
+            float[] extraRows = new float[extra * cols];
+            for (int i = 0; i < extraRows.length; i++) {
+                extraRows[i] = (float) random.nextGaussian();
+            }
+            float[] y = new float[rows];
+            float[] extraY = new float[extra + 3];
+            weightMatrix.getMethod("multiply", float[].class, float[].class, float[].class, float[].class)
+                    .invoke(matrix, x, y, extraRows, extraY);
+            // equal up to rounding: interpreted and compiled Vector API code sum the lanes in different orders
+            for (int r = 0; r < rows; r++) {
+                assertTrue(Math.abs(y[r] - expectedY[r]) <= 1e-5 * scales[r] + 1e-6,
+                        rows + "×" + cols + " row " + r + " with " + extra + " extra rows: " + y[r] + " against "
+                                + expectedY[r]);
+            }
+            for (int i = 0; i < extra; i++) {
+                double expected = 0;
+                double scale = 0;
+                for (int c = 0; c < cols; c++) {
+                    expected += (double) extraRows[i * cols + c] * x[c];
+                    scale += Math.abs((double) extraRows[i * cols + c] * x[c]);
+                }
+                assertTrue(Math.abs(extraY[i] - expected) <= 1e-5 * scale + 1e-6,
+                        rows + "×" + cols + " extra row " + i + " of " + extra + ": " + extraY[i] + " against " + expected);
+            }
+            for (int i = extra; i < extraY.length; i++) {
+                assertTrue(extraY[i] == 0, "wrote past the extra rows at " + i);
             }
         }
     }
