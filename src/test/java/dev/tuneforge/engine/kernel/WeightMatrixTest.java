@@ -53,27 +53,20 @@ class WeightMatrixTest {
                 weightMatrix.getMethod("multiply", float[].class, float[].class).invoke(matrix, x, y);
                 // the matrix is a view of w's memory: w must not be collected (and freed) while it is read
                 java.lang.ref.Reference.reachabilityFence(w);
-                double[] scales = new double[rows];
+                double[] tolerances = new double[rows];
                 for (int r = 0; r < rows; r++) {
-                    double expected = 0;
-                    double scale = 0;
-                    for (int c = 0; c < cols; c++) {
-                        expected += (double) values[r * cols + c] * x[c];
-                        scale += Math.abs((double) values[r * cols + c] * x[c]);
-                    }
-                    assertTrue(Math.abs(y[r] - expected) <= 1e-5 * scale + 1e-6,
-                            type + " " + rows + "×" + cols + " row " + r + ": " + y[r] + " against " + expected);
-                    scales[r] = scale;
+                    tolerances[r] = assertProduct(y[r], values, r * cols, x,
+                            type + " " + rows + "×" + cols + " row " + r);
                 }
-                checkExtraRows(matrix, rows, cols, x, y, scales, random);
+                checkExtraRows(matrix, rows, cols, x, y, tolerances, random);
                 java.lang.ref.Reference.reachabilityFence(w);
             }
         }
     }
 
     /** Extra float32 rows (an adapter's A) in the same job: their products, and the matrix's as without them. */
-    private static void checkExtraRows(Object matrix, int rows, int cols, float[] x, float[] expectedY, double[] scales,
-                                       Random random) throws Exception {
+    private static void checkExtraRows(Object matrix, int rows, int cols, float[] x, float[] expectedY,
+                                       double[] tolerances, Random random) throws Exception {
         for (int extra : new int[]{1, 8, 24, 100}) {
             float[] extraRows = new float[extra * cols];
             for (int i = 0; i < extraRows.length; i++) {
@@ -85,23 +78,32 @@ class WeightMatrixTest {
                     .invoke(matrix, x, y, extraRows, extraY);
             // equal up to rounding: interpreted and compiled Vector API code sum the lanes in different orders
             for (int r = 0; r < rows; r++) {
-                assertTrue(Math.abs(y[r] - expectedY[r]) <= 1e-5 * scales[r] + 1e-6,
+                assertTrue(Math.abs(y[r] - expectedY[r]) <= tolerances[r],
                         rows + "×" + cols + " row " + r + " with " + extra + " extra rows: " + y[r] + " against "
                                 + expectedY[r]);
             }
             for (int i = 0; i < extra; i++) {
-                double expected = 0;
-                double scale = 0;
-                for (int c = 0; c < cols; c++) {
-                    expected += (double) extraRows[i * cols + c] * x[c];
-                    scale += Math.abs((double) extraRows[i * cols + c] * x[c]);
-                }
-                assertTrue(Math.abs(extraY[i] - expected) <= 1e-5 * scale + 1e-6,
-                        rows + "×" + cols + " extra row " + i + " of " + extra + ": " + extraY[i] + " against " + expected);
+                assertProduct(extraY[i], extraRows, i * cols, x, rows + "×" + cols + " extra row " + i + " of " + extra);
             }
             for (int i = extra; i < extraY.length; i++) {
                 assertTrue(extraY[i] == 0, "wrote past the extra rows at " + i);
             }
         }
+    }
+
+    /**
+     * Checks {@code got} against Σ values[offset + c] · x[c] summed in double precision, within 1e-5 of the sum of
+     * the terms' magnitudes; returns that tolerance.
+     */
+    private static double assertProduct(float got, float[] values, int offset, float[] x, String what) {
+        double expected = 0;
+        double scale = 0;
+        for (int c = 0; c < x.length; c++) {
+            expected += (double) values[offset + c] * x[c];
+            scale += Math.abs((double) values[offset + c] * x[c]);
+        }
+        double tolerance = 1e-5 * scale + 1e-6;
+        assertTrue(Math.abs(got - expected) <= tolerance, what + ": " + got + " against " + expected);
+        return tolerance;
     }
 }
