@@ -6,6 +6,7 @@ import dev.tuneforge.engine.kernel.WeightMatrix;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
 
 /**
  * The Llama decoder ({@link LlamaModel}) for one new token of one sequence, on the shared base weights in place (no copies) with the
@@ -215,7 +216,7 @@ final class LlamaDecoder implements SingleTokenDecoder {
      * {@code t = A · x} (into {@code s.lowRank}, the members one after another) in the same parallel job.
      */
     private static void multiply(WeightMatrix matrix, float[] x, float[] y, AdapterWeights adapter, int layer,
-                                 java.util.List<Projection> group, Buffers s) {
+                                 List<Projection> group, Buffers s) {
         float[] stacked = adapter == null ? null : adapter.stackedDown(layer, group);
         if (stacked != null && s.lowRank.length < stacked.length / matrix.cols()) {
             s.lowRank = new float[stacked.length / matrix.cols()];
@@ -224,10 +225,10 @@ final class LlamaDecoder implements SingleTokenDecoder {
     }
 
     /**
-     * After {@link #multiply}: y[offsets[k], +out) += upᵀ · t for the k-th member of {@code group} that has an
-     * update, t its rank values in {@code s.lowRank}.
+     * After {@link #multiply}: y[offsets[k], +out) += upᵀ · t for each member k of {@code group} that has an update,
+     * t its rank values in {@code s.lowRank} (where the members with an update lie one after another).
      */
-    private static void addUps(AdapterWeights adapter, int layer, java.util.List<Projection> group, Buffers s,
+    private static void addUps(AdapterWeights adapter, int layer, List<Projection> group, Buffers s,
                                float[] y, int... offsets) {
         if (adapter == null) {
             return;
