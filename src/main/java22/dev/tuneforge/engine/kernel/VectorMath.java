@@ -64,6 +64,50 @@ public final class VectorMath {
         return s;
     }
 
+    /**
+     * out[outOff + t] = scale · Σ_d q[qOff + d] · rows[rowsIndex + t · dim + d] for t < n, over float32 rows in
+     * {@code rows} (an attention head's keys): four rows at a time with an accumulator each, sharing the loads of q.
+     */
+    public static void scaledDots(float[] q, int qOff, MemorySegment rows, long rowsIndex, int dim, int n, float scale,
+                                  float[] out, int outOff) {
+        int vectorDim = dim - dim % LANES;
+        long rowBytes = (long) dim * Float.BYTES;
+        int t = 0;
+        for (; t + 4 <= n; t += 4) {
+            long at = (rowsIndex + (long) t * dim) * Float.BYTES;
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            for (int d = 0; d < vectorDim; d += LANES) {
+                FloatVector qv = FloatVector.fromArray(F, q, qOff + d);
+                long o = at + (long) d * Float.BYTES;
+                a0 = FloatVector.fromMemorySegment(F, rows, o, ByteOrder.LITTLE_ENDIAN).fma(qv, a0);
+                a1 = FloatVector.fromMemorySegment(F, rows, o + rowBytes, ByteOrder.LITTLE_ENDIAN).fma(qv, a1);
+                a2 = FloatVector.fromMemorySegment(F, rows, o + 2 * rowBytes, ByteOrder.LITTLE_ENDIAN).fma(qv, a2);
+                a3 = FloatVector.fromMemorySegment(F, rows, o + 3 * rowBytes, ByteOrder.LITTLE_ENDIAN).fma(qv, a3);
+            }
+            float s0 = a0.reduceLanes(VectorOperators.ADD);
+            float s1 = a1.reduceLanes(VectorOperators.ADD);
+            float s2 = a2.reduceLanes(VectorOperators.ADD);
+            float s3 = a3.reduceLanes(VectorOperators.ADD);
+            for (int d = vectorDim; d < dim; d++) {
+                long index = rowsIndex + (long) t * dim + d;
+                s0 += q[qOff + d] * rows.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, index);
+                s1 += q[qOff + d] * rows.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, index + dim);
+                s2 += q[qOff + d] * rows.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, index + 2L * dim);
+                s3 += q[qOff + d] * rows.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, index + 3L * dim);
+            }
+            out[outOff + t] = s0 * scale;
+            out[outOff + t + 1] = s1 * scale;
+            out[outOff + t + 2] = s2 * scale;
+            out[outOff + t + 3] = s3 * scale;
+        }
+        for (; t < n; t++) {
+            out[outOff + t] = dot(q, qOff, rows, rowsIndex + (long) t * dim, dim) * scale;
+        }
+    }
+
     /** out[outOff + i] += w · a[aOff + i] for i < n. */
     public static void addScaled(float[] out, int outOff, float w, float[] a, int aOff, int n) {
         FloatVector wv = FloatVector.broadcast(F, w);

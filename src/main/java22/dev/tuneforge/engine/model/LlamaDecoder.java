@@ -198,9 +198,7 @@ final class LlamaDecoder implements SingleTokenDecoder {
         long headBase = (long) (h / group) * cache.capacity() * headDim;
         int scoresBase = h * cache.capacity();
         float[] scores = s.scores;
-        for (int t = 0; t <= position; t++) {
-            scores[scoresBase + t] = VectorMath.dot(s.qkv, h * headDim, keys, headBase + (long) t * headDim, headDim) * scale;
-        }
+        VectorMath.scaledDots(s.qkv, h * headDim, keys, headBase, headDim, position + 1, scale, scores, scoresBase);
         VectorMath.softmax(scores, scoresBase, position + 1);
         VectorMath.weightedSum(scores, scoresBase, position + 1, values, headBase, headDim, s.attention, h * headDim);
     }
