@@ -108,16 +108,27 @@ public final class VectorMath {
         }
     }
 
-    /** out[outOff + i] += w · a[aOff + i] for i < n. */
-    public static void addScaled(float[] out, int outOff, float w, float[] a, int aOff, int n) {
-        FloatVector wv = FloatVector.broadcast(F, w);
+    /**
+     * out[outOff + i] += Σ_k w[wOff + k] · a[k·n + i] for i < n, k < rank (k in ascending order): a low-rank update
+     * B·t, B's rows one after another in {@code a}. One pass reads the rank rows side by side, as many memory
+     * streams at once, and loads and stores each output vector once (a pass per row: whole SmolLM2 tokens with an
+     * adapter 0.7% slower in the fast-memory phase, 112 pairs of 16-token blocks).
+     */
+    public static void addScaledRows(float[] out, int outOff, float[] w, int wOff, float[] a, int rank, int n) {
         int i = 0;
         for (; i + LANES <= n; i += LANES) {
-            FloatVector.fromArray(F, a, aOff + i).fma(wv, FloatVector.fromArray(F, out, outOff + i))
-                    .intoArray(out, outOff + i);
+            FloatVector acc = FloatVector.fromArray(F, out, outOff + i);
+            for (int k = 0; k < rank; k++) {
+                acc = FloatVector.fromArray(F, a, k * n + i).fma(FloatVector.broadcast(F, w[wOff + k]), acc);
+            }
+            acc.intoArray(out, outOff + i);
         }
         for (; i < n; i++) {
-            out[outOff + i] += w * a[aOff + i];
+            float acc = out[outOff + i];
+            for (int k = 0; k < rank; k++) {
+                acc += w[wOff + k] * a[k * n + i];
+            }
+            out[outOff + i] = acc;
         }
     }
 

@@ -235,9 +235,7 @@ final class LlamaDecoder implements SingleTokenDecoder {
         for (int k = 0; k < group.size(); k++) {
             AdapterWeights.LowRank d = adapter.lowRank(layer, group.get(k));
             if (d != null) {
-                for (int j = 0; j < d.rank(); j++) {
-                    VectorMath.addScaled(y, offsets[k], s.lowRank[t + j], d.up(), j * d.out(), d.out());
-                }
+                VectorMath.addScaledRows(y, offsets[k], s.lowRank, t, d.up(), d.rank(), d.out());
                 t += d.rank();
             }
         }
