@@ -76,6 +76,18 @@ class SingleTokenDecoderTest {
     }
 
     /**
+     * A context long enough for attention to be split across the cores by positions (3 key/value heads do not
+     * divide among two cores): each core's part is combined with the others' after its own softmax.
+     */
+    @Test
+    void attentionSplitByPositionsMatchesTheFullForwardPass() {
+        LlamaModel model = LlamaModel.random(qwen2(96, 160, 6, 3), ScalarType.Float, 17);
+        LoraAdapter adapter = trainedAdapter(model);
+        long[] ids = new java.util.Random(5).longs(100, 0, 515).toArray();
+        assertMatches(model, adapter, model, adapter, ids, 3, 1e-5, "100 positions, 3 key/value heads");
+    }
+
+    /**
      * An adapter on some members of each projection group only (q and v without k, up without gate, down, no o):
      * the decoder multiplies the present members' A rows together with the base matrix and must add each update
      * to the right rows.
@@ -104,7 +116,7 @@ class SingleTokenDecoderTest {
         c.put("num_attention_heads", heads);
         c.put("num_key_value_heads", kvHeads);
         c.put("vocab_size", 515);
-        c.put("max_position_embeddings", 64);
+        c.put("max_position_embeddings", 128);
         c.put("rms_norm_eps", 1e-6);
         c.put("tie_word_embeddings", false);
         c.put("eos_token_id", 2);
@@ -163,18 +175,22 @@ class SingleTokenDecoderTest {
 
     /** Logits of every position after the first {@code prompt} (which libtorch runs), from the decoder. */
     private static float[] decodeAll(LlamaModel model, LoraAdapter adapter, int prompt) {
+        return decodeAll(model, adapter, IDS, prompt);
+    }
+
+    private static float[] decodeAll(LlamaModel model, LoraAdapter adapter, long[] ids, int prompt) {
         SingleTokenDecoder decoder = model.decoder();
         assertNotNull(decoder, "the decoder runs on this JVM (Java 22+, jdk.incubator.vector)");
         int vocab = model.config().vocabSize();
-        float[] out = new float[(IDS.length - prompt) * vocab];
+        float[] out = new float[(ids.length - prompt) * vocab];
         try (NoGradGuard g = new NoGradGuard()) {
-            KvCache cache = new KvCache(model.config(), IDS.length);
+            KvCache cache = new KvCache(model.config(), ids.length);
             if (prompt > 0) {
-                model.forward(Tensors.longs(Arrays.copyOf(IDS, prompt), 1, prompt), 0, cache, adapter);
+                model.forward(Tensors.longs(Arrays.copyOf(ids, prompt), 1, prompt), 0, cache, adapter);
             }
             SingleTokenDecoder.State state = decoder.newState(cache);
-            for (int p = prompt; p < IDS.length; p++) {
-                float[] logits = decoder.next(state, (int) IDS[p], p, cache, adapter == null ? null : adapter.decodeWeights());
+            for (int p = prompt; p < ids.length; p++) {
+                float[] logits = decoder.next(state, (int) ids[p], p, cache, adapter == null ? null : adapter.decodeWeights());
                 System.arraycopy(logits, 0, out, (p - prompt) * vocab, vocab);
             }
         }
@@ -188,14 +204,19 @@ class SingleTokenDecoderTest {
 
     private static void assertMatches(LlamaModel decoding, LoraAdapter decodingAdapter, LlamaModel reference,
                                       LoraAdapter adapter, int prompt, double tolerance, String what) {
-        float[] got = decodeAll(decoding, decodingAdapter, prompt);
+        assertMatches(decoding, decodingAdapter, reference, adapter, IDS, prompt, tolerance, what);
+    }
+
+    private static void assertMatches(LlamaModel decoding, LoraAdapter decodingAdapter, LlamaModel reference,
+                                      LoraAdapter adapter, long[] ids, int prompt, double tolerance, String what) {
+        float[] got = decodeAll(decoding, decodingAdapter, ids, prompt);
         int vocab = reference.config().vocabSize();
         float[] full;
         try (NoGradGuard g = new NoGradGuard()) {
-            full = Tensors.toFloats(reference.logits(reference.forward(Tensors.longs(IDS, 1, IDS.length), 0, null,
+            full = Tensors.toFloats(reference.logits(reference.forward(Tensors.longs(ids, 1, ids.length), 0, null,
                     adapter), adapter));
         }
-        float[] want = Arrays.copyOfRange(full, prompt * vocab, IDS.length * vocab);
+        float[] want = Arrays.copyOfRange(full, prompt * vocab, ids.length * vocab);
         double maxDiff = 0;
         double maxLogit = 0;
         for (int i = 0; i < want.length; i++) {

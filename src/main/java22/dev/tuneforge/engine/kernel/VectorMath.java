@@ -134,27 +134,40 @@ public final class VectorMath {
 
     /** a[off, off + n) = softmax(a[off, off + n)), the exponentials in vector lanes. */
     public static void softmax(float[] a, int off, int n) {
-        int vectorEnd = n - n % LANES;
+        float inverse = 1f / exponentiate(a, off, n, max(a, off, n));
+        for (int i = 0; i < n; i++) {
+            a[off + i] *= inverse;
+        }
+    }
+
+    /** The largest of a[off, off + n) (negative infinity for n = 0). */
+    public static float max(float[] a, int off, int n) {
         float max = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) {
             max = Math.max(max, a[off + i]);
         }
+        return max;
+    }
+
+    /**
+     * a[off + i] = e^(a[off + i] − shift) for i < n, in vector lanes; returns their sum: softmax's numerators and
+     * denominator before the division, shift being the maximum so that no exponential overflows.
+     */
+    public static float exponentiate(float[] a, int off, int n, float shift) {
+        int vectorEnd = n - n % LANES;
         FloatVector sums = FloatVector.zero(F);
         int i = 0;
         for (; i < vectorEnd; i += LANES) {
-            FloatVector e = FloatVector.fromArray(F, a, off + i).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = FloatVector.fromArray(F, a, off + i).sub(shift).lanewise(VectorOperators.EXP);
             e.intoArray(a, off + i);
             sums = sums.add(e);
         }
         float sum = sums.reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
-            a[off + i] = (float) Math.exp(a[off + i] - max);
+            a[off + i] = (float) Math.exp(a[off + i] - shift);
             sum += a[off + i];
         }
-        float inverse = 1f / sum;
-        for (i = 0; i < n; i++) {
-            a[off + i] *= inverse;
-        }
+        return sum;
     }
 
     /**
