@@ -1,12 +1,15 @@
 package dev.tuneforge.engine;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tuneforge.engine.kernel.FreedMemory;
+import dev.tuneforge.engine.kernel.ProcessMemory;
 import dev.tuneforge.engine.model.HfModelDirectory;
 import dev.tuneforge.engine.model.KvCache;
 import dev.tuneforge.engine.model.LlamaModel;
 import dev.tuneforge.engine.model.ModelConfig;
 import dev.tuneforge.engine.model.RotaryEmbedding;
 import dev.tuneforge.engine.tensor.Tensors;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -124,6 +127,37 @@ class LlamaModelTest {
         float[] inv = RotaryEmbedding.inverseFrequencies(c, 4);
         // high frequency kept, medium smoothed, low frequencies divided by the factor (values from the HF formula)
         assertArrayEquals(new float[]{1.0f, 0.042751178f, 0.00125f, 0.000125f}, inv, 1e-7f);
+    }
+
+    /**
+     * Without autograd a forward pass frees each layer's intermediates when the layer is done, not when the caller's
+     * scope closes: 16 layers of [8, 1024, 1024] float32 attention scores (32 MB a tensor, a few per layer) would
+     * otherwise all be held at once, ~1.5 GB.
+     */
+    @Test
+    void inferenceFreesEachLayersIntermediatesAsItGoes() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.version().feature() >= 22,
+                "giving freed memory back to measure from needs the FFM API (Java 22+)");
+        var c = new ObjectMapper().createObjectNode();
+        c.put("model_type", "llama");
+        c.put("hidden_size", 64);
+        c.put("intermediate_size", 128);
+        c.put("num_hidden_layers", 16);
+        c.put("num_attention_heads", 8);
+        c.put("num_key_value_heads", 8);
+        c.put("vocab_size", 128);
+        c.put("max_position_embeddings", 1024);
+        c.put("rms_norm_eps", 1e-5);
+        LlamaModel model = LlamaModel.random(ModelConfig.parse(c), ScalarType.Float, 3);
+        long[] ids = new java.util.Random(3).longs(1024, 0, 128).toArray();
+        try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            FreedMemory.release();
+            long before = ProcessMemory.resident();
+            Tensor h = model.forward(Tensors.longs(ids, 1, ids.length), 0, null, null);
+            long grown = ProcessMemory.resident() - before;
+            assertEquals(1024, h.size(1));
+            assertTrue(grown < 500L << 20, "resident memory grew by " + (grown >> 20) + " MB in a 1024-token pass");
+        }
     }
 
     @Test

@@ -37,6 +37,8 @@ public final class Benchmark {
     private static final int TRAIN_TOKENS_SHORT = 64;
     private static final int TRAIN_TOKENS_LONG = 256;
     private static final int DECODE_PROMPT = 32;
+    /** A long context too, where attention over the cached positions is a good part of a token's time. */
+    private static final int LONG_DECODE_PROMPT = 1024;
     private static final int DECODE_TOKENS = 128;
     private static final int WARM_UP_STEPS = 3;
     private final ModelConfig config;
@@ -122,6 +124,14 @@ public final class Benchmark {
                             + "after 2 warm-up rounds)", decode,
                     bytesPerToken, decode[2]);
         }
+        if (decoder != null && config.maxPositionEmbeddings() >= LONG_DECODE_PROMPT + DECODE_TOKENS) {
+            // the decoder is warm from the rounds above: three measured rounds, no warm-up
+            double[] longContext = decodeTimes(model, adapter, decoder, LONG_DECODE_PROMPT, 0, 3);
+            out.printf(Locale.ROOT, "decode batch 1, %d-token prompt, %d new tokens, single-token decoder: time to "
+                            + "first token %.1f ms, %.1f tokens/s (%.0f%% of the rate after a %d-token prompt; "
+                            + "attention reads every layer's cached keys and values)%n", LONG_DECODE_PROMPT,
+                    DECODE_TOKENS, longContext[0], longContext[1], longContext[1] / decode[1] * 100, DECODE_PROMPT);
+        }
         double utilisation = bytesPerToken * decode[1] / 1e9 / decode[2];
         out.printf(Locale.ROOT, "peak resident memory: %.0f MB%n", ProcessMemory.peakResident() / 1e6);
         return new Result(t64[1], t256[1], decode[1], decode[0], fp32, bf16, decode[2], mfu256, utilisation);
@@ -187,12 +197,17 @@ public final class Benchmark {
      */
     private double[] decode(LlamaModel model, LoraAdapter adapter, SingleTokenDecoder decoder) {
         double before = readBandwidthGBps();
-        double[] result = decodeTimes(model, adapter, decoder);
+        // The decoder is Java: its first round runs partly interpreted and the second one still partly in code
+        // compiled before the JIT had seen it whole (SmolLM2: 94 tokens/s in the second round, 105-117 after), so
+        // it gets two warm-up rounds and three measured ones; libtorch's ops are compiled code from the start.
+        double[] result = decoder == null ? decodeTimes(model, adapter, null, DECODE_PROMPT, 1, 1)
+                : decodeTimes(model, adapter, decoder, DECODE_PROMPT, 2, 3);
         return new double[]{result[0], result[1], Math.max(before, readBandwidthGBps())};
     }
 
-    private double[] decodeTimes(LlamaModel model, LoraAdapter adapter, SingleTokenDecoder decoder) {
-        int promptLen = DECODE_PROMPT;
+    /** Returns {median time to first token in ms, median decode tokens per second} of {@code measured} rounds. */
+    private double[] decodeTimes(LlamaModel model, LoraAdapter adapter, SingleTokenDecoder decoder, int promptLen,
+                                 int warmUp, int measured) {
         int newTokens = DECODE_TOKENS;
         Random random = new Random(3);
         long[] prompt = new long[promptLen];
@@ -200,11 +215,6 @@ public final class Benchmark {
             prompt[i] = random.nextInt(config.vocabSize());
         }
         AdapterWeights weights = decoder == null ? null : adapter.decodeWeights();
-        // The decoder is Java: its first round runs partly interpreted and the second one still partly in code
-        // compiled before the JIT had seen it whole (SmolLM2: 94 tokens/s in the second round, 105-117 after), so
-        // it gets two warm-up rounds and three measured ones; libtorch's ops are compiled code from the start.
-        int warmUp = decoder == null ? 1 : 2;
-        int measured = decoder == null ? 1 : 3;
         double[] ttfts = new double[measured];
         double[] rates = new double[measured];
         for (int round = 0; round < warmUp + measured; round++) {
