@@ -140,10 +140,18 @@ public final class VectorMath {
         }
     }
 
-    /** The largest of a[off, off + n) (negative infinity for n = 0). */
+    /**
+     * The largest of a[off, off + n) (negative infinity for n = 0), in vector lanes: a scalar {@code Math.max} loop
+     * is not vectorised (its NaN rules), ~1 ns an element, about 1 µs per head and layer at 1000 positions.
+     */
     public static float max(float[] a, int off, int n) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
+        FloatVector maxes = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (; i + LANES <= n; i += LANES) {
+            maxes = maxes.max(FloatVector.fromArray(F, a, off + i));
+        }
+        float max = maxes.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
             max = Math.max(max, a[off + i]);
         }
         return max;
