@@ -59,6 +59,7 @@ public final class TextGenerator {
         int produced = 0;
         FinishReason reason = FinishReason.MAX_TOKENS;
         StreamingText stream = new StreamingText(options.stopSequences(), onText);
+        IncrementalText decoded = new IncrementalText(tokenizer);
         try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
             KvCache cache = new KvCache(model.config(), promptIds.length + maxNew);
             SingleTokenDecoder decoder = singleTokenDecoder ? model.decoder() : null;
@@ -80,7 +81,7 @@ public final class TextGenerator {
                     break;
                 }
                 out[produced++] = next;
-                if (stream.update(tokenizer.decode(Arrays.copyOf(out, produced)))) {
+                if (stream.update(decoded.append(next))) {
                     reason = FinishReason.STOP;
                     break;
                 }
