@@ -6,10 +6,10 @@ import java.util.Arrays;
 
 /**
  * The text of a growing sequence of generated tokens, decoding only a short window per new token instead of the
- * whole sequence (0.22 µs a token with the bundled stories-260k tokenizer: 0.45 ms a step after 2000 tokens, adding up to a
- * quadratic cost). The window starts a few tokens back so that a token's text is seen in context — a leading space
- * or the bytes of a character split across byte tokens — and the text is extended only once the window no longer
- * ends in an incomplete character, as Hugging Face's text-generation-inference streams.
+ * whole sequence (0.22 µs a token with the bundled stories-260k tokenizer: 0.45 ms a step after 2000 tokens, adding
+ * up to a quadratic cost). The window starts a few tokens back so that a token's text is seen in context — a
+ * leading space or the bytes of a character split across byte tokens — and the text is extended only once the
+ * window no longer ends in an incomplete character, as Hugging Face's text-generation-inference streams.
  */
 final class IncrementalText {
     private final TextTokenizer tokenizer;
