@@ -213,7 +213,8 @@ public final class LlamaModel {
                 long kvDim = (long) config.numKvHeads() * config.headDim();
                 // queries and keys rotated together: one set of RoPE ops per layer instead of two
                 Tensor qk = rope.apply(qkv.narrow(2, 0, qDim + kvDim)
-                        .reshape(batch, seq, config.numHeads() + config.numKvHeads(), config.headDim()).transpose(1, 2), start);
+                        .reshape(batch, seq, config.numHeads() + config.numKvHeads(), config.headDim())
+                        .transpose(1, 2), start);
                 Tensor q = qk.narrow(1, 0, config.numHeads());
                 Tensor k = qk.narrow(1, config.numHeads(), config.numKvHeads());
                 Tensor v = qkv.narrow(2, qDim + kvDim, kvDim).reshape(batch, seq, config.numKvHeads(), config.headDim())
@@ -223,14 +224,17 @@ public final class LlamaModel {
                     k = kv[0];
                     v = kv[1];
                 }
-                Tensor attn = causalBias != null ? causalMatmulAttention(q, k, v, causalBias) : sdpa(q, k, v, start, seq);
+                Tensor attn = causalBias != null ? causalMatmulAttention(q, k, v, causalBias)
+                        : sdpa(q, k, v, start, seq);
                 Tensor o = attn.transpose(1, 2).reshape(batch, seq, (long) config.numHeads() * config.headDim());
                 h = withDelta(residualLinear(h, o, layer.o, layer.oBias), o, l, Projection.ATTENTION_OUTPUT, adapter);
                 x = rmsNorm(h, layer.postAttentionNorm);
-                Tensor gateUp = withDelta(linear(x, layer.gateUp, layer.gateUpBias), x, l, Projection.MLP_INPUTS, adapter);
+                Tensor gateUp = withDelta(linear(x, layer.gateUp, layer.gateUpBias), x, l, Projection.MLP_INPUTS,
+                        adapter);
                 long inter = config.intermediateSize();
                 Tensor act = torch.silu(gateUp.narrow(2, 0, inter)).mul(gateUp.narrow(2, inter, inter));
-                h = withDelta(residualLinear(h, act, layer.down, layer.downBias), act, l, Projection.MLP_OUTPUT, adapter);
+                h = withDelta(residualLinear(h, act, layer.down, layer.downBias), act, l, Projection.MLP_OUTPUT,
+                        adapter);
                 if (layerScope != null) {
                     // the layer's output outlives its scope (detaching releases the scope's reference)
                     h.retainReference();

@@ -50,8 +50,9 @@ class IncrementalTextTest {
         for (int n = 1; n <= ids.length; n++) {
             got = incremental.append(ids[n - 1]);
             String soFar = stable(tokenizer.decode(Arrays.copyOf(ids, n)));
-            assertTrue(all.startsWith(stable(got)), what + ", after token " + n + ": '" + got + "' is not a start of '" + all + "'");
-            assertTrue(stable(got).length() >= soFar.length(), what + ", after token " + n + ": '" + got + "' behind '" + soFar + "'");
+            String step = what + ", after token " + n + ": '" + got + "'";
+            assertTrue(all.startsWith(stable(got)), step + " is not a start of '" + all + "'");
+            assertTrue(stable(got).length() >= soFar.length(), step + " is behind '" + soFar + "'");
         }
         assertEquals(all, got, what);
     }
