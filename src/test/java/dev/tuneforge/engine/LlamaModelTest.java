@@ -129,6 +129,30 @@ class LlamaModelTest {
         assertArrayEquals(new float[]{1.0f, 0.042751178f, 0.00125f, 0.000125f}, inv, 1e-7f);
     }
 
+    /** The cache is not cleared, so a position after a gap is refused rather than attending to stale memory. */
+    @Test
+    void aPositionAfterAGapInTheCacheIsRefused() throws Exception {
+        Path dir = TinyModels.write(tmp.resolve("gap"), TinyModels.Spec.llama(), 3);
+        LlamaModel model = LlamaModel.load(new HfModelDirectory(dir), ScalarType.Float);
+        try (NoGradGuard g = new NoGradGuard()) {
+            KvCache cache = new KvCache(model.config(), 16);
+            model.forward(Tensors.longs(new long[]{1, 5, 9}, 1, 3), 0, cache, null);
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> model.forward(Tensors.longs(new long[]{4}, 1, 1), 5, cache, null));
+            assertEquals("position 5 would leave a gap: 3 positions stored", e.getMessage());
+            assertEquals(3, cache.length());
+            var decoder = model.decoder();
+            if (decoder != null) {
+                var state = decoder.newState(cache);
+                IllegalStateException d = assertThrows(IllegalStateException.class,
+                        () -> decoder.next(state, 4, 4, cache, null));
+                assertEquals("position 4 would leave a gap: 3 positions stored", d.getMessage());
+                decoder.next(state, 4, 3, cache, null);
+                assertEquals(4, cache.length());
+            }
+        }
+    }
+
     /**
      * Without autograd a forward pass frees each layer's intermediates when the layer is done, not when the caller's
      * scope closes: 16 layers of [8, 1024, 1024] float32 attention scores (32 MB a tensor, a few per layer) would

@@ -92,6 +92,7 @@ final class LlamaDecoder implements SingleTokenDecoder {
     @Override
     public float[] next(State state, int token, int position, KvCache cache, AdapterWeights adapter) {
         Buffers s = (Buffers) state;
+        cache.checkContinues(position);
         cache.checkRoom(position + 1L);
         int hiddenSize = config.hiddenSize();
         int headDim = config.headDim();
