@@ -30,44 +30,39 @@ public final class TokenSampler {
         int k = options.topK() > 0 && options.topK() < n ? options.topK() : n;
         double inverseTemperature = 1 / options.temperature();
         float max = logits[argmax(logits)];
-        int[] order;
-        double[] weights;
         if (k < n) {
-            order = largest(logits, k);
-            weights = new double[k];
+            int[] order = largest(logits, k);
+            double[] weights = new double[k];
+            double total = 0;
             for (int i = 0; i < k; i++) {
                 weights[i] = Math.exp((logits[order[i]] - max) * inverseTemperature);
+                total += weights[i];
             }
-        } else {
-            double[] all = new double[n];
-            double total = 0;
-            for (int i = 0; i < n; i++) {
-                all[i] = Math.exp((logits[i] - max) * inverseTemperature);
-                total += all[i];
-            }
-            if (options.topP() >= 1) {
-                // every token stays a candidate: no order needed
-                double r = random.nextDouble() * total;
-                for (int i = 0; i < n; i++) {
-                    r -= all[i];
-                    if (r <= 0) {
-                        return i;
-                    }
-                }
-                return argmax(logits);
-            }
-            order = mostLikely(all, options.topP() * total);
-            weights = new double[order.length];
-            for (int i = 0; i < order.length; i++) {
-                weights[i] = all[order[i]];
-            }
-            // the cut is against the whole distribution's weight, as if every token were in the list
             return order[draw(weights, total)];
         }
+        double[] all = new double[n];
         double total = 0;
-        for (double w : weights) {
-            total += w;
+        for (int i = 0; i < n; i++) {
+            all[i] = Math.exp((logits[i] - max) * inverseTemperature);
+            total += all[i];
         }
+        if (options.topP() >= 1) {
+            // every token stays a candidate: no order needed
+            double r = random.nextDouble() * total;
+            for (int i = 0; i < n; i++) {
+                r -= all[i];
+                if (r <= 0) {
+                    return i;
+                }
+            }
+            return argmax(logits);
+        }
+        int[] order = mostLikely(all, options.topP() * total);
+        double[] weights = new double[order.length];
+        for (int i = 0; i < order.length; i++) {
+            weights[i] = all[order[i]];
+        }
+        // the cut is against the whole distribution's weight, as if every token were in the list
         return order[draw(weights, total)];
     }
 
@@ -76,20 +71,15 @@ public final class TokenSampler {
      * candidate), restricted to the first ones whose weight reaches topP of the total.
      */
     private int draw(double[] weights, double total) {
+        double cut = options.topP() < 1 ? options.topP() * total : Double.POSITIVE_INFINITY;
         int keep = weights.length;
-        if (options.topP() < 1) {
-            double cumulative = 0;
-            for (int i = 0; i < weights.length; i++) {
-                cumulative += weights[i];
-                if (cumulative >= options.topP() * total) {
-                    keep = i + 1;
-                    break;
-                }
-            }
-        }
         double kept = 0;
-        for (int i = 0; i < keep; i++) {
+        for (int i = 0; i < weights.length; i++) {
             kept += weights[i];
+            if (kept >= cut) {
+                keep = i + 1;
+                break;
+            }
         }
         double r = random.nextDouble() * kept;
         for (int i = 0; i < keep; i++) {
@@ -115,17 +105,29 @@ public final class TokenSampler {
                 siftDown(values, heap, k);
             }
         }
-        // value high (float bits made to order like the values), index low: ascending order, read backwards
         long[] keys = new long[k];
         for (int i = 0; i < k; i++) {
-            int bits = Float.floatToIntBits(values[heap[i]]);
-            bits ^= (bits >> 31) & Integer.MAX_VALUE;
-            keys[i] = (long) bits << 32 | (Integer.MAX_VALUE - heap[i]);
+            keys[i] = sortKey(values[heap[i]], heap[i]);
         }
+        return indicesDescending(keys);
+    }
+
+    /**
+     * A key that sorts like {@code value}, then like {@code index} descending: the float's bits made to order like
+     * the values (negative ones flipped) above the index counted down from the largest int.
+     */
+    private static long sortKey(float value, int index) {
+        int bits = Float.floatToIntBits(value);
+        bits ^= (bits >> 31) & Integer.MAX_VALUE;
+        return (long) bits << 32 | (Integer.MAX_VALUE - index);
+    }
+
+    /** The indices in {@link #sortKey} keys, largest value first and the lower index first among equal values. */
+    private static int[] indicesDescending(long[] keys) {
         java.util.Arrays.sort(keys);
-        int[] out = new int[k];
-        for (int i = 0; i < k; i++) {
-            out[i] = Integer.MAX_VALUE - (int) keys[k - 1 - i];
+        int[] out = new int[keys.length];
+        for (int i = 0; i < keys.length; i++) {
+            out[i] = Integer.MAX_VALUE - (int) keys[keys.length - 1 - i];
         }
         return out;
     }
@@ -189,27 +191,26 @@ public final class TokenSampler {
             sum += sums[--bucket];
         }
         int lowest = bucket + Double.MIN_EXPONENT - 1;
+        boolean everything = bucket == 0;
         int count = 0;
         for (double w : weights) {
-            if (w > 0 && Math.getExponent(w) >= lowest || bucket == 0) {
+            if (everything || atLeast(w, lowest)) {
                 count++;
             }
         }
-        // weight (as float bits, which order like the values for positive numbers) high, index low: ascending order
         long[] keys = new long[count];
         int c = 0;
         for (int i = 0; i < weights.length; i++) {
-            double w = weights[i];
-            if (w > 0 && Math.getExponent(w) >= lowest || bucket == 0) {
-                keys[c++] = (long) Float.floatToIntBits((float) w) << 32 | (Integer.MAX_VALUE - i);
+            if (everything || atLeast(weights[i], lowest)) {
+                keys[c++] = sortKey((float) weights[i], i);
             }
         }
-        java.util.Arrays.sort(keys);
-        int[] out = new int[count];
-        for (int i = 0; i < count; i++) {
-            out[i] = Integer.MAX_VALUE - (int) keys[count - 1 - i];
-        }
-        return out;
+        return indicesDescending(keys);
+    }
+
+    /** Whether {@code w} is positive with a binary exponent of at least {@code exponent}. */
+    private static boolean atLeast(double w, int exponent) {
+        return w > 0 && Math.getExponent(w) >= exponent;
     }
 
     /** The index of the largest value, the first one on ties (as torch.argmax). */
