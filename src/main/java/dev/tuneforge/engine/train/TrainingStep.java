@@ -70,7 +70,7 @@ public final class TrainingStep {
         }
         int count = Math.min(maxMicrobatches, MicrobatchThreads.microbatches(batch.size()));
         List<List<TrainingSequence>> parts = split(batch, count);
-        long outputTokens = batch.stream().mapToLong(s -> s.length() - s.labelStart()).sum();
+        long outputTokens = outputTokens(batch);
         while (microbatchGradients.size() < count - 1) {
             microbatchGradients.add(optimizer.newGradients());
         }
@@ -80,8 +80,7 @@ public final class TrainingStep {
             for (int i = 0; i < count; i++) {
                 passes[i] = adapter.trainingPass(new DropoutMasks(dropoutKey + i * MICROBATCH_KEY_STRIDE),
                         i == 0 ? optimizer.gradients() : microbatchGradients.get(i - 1).byName());
-                weights[i] = parts.get(i).stream().mapToLong(s -> s.length() - s.labelStart()).sum()
-                        / (double) outputTokens;
+                weights[i] = outputTokens(parts.get(i)) / (double) outputTokens;
             }
             double[] losses;
             try {
@@ -114,6 +113,11 @@ public final class TrainingStep {
             from += size;
         }
         return parts;
+    }
+
+    /** Tokens whose loss counts: each sequence's after its prompt. */
+    private static long outputTokens(List<TrainingSequence> sequences) {
+        return sequences.stream().mapToLong(s -> s.length() - s.labelStart()).sum();
     }
 
     private static int longest(List<TrainingSequence> part) {
