@@ -136,6 +136,47 @@ class SingleTokenDecoderTest {
                 "bf16 weights");
     }
 
+    /**
+     * A bf16 model keeps its keys and values in bf16 (as Hugging Face keeps the cache in the model's dtype). The
+     * reference: the same weights widened to float32, run token by token through libtorch with a bf16 cache, which
+     * rounds each key and value to bf16 on the way in and widens them again for attention; everything else is
+     * float32 in both. A float32 cache gives measurably different logits, so the rounding does happen.
+     */
+    @Test
+    void aBfloat16ModelKeepsKeysAndValuesInBfloat16() throws Exception {
+        Path dir = TinyModels.write(tmp.resolve("bf16-cache"), new TinyModels.Spec("llama", true, 2, false, ScalarType.BFloat16, 1), 4);
+        LlamaModel bf16 = LlamaModel.load(new HfModelDirectory(dir), ScalarType.BFloat16);
+        LlamaModel widened = LlamaModel.load(new HfModelDirectory(dir), ScalarType.Float);
+        long[] ids = new java.util.Random(9).longs(40, 0, bf16.config().vocabSize()).toArray();
+        float[] got = decodeAll(bf16, null, ids, 0, bf16.newCache(ids.length));
+        float[] roundedCache = stepByStep(widened, ids, new KvCache(widened.config(), ids.length, ScalarType.BFloat16));
+        float[] floatCache = stepByStep(widened, ids, new KvCache(widened.config(), ids.length));
+        assertTrue(maxDifference(got, roundedCache) < 1e-5, "against a bf16 cache: " + maxDifference(got, roundedCache));
+        assertTrue(maxDifference(got, floatCache) > 1e-4, "against a float32 cache: " + maxDifference(got, floatCache));
+    }
+
+    /** Logits of every position of {@code ids}, each through libtorch alone after the ones before it in {@code cache}. */
+    private static float[] stepByStep(LlamaModel model, long[] ids, KvCache cache) {
+        int vocab = model.config().vocabSize();
+        float[] out = new float[ids.length * vocab];
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (int p = 0; p < ids.length; p++) {
+                float[] logits = Tensors.toFloats(model.logits(model.forward(Tensors.longs(new long[]{ids[p]}, 1, 1), p,
+                        cache, null), null));
+                System.arraycopy(logits, 0, out, p * vocab, vocab);
+            }
+        }
+        return out;
+    }
+
+    private static double maxDifference(float[] a, float[] b) {
+        double max = 0;
+        for (int i = 0; i < a.length; i++) {
+            max = Math.max(max, Math.abs(a[i] - b[i]));
+        }
+        return max;
+    }
+
     @Test
     void concurrentSequencesDecodeAsIfAlone() throws Exception {
         LlamaModel model = LlamaModel.load(new HfModelDirectory(
@@ -178,13 +219,17 @@ class SingleTokenDecoderTest {
         return decodeAll(model, adapter, IDS, prompt);
     }
 
+    /** As {@link #decodeAll(LlamaModel, LoraAdapter, long[], int, KvCache)} with a float32 cache. */
     private static float[] decodeAll(LlamaModel model, LoraAdapter adapter, long[] ids, int prompt) {
+        return decodeAll(model, adapter, ids, prompt, new KvCache(model.config(), ids.length));
+    }
+
+    private static float[] decodeAll(LlamaModel model, LoraAdapter adapter, long[] ids, int prompt, KvCache cache) {
         SingleTokenDecoder decoder = model.decoder();
         assertNotNull(decoder, "the decoder runs on this JVM (Java 22+, jdk.incubator.vector)");
         int vocab = model.config().vocabSize();
         float[] out = new float[(ids.length - prompt) * vocab];
         try (NoGradGuard g = new NoGradGuard()) {
-            KvCache cache = new KvCache(model.config(), ids.length);
             if (prompt > 0) {
                 model.forward(Tensors.longs(Arrays.copyOf(ids, prompt), 1, prompt), 0, cache, adapter);
             }

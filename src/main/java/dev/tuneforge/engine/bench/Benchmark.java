@@ -51,6 +51,9 @@ public final class Benchmark {
                          double mfu256, double decodeBandwidthUtilisation) {
     }
 
+    /** Measured rounds of the single-token decoder after a short prompt. */
+    private static final int DECODER_ROUNDS = 5;
+
     public Benchmark(ModelConfig config, ScalarType dtype, int steps, PrintStream out) {
         this.config = config;
         this.dtype = dtype;
@@ -112,37 +115,44 @@ public final class Benchmark {
                 : (double) config.vocabSize() * config.hiddenSize() * model.embedTokens().element_size());
         double adapterBytes = adapter.decodeWeights().bytesReadPerToken();
         double bytesPerToken = baseBytes + adapterBytes;
-        double[] viaTorch = decode(model, adapter, null);
         out.printf(Locale.ROOT, "decode reads %.1f MB/token: base %.1f MB + adapter %.1f MB (float32 LoRA pairs and "
                 + "head rows)%n", bytesPerToken / 1e6, baseBytes / 1e6, adapterBytes / 1e6);
-        printDecode("libtorch ops", viaTorch, bytesPerToken, viaTorch[2]);
+        DecodeRounds viaTorch = decodeRounds(model, adapter, null, DECODE_PROMPT, 1, 1, true);
+        printDecode("libtorch ops", viaTorch, bytesPerToken);
         SingleTokenDecoder decoder = model.decoder();
-        double[] decode = viaTorch;
+        DecodeRounds decode = viaTorch;
         if (decoder != null) {
-            decode = decode(model, adapter, decoder);
-            printDecode("single-token decoder (Vector API, " + RowParallel.threads() + " threads; median of 3 rounds "
-                            + "after 2 warm-up rounds)", decode,
-                    bytesPerToken, decode[2]);
+            decode = decodeRounds(model, adapter, decoder, DECODE_PROMPT, 2, DECODER_ROUNDS, true);
+            printDecode("single-token decoder (Vector API, " + RowParallel.threads() + " threads; median of "
+                    + DECODER_ROUNDS + " rounds after 2 warm-up rounds)", decode, bytesPerToken);
         }
         if (decoder != null && config.maxPositionEmbeddings() >= LONG_DECODE_PROMPT + DECODE_TOKENS) {
             // the decoder is warm from the rounds above: three measured rounds, no warm-up
-            double[] longContext = decodeTimes(model, adapter, decoder, LONG_DECODE_PROMPT, 0, 3);
+            DecodeRounds longContext = decodeRounds(model, adapter, decoder, LONG_DECODE_PROMPT, 0, 3, false);
             out.printf(Locale.ROOT, "decode batch 1, %d-token prompt, %d new tokens, single-token decoder: time to "
                             + "first token %.1f ms, %.1f tokens/s (%.0f%% of the rate after a %d-token prompt; "
                             + "attention reads every layer's cached keys and values)%n", LONG_DECODE_PROMPT,
-                    DECODE_TOKENS, longContext[0], longContext[1], longContext[1] / decode[1] * 100, DECODE_PROMPT);
+                    DECODE_TOKENS, longContext.timeToFirstTokenMs(), longContext.tokensPerSecond(),
+                    longContext.tokensPerSecond() / decode.tokensPerSecond() * 100, DECODE_PROMPT);
         }
-        double utilisation = bytesPerToken * decode[1] / 1e9 / decode[2];
         out.printf(Locale.ROOT, "peak resident memory: %.0f MB%n", ProcessMemory.peakResident() / 1e6);
-        return new Result(t64[1], t256[1], decode[1], decode[0], fp32, bf16, decode[2], mfu256, utilisation);
+        return new Result(t64[1], t256[1], decode.tokensPerSecond(), decode.timeToFirstTokenMs(), fp32, bf16,
+                median(decode.bandwidths()), mfu256, decode.utilisation(bytesPerToken));
     }
 
-    private void printDecode(String path, double[] decode, double bytesPerToken, double bandwidth) {
-        double achieved = bytesPerToken * decode[1] / 1e9;
+    private void printDecode(String path, DecodeRounds decode, double bytesPerToken) {
+        double achieved = bytesPerToken * decode.tokensPerSecond() / 1e9;
+        StringBuilder rounds = new StringBuilder();
+        for (int i = 0; i < decode.rates().length; i++) {
+            rounds.append(String.format(Locale.ROOT, "%s%.1f tokens/s at %.1f GB/s = %.1f%%", i == 0 ? "" : "; ",
+                    decode.rates()[i], decode.bandwidths()[i],
+                    bytesPerToken * decode.rates()[i] / 1e9 / decode.bandwidths()[i] * 100));
+        }
         out.printf(Locale.ROOT, "decode batch 1, 32-token prompt, 128 new tokens, %s: time to first token %.1f ms, "
                         + "%.1f tokens/s, weights read %.1f MB/token = %.1f GB/s, %.1f%% of the read bandwidth "
-                        + "measured around it (%.1f GB/s)%n",
-                path, decode[0], decode[1], bytesPerToken / 1e6, achieved, achieved / bandwidth * 100, bandwidth);
+                        + "(median over the rounds, each against the bandwidth measured just before and after it: %s)%n",
+                path, decode.timeToFirstTokenMs(), decode.tokensPerSecond(), bytesPerToken / 1e6, achieved,
+                decode.utilisation(bytesPerToken) * 100, rounds);
     }
 
     /** Returns {seconds per step, tokens per second, FLOP/s}. */
@@ -190,24 +200,39 @@ public final class Benchmark {
     }
 
     /**
-     * Returns {time to first token in ms, decode tokens per second, read bandwidth in GB/s}: the prompt through
-     * libtorch, then one token at a time through the single-token decoder ({@code decoder} non-null) or through
-     * libtorch. The bandwidth is measured just before and just after (the higher of the two): on a shared machine it
-     * moved between 37 and 76 GB/s within minutes, so a figure from the start of the run says little.
+     * Measured decode rounds: per round, the time to first token (ms), the decode rate (tokens/s) and, where asked
+     * for, this machine's read bandwidth measured just before and just after the round (the higher of the two, GB/s):
+     * on a shared machine it moved between 35 and 76 GB/s within minutes, at times from one round to the next, so a
+     * figure from the start of the run, or one for all rounds, says little.
      */
-    private double[] decode(LlamaModel model, LoraAdapter adapter, SingleTokenDecoder decoder) {
-        double before = readBandwidthGBps();
-        // The decoder is Java: its first round runs partly interpreted and the second one still partly in code
-        // compiled before the JIT had seen it whole (SmolLM2: 94 tokens/s in the second round, 105-117 after), so
-        // it gets two warm-up rounds and three measured ones; libtorch's ops are compiled code from the start.
-        double[] result = decoder == null ? decodeTimes(model, adapter, null, DECODE_PROMPT, 1, 1)
-                : decodeTimes(model, adapter, decoder, DECODE_PROMPT, 2, 3);
-        return new double[]{result[0], result[1], Math.max(before, readBandwidthGBps())};
+    record DecodeRounds(double[] timesToFirstToken, double[] rates, double[] bandwidths) {
+        double timeToFirstTokenMs() {
+            return median(timesToFirstToken);
+        }
+
+        double tokensPerSecond() {
+            return median(rates);
+        }
+
+        /** The median over the rounds of the bytes read per second against the bandwidth around each round. */
+        double utilisation(double bytesPerToken) {
+            double[] shares = new double[rates.length];
+            for (int i = 0; i < rates.length; i++) {
+                shares[i] = bytesPerToken * rates[i] / 1e9 / bandwidths[i];
+            }
+            return median(shares);
+        }
     }
 
-    /** Returns {median time to first token in ms, median decode tokens per second} of {@code measured} rounds. */
-    private double[] decodeTimes(LlamaModel model, LoraAdapter adapter, SingleTokenDecoder decoder, int promptLen,
-                                 int warmUp, int measured) {
+    /**
+     * The prompt through libtorch, then one token at a time through the single-token decoder ({@code decoder}
+     * non-null) or through libtorch, {@code warmUp} + {@code measured} times. The decoder is Java: its first round
+     * runs partly interpreted and the second one still partly in code compiled before the JIT had seen it whole
+     * (SmolLM2: 94 tokens/s in the second round, 105-117 after), so it gets two warm-up rounds; libtorch's ops are
+     * compiled code from the start.
+     */
+    private DecodeRounds decodeRounds(LlamaModel model, LoraAdapter adapter, SingleTokenDecoder decoder, int promptLen,
+                                      int warmUp, int measured, boolean withBandwidth) {
         int newTokens = DECODE_TOKENS;
         Random random = new Random(3);
         long[] prompt = new long[promptLen];
@@ -217,9 +242,12 @@ public final class Benchmark {
         AdapterWeights weights = decoder == null ? null : adapter.decodeWeights();
         double[] ttfts = new double[measured];
         double[] rates = new double[measured];
+        double[] bandwidths = new double[measured];
         for (int round = 0; round < warmUp + measured; round++) {
+            boolean measuring = round >= warmUp;
+            double before = measuring && withBandwidth ? readBandwidthGBps() : 0;
             try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
-                KvCache cache = new KvCache(config, promptLen + newTokens);
+                KvCache cache = model.newCache(promptLen + newTokens);
                 SingleTokenDecoder.State state = decoder == null ? null : decoder.newState(cache);
                 long t0 = System.nanoTime();
                 long next;
@@ -240,13 +268,16 @@ public final class Benchmark {
                     }
                 }
                 long t2 = System.nanoTime();
-                if (round >= warmUp) {
+                if (measuring) {
                     ttfts[round - warmUp] = (t1 - t0) / 1e6;
                     rates[round - warmUp] = (newTokens - 1) / ((t2 - t1) / 1e9);
                 }
             }
+            if (measuring && withBandwidth) {
+                bandwidths[round - warmUp] = Math.max(before, readBandwidthGBps());
+            }
         }
-        return new double[]{median(ttfts), median(rates)};
+        return new DecodeRounds(ttfts, rates, bandwidths);
     }
 
     static double median(double[] values) {

@@ -61,7 +61,7 @@ public final class TextGenerator {
         StreamingText stream = new StreamingText(options.stopSequences(), onText);
         IncrementalText decoded = new IncrementalText(tokenizer);
         try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
-            KvCache cache = new KvCache(model.config(), promptIds.length + maxNew);
+            KvCache cache = model.newCache(promptIds.length + maxNew);
             SingleTokenDecoder decoder = singleTokenDecoder ? model.decoder() : null;
             AdapterWeights adapterWeights = adapter == null ? null : adapter.decodeWeights();
             if (adapter != null && adapterWeights == null) {

@@ -4,11 +4,14 @@ import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
- * Keys and values of earlier positions for one sequence: one preallocated (uncleared) float32 buffer per layer,
- * laid out [1, kvHeads, capacity, headDim]. Attention runs in float32 whatever the weights' dtype, so the cache does too,
- * and the single-token decoder reads and writes the same buffers the libtorch forward pass fills.
+ * Keys and values of earlier positions for one sequence: one preallocated (uncleared) buffer per layer, laid out
+ * [1, kvHeads, capacity, headDim], in bfloat16 for a bf16 model (as Hugging Face keeps the cache in the model's
+ * dtype: a bf16 model's keys and values are bf16 when computed, and attention reads half the bytes) and in float32
+ * otherwise; attention's arithmetic is float32 either way. The single-token decoder reads and writes the same
+ * buffers the libtorch forward pass fills.
  */
 public final class KvCache {
     private final Tensor[] keys;
@@ -18,9 +21,20 @@ public final class KvCache {
     private final int capacity;
     private final int kvHeads;
     private final int headDim;
+    private final ScalarType dtype;
     private int length;
 
+    /** A float32 cache. */
     public KvCache(ModelConfig config, int capacity) {
+        this(config, capacity, ScalarType.Float);
+    }
+
+    /** A cache in {@code dtype}: float32 or bfloat16. */
+    public KvCache(ModelConfig config, int capacity, ScalarType dtype) {
+        if (dtype != ScalarType.Float && dtype != ScalarType.BFloat16) {
+            throw new IllegalArgumentException("a KV cache holds float32 or bfloat16, not " + dtype);
+        }
+        this.dtype = dtype;
         this.capacity = capacity;
         this.kvHeads = config.numKvHeads();
         this.headDim = config.headDim();
@@ -31,8 +45,8 @@ public final class KvCache {
         valueAddresses = new long[layers];
         long[] shape = {1, config.numKvHeads(), capacity, config.headDim()};
         for (int l = 0; l < layers; l++) {
-            keys[l] = torch.empty(shape, new TensorOptions(torch.ScalarType.Float), new MemoryFormatOptional());
-            values[l] = torch.empty(shape, new TensorOptions(torch.ScalarType.Float), new MemoryFormatOptional());
+            keys[l] = torch.empty(shape, new TensorOptions(dtype), new MemoryFormatOptional());
+            values[l] = torch.empty(shape, new TensorOptions(dtype), new MemoryFormatOptional());
             keyAddresses[l] = keys[l].data_ptr().address();
             valueAddresses[l] = values[l].data_ptr().address();
         }
@@ -45,6 +59,16 @@ public final class KvCache {
 
     public int capacity() {
         return capacity;
+    }
+
+    /** Whether keys and values are stored in bfloat16 (else float32). */
+    boolean bfloat16() {
+        return dtype == ScalarType.BFloat16;
+    }
+
+    /** Bytes of one stored key or value element. */
+    int elementBytes() {
+        return bfloat16() ? 2 : 4;
     }
 
     int kvHeads() {
@@ -65,7 +89,7 @@ public final class KvCache {
         return new Tensor[]{keys[layer].narrow(2, 0, start + n), values[layer].narrow(2, 0, start + n)};
     }
 
-    /** Address of the keys of {@code layer} (float32, [kvHeads, capacity, headDim]), valid while this cache is reachable. */
+    /** Address of the keys of {@code layer} ([kvHeads, capacity, headDim]), valid while this cache is reachable. */
     long keyAddress(int layer) {
         return keyAddresses[layer];
     }

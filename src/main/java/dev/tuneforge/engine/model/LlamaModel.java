@@ -170,6 +170,11 @@ public final class LlamaModel {
         return dtype;
     }
 
+    /** An empty KV cache for {@code capacity} positions: bfloat16 for a bf16 model, else float32 (see {@link KvCache}). */
+    public KvCache newCache(int capacity) {
+        return new KvCache(config, capacity, dtype == ScalarType.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float);
+    }
+
     public Tensor embedTokens() {
         return embedTokens;
     }
@@ -344,8 +349,7 @@ public final class LlamaModel {
 
     /**
      * libtorch's fused attention, for a single new token, for tokens after cached ones and for sequences too long
-     * for {@link #causalMatmulAttention}. It runs in fp32 (the KV cache is fp32 already): its CPU kernels are
-     * several times slower in bf16/fp16.
+     * for {@link #causalMatmulAttention}. It runs in fp32: its CPU kernels are several times slower in bf16/fp16.
      */
     private Tensor sdpa(Tensor q, Tensor k, Tensor v, long start, long seq) {
         ScalarType in = q.scalar_type();
@@ -381,7 +385,7 @@ public final class LlamaModel {
         long group = heads / kvHeads;
         ScalarType dtype = q.scalar_type();
         Tensor stackedQ = q.reshape(batch * kvHeads, group * seq, headDim);
-        // k and v come from the fp32 KV cache when filling one
+        // k and v come from the KV cache when filling one (float32 for a float32 model)
         Tensor keysT = k.to(dtype).reshape(batch * kvHeads, seq, headDim).transpose(1, 2);
         Tensor scores = torch.baddbmm(bias, stackedQ, keysT, new org.bytedeco.pytorch.Scalar(1.0),
                 new org.bytedeco.pytorch.Scalar(1.0 / Math.sqrt(headDim)));

@@ -1,7 +1,9 @@
 package dev.tuneforge.engine.kernel;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -12,6 +14,15 @@ public final class VectorMath {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512
             ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
     private static final int LANES = F.length();
+    private static final VectorSpecies<Integer> I = F.vectorBitSize() == 512 ? IntVector.SPECIES_512 : IntVector.SPECIES_256;
+    /** The even and the odd elements of two vectors side by side, and back. */
+    private static final VectorShuffle<Float> EVENS = twoVectorShuffle(i -> 2 * i);
+    private static final VectorShuffle<Float> ODDS = twoVectorShuffle(i -> 2 * i + 1);
+    private static final VectorShuffle<Float> INTERLEAVE_LOW = twoVectorShuffle(i -> i % 2 == 0 ? i / 2 : LANES + i / 2);
+    private static final VectorShuffle<Float> INTERLEAVE_HIGH =
+            twoVectorShuffle(i -> i % 2 == 0 ? LANES / 2 + i / 2 : LANES + LANES / 2 + i / 2);
+    private static final java.lang.foreign.ValueLayout.OfShort SHORT =
+            java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private VectorMath() {
     }
@@ -219,6 +230,156 @@ public final class VectorMath {
             }
             out[outOff + d] = sum;
         }
+    }
+
+    /**
+     * As {@link #scaledDots} over bfloat16 rows (a bf16 model's cached keys). Each load of 2·LANES bf16 values is
+     * taken as LANES 32-bit words: shifted left by 16 they are the even elements as float32, masked they are the
+     * odd ones, so the query is split into its even and odd elements instead (two shuffles per chunk and group of
+     * four keys) — a widening conversion per LANES values made a bf16 cache slower than a float32 one at short
+     * contexts.
+     */
+    public static void scaledDotsBf16(float[] q, int qOff, MemorySegment rows, long rowsIndex, int dim, int n,
+                                      float scale, float[] out, int outOff) {
+        int vectorDim = dim - dim % (2 * LANES);
+        long rowBytes = (long) dim * 2;
+        int t = 0;
+        for (; t + 4 <= n; t += 4) {
+            long at = (rowsIndex + (long) t * dim) * 2;
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            for (int d = 0; d < vectorDim; d += 2 * LANES) {
+                FloatVector q0 = FloatVector.fromArray(F, q, qOff + d);
+                FloatVector q1 = FloatVector.fromArray(F, q, qOff + d + LANES);
+                FloatVector even = q0.rearrange(EVENS, q1);
+                FloatVector odd = q0.rearrange(ODDS, q1);
+                long o = at + (long) d * 2;
+                a0 = pairDot(rows, o, even, odd, a0);
+                a1 = pairDot(rows, o + rowBytes, even, odd, a1);
+                a2 = pairDot(rows, o + 2 * rowBytes, even, odd, a2);
+                a3 = pairDot(rows, o + 3 * rowBytes, even, odd, a3);
+            }
+            float s0 = a0.reduceLanes(VectorOperators.ADD);
+            float s1 = a1.reduceLanes(VectorOperators.ADD);
+            float s2 = a2.reduceLanes(VectorOperators.ADD);
+            float s3 = a3.reduceLanes(VectorOperators.ADD);
+            for (int d = vectorDim; d < dim; d++) {
+                long index = rowsIndex + (long) t * dim + d;
+                s0 += q[qOff + d] * bf16At(rows, index);
+                s1 += q[qOff + d] * bf16At(rows, index + dim);
+                s2 += q[qOff + d] * bf16At(rows, index + 2L * dim);
+                s3 += q[qOff + d] * bf16At(rows, index + 3L * dim);
+            }
+            out[outOff + t] = s0 * scale;
+            out[outOff + t + 1] = s1 * scale;
+            out[outOff + t + 2] = s2 * scale;
+            out[outOff + t + 3] = s3 * scale;
+        }
+        for (; t < n; t++) {
+            long index = rowsIndex + (long) t * dim;
+            FloatVector a0 = FloatVector.zero(F);
+            for (int d = 0; d < vectorDim; d += 2 * LANES) {
+                FloatVector q0 = FloatVector.fromArray(F, q, qOff + d);
+                FloatVector q1 = FloatVector.fromArray(F, q, qOff + d + LANES);
+                a0 = pairDot(rows, (index + d) * 2, q0.rearrange(EVENS, q1), q0.rearrange(ODDS, q1), a0);
+            }
+            float sum = a0.reduceLanes(VectorOperators.ADD);
+            for (int d = vectorDim; d < dim; d++) {
+                sum += q[qOff + d] * bf16At(rows, index + d);
+            }
+            out[outOff + t] = sum * scale;
+        }
+    }
+
+    /** acc + the 2·LANES bf16 values at {@code byteOffset} times (even, odd), lane by lane. */
+    private static FloatVector pairDot(MemorySegment rows, long byteOffset, FloatVector even, FloatVector odd,
+                                       FloatVector acc) {
+        IntVector words = IntVector.fromMemorySegment(I, rows, byteOffset, ByteOrder.LITTLE_ENDIAN);
+        acc = words.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(even, acc);
+        return words.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats().fma(odd, acc);
+    }
+
+    /**
+     * As {@link #weightedSum} over bfloat16 rows (a bf16 model's cached values): the sums of the even and the odd
+     * elements are kept apart (see {@link #scaledDotsBf16}) and interleaved once at the end.
+     */
+    public static void weightedSumBf16(float[] w, int wOff, int n, MemorySegment rows, long rowsIndex, int dim,
+                                       float[] out, int outOff) {
+        int d = 0;
+        for (; d + 4 * LANES <= dim; d += 4 * LANES) {
+            FloatVector e0 = FloatVector.zero(F);
+            FloatVector o0 = e0;
+            FloatVector e1 = e0;
+            FloatVector o1 = e0;
+            for (int t = 0; t < n; t++) {
+                FloatVector weight = FloatVector.broadcast(F, w[wOff + t]);
+                long at = (rowsIndex + (long) t * dim + d) * 2;
+                IntVector first = IntVector.fromMemorySegment(I, rows, at, ByteOrder.LITTLE_ENDIAN);
+                IntVector second = IntVector.fromMemorySegment(I, rows, at + 4L * LANES, ByteOrder.LITTLE_ENDIAN);
+                e0 = first.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(weight, e0);
+                o0 = first.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats().fma(weight, o0);
+                e1 = second.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(weight, e1);
+                o1 = second.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats().fma(weight, o1);
+            }
+            interleaveInto(e0, o0, out, outOff + d);
+            interleaveInto(e1, o1, out, outOff + d + 2 * LANES);
+        }
+        for (; d + 2 * LANES <= dim; d += 2 * LANES) {
+            FloatVector e0 = FloatVector.zero(F);
+            FloatVector o0 = e0;
+            for (int t = 0; t < n; t++) {
+                FloatVector weight = FloatVector.broadcast(F, w[wOff + t]);
+                IntVector words = IntVector.fromMemorySegment(I, rows, (rowsIndex + (long) t * dim + d) * 2,
+                        ByteOrder.LITTLE_ENDIAN);
+                e0 = words.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(weight, e0);
+                o0 = words.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats().fma(weight, o0);
+            }
+            interleaveInto(e0, o0, out, outOff + d);
+        }
+        for (; d < dim; d++) {
+            float sum = 0;
+            for (int t = 0; t < n; t++) {
+                sum += w[wOff + t] * bf16At(rows, rowsIndex + (long) t * dim + d);
+            }
+            out[outOff + d] = sum;
+        }
+    }
+
+    /** out[off, off + 2·LANES) = even[0], odd[0], even[1], odd[1], ... */
+    private static void interleaveInto(FloatVector even, FloatVector odd, float[] out, int off) {
+        even.rearrange(INTERLEAVE_LOW, odd).intoArray(out, off);
+        even.rearrange(INTERLEAVE_HIGH, odd).intoArray(out, off + LANES);
+    }
+
+    /**
+     * A shuffle of two vectors (this one, then the argument of {@code rearrange}) taking lane {@code source(i)}
+     * of their concatenation for lane i; indexes of the second vector are given as exceptional (negative) ones.
+     */
+    private static VectorShuffle<Float> twoVectorShuffle(java.util.function.IntUnaryOperator source) {
+        int[] indexes = new int[LANES];
+        for (int i = 0; i < LANES; i++) {
+            int from = source.applyAsInt(i);
+            indexes[i] = from < LANES ? from : from - 2 * LANES;
+        }
+        return VectorShuffle.fromArray(F, indexes, 0);
+    }
+
+    /**
+     * {@code value} rounded to the nearest bfloat16 (ties to even), as libtorch converts float32 to bf16; NaN stays
+     * a (quiet) NaN.
+     */
+    public static short bfloat16(float value) {
+        int bits = Float.floatToRawIntBits(value);
+        if (Float.isNaN(value)) {
+            return (short) 0x7FC0;
+        }
+        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+    }
+
+    private static float bf16At(MemorySegment rows, long index) {
+        return Float.intBitsToFloat(rows.getAtIndex(SHORT, index) << 16);
     }
 
     /** out = x / sqrt(mean(x²) + eps) · weight, as Llama's RMSNorm (all float32). */

@@ -169,21 +169,28 @@ final class LlamaDecoder implements SingleTokenDecoder {
     }
 
     private static MemorySegment cacheSegment(KvCache cache, long address) {
-        return MemorySegment.ofAddress(address).reinterpret((long) cache.capacity() * cacheRowFloats(cache) * Float.BYTES);
+        return MemorySegment.ofAddress(address)
+                .reinterpret((long) cache.capacity() * cache.headDim() * cache.kvHeads() * cache.elementBytes());
     }
 
-    private static long cacheRowFloats(KvCache cache) {
-        return cache.headDim() * (long) cache.kvHeads();
-    }
-
+    /** This position's keys and values into the cache: as they are, or rounded to bf16 for a bf16 cache. */
     private void store(KvCache cache, int layer, int position, float[] qkv, int qDim, int kvDim) {
         MemorySegment keys = cacheSegment(cache, cache.keyAddress(layer));
         MemorySegment values = cacheSegment(cache, cache.valueAddress(layer));
         int headDim = config.headDim();
         for (int h = 0; h < config.numKvHeads(); h++) {
-            long at = ((long) h * cache.capacity() + position) * headDim * Float.BYTES;
-            MemorySegment.copy(qkv, qDim + h * headDim, keys, ValueLayout.JAVA_FLOAT_UNALIGNED, at, headDim);
-            MemorySegment.copy(qkv, qDim + kvDim + h * headDim, values, ValueLayout.JAVA_FLOAT_UNALIGNED, at, headDim);
+            long index = ((long) h * cache.capacity() + position) * headDim;
+            if (cache.bfloat16()) {
+                for (int d = 0; d < headDim; d++) {
+                    keys.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index + d, VectorMath.bfloat16(qkv[qDim + h * headDim + d]));
+                    values.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index + d,
+                            VectorMath.bfloat16(qkv[qDim + kvDim + h * headDim + d]));
+                }
+            } else {
+                MemorySegment.copy(qkv, qDim + h * headDim, keys, ValueLayout.JAVA_FLOAT_UNALIGNED, index * Float.BYTES, headDim);
+                MemorySegment.copy(qkv, qDim + kvDim + h * headDim, values, ValueLayout.JAVA_FLOAT_UNALIGNED,
+                        index * Float.BYTES, headDim);
+            }
         }
     }
 
@@ -233,12 +240,11 @@ final class LlamaDecoder implements SingleTokenDecoder {
         for (int h = 0; h < heads; h++) {
             long headBase = ((long) (h / group) * cache.capacity() + from) * headDim;
             int scoresBase = h * cache.capacity() + from;
-            VectorMath.scaledDots(s.qkv, h * headDim, keys, headBase, headDim, to - from, scale, scores, scoresBase);
+            scaledDots(cache, s.qkv, h * headDim, keys, headBase, to - from, scale, scores, scoresBase);
             float max = VectorMath.max(scores, scoresBase, to - from);
             s.partMax[part * heads + h] = max;
             s.partSum[part * heads + h] = VectorMath.exponentiate(scores, scoresBase, to - from, max);
-            VectorMath.weightedSum(scores, scoresBase, to - from, values, headBase, headDim, s.partOut[part],
-                    h * headDim);
+            weightedSum(cache, scores, scoresBase, to - from, values, headBase, s.partOut[part], h * headDim);
         }
     }
 
@@ -278,9 +284,29 @@ final class LlamaDecoder implements SingleTokenDecoder {
         long headBase = (long) (h / group) * cache.capacity() * headDim;
         int scoresBase = h * cache.capacity();
         float[] scores = s.scores;
-        VectorMath.scaledDots(s.qkv, h * headDim, keys, headBase, headDim, position + 1, scale, scores, scoresBase);
+        scaledDots(cache, s.qkv, h * headDim, keys, headBase, position + 1, scale, scores, scoresBase);
         VectorMath.softmax(scores, scoresBase, position + 1);
-        VectorMath.weightedSum(scores, scoresBase, position + 1, values, headBase, headDim, s.attention, h * headDim);
+        weightedSum(cache, scores, scoresBase, position + 1, values, headBase, s.attention, h * headDim);
+    }
+
+    /** Attention scores of one query head against n cached keys from element {@code keysIndex}, in the cache's dtype. */
+    private void scaledDots(KvCache cache, float[] q, int qOff, MemorySegment keys, long keysIndex, int n, float scale,
+                            float[] out, int outOff) {
+        if (cache.bfloat16()) {
+            VectorMath.scaledDotsBf16(q, qOff, keys, keysIndex, config.headDim(), n, scale, out, outOff);
+        } else {
+            VectorMath.scaledDots(q, qOff, keys, keysIndex, config.headDim(), n, scale, out, outOff);
+        }
+    }
+
+    /** The weighted sum of n cached values from element {@code valuesIndex}, in the cache's dtype. */
+    private void weightedSum(KvCache cache, float[] weights, int weightsOff, int n, MemorySegment values,
+                             long valuesIndex, float[] out, int outOff) {
+        if (cache.bfloat16()) {
+            VectorMath.weightedSumBf16(weights, weightsOff, n, values, valuesIndex, config.headDim(), out, outOff);
+        } else {
+            VectorMath.weightedSum(weights, weightsOff, n, values, valuesIndex, config.headDim(), out, outOff);
+        }
     }
 
     private static void addBias(float[] y, float[] bias) {

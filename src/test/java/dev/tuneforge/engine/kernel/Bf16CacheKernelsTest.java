@@ -1,0 +1,142 @@
+package dev.tuneforge.engine.kernel;
+
+import dev.tuneforge.engine.tensor.Tensors;
+import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.lang.reflect.Method;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The decoder's kernels for a bfloat16 KV cache (Java 22+, so reached by reflection from these Java 21 tests):
+ * rounding a float32 key or value to bf16 as libtorch does, attention scores against bf16 keys and weighted sums of
+ * bf16 values, for head sizes around the vector lengths, against double-precision sums of the same bf16 values.
+ */
+class Bf16CacheKernelsTest {
+    private static Class<?> vectorMath;
+    private static Method ofAddress;
+    private static Method reinterpret;
+    private static Class<?> segment;
+
+    @BeforeAll
+    static void java22() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Java22.available(true), "the decoder's kernels need Java 22+");
+        segment = Class.forName("java.lang.foreign.MemorySegment");
+        ofAddress = segment.getMethod("ofAddress", long.class);
+        reinterpret = segment.getMethod("reinterpret", long.class);
+        vectorMath = Class.forName("dev.tuneforge.engine.kernel.VectorMath");
+    }
+
+    @Test
+    void roundsToBfloat16AsLibtorchDoes() throws Exception {
+        Method bfloat16 = vectorMath.getMethod("bfloat16", float.class);
+        Random random = new Random(3);
+        float[] values = new float[10_000];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = switch (i % 5) {
+                case 0 -> (float) random.nextGaussian();
+                case 1 -> (float) (random.nextGaussian() * 1e30);
+                // exactly halfway between two bf16 values: ties go to the even one
+                case 2 -> Float.intBitsToFloat((random.nextInt() & 0xFFFF0000) | 0x8000);
+                case 3 -> Float.intBitsToFloat(random.nextInt());
+                default -> (float) (random.nextGaussian() * 1e-40);
+            };
+        }
+        values[0] = Float.NaN;
+        values[1] = Float.POSITIVE_INFINITY;
+        values[2] = Float.NEGATIVE_INFINITY;
+        values[3] = Float.MAX_VALUE;
+        values[4] = -0f;
+        Tensor rounded = Tensors.floats(values, values.length).to(ScalarType.BFloat16).contiguous();
+        ByteBuffer libtorch = ByteBuffer.wrap(Tensors.toBytes(rounded)).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < values.length; i++) {
+            short want = libtorch.getShort(2 * i);
+            short got = (short) bfloat16.invoke(null, values[i]);
+            if (Float.isNaN(values[i])) {
+                assertTrue(Float.isNaN(Float.intBitsToFloat(got << 16)), "NaN stays NaN");
+            } else {
+                assertEquals(want, got, "bf16 of " + values[i] + " (bits " + Integer.toHexString(Float.floatToRawIntBits(values[i])) + ")");
+            }
+        }
+    }
+
+    @Test
+    void scoresAndWeightedSumsOverBfloat16RowsMatchDoublePrecisionSums() throws Exception {
+        Method scaledDots = vectorMath.getMethod("scaledDotsBf16", float[].class, int.class, segment, long.class,
+                int.class, int.class, float.class, float[].class, int.class);
+        Method weightedSum = vectorMath.getMethod("weightedSumBf16", float[].class, int.class, int.class, segment,
+                long.class, int.class, float[].class, int.class);
+        Random random = new Random(7);
+        Generator gen = torch.createCPUGenerator(7);
+        for (int dim : new int[]{5, 12, 16, 20, 64, 100, 128}) {
+            for (int n : new int[]{1, 3, 4, 5, 8, 9, 97}) {
+                int skipRows = 2;
+                int rows = n + skipRows + 1;
+                Tensor rowTensor = torch.randn(new long[]{rows, dim}, new GeneratorOptional(gen),
+                        new TensorOptions(ScalarType.Float)).to(ScalarType.BFloat16).contiguous();
+                float[] values = Tensors.toFloats(rowTensor.to(ScalarType.Float));
+                Object rowSegment = reinterpret.invoke(ofAddress.invoke(null, rowTensor.data_ptr().address()),
+                        (long) rows * dim * 2);
+                int off = 3;
+                float[] q = new float[off + Math.max(dim, n)];
+                for (int i = 0; i < q.length; i++) {
+                    q[i] = (float) random.nextGaussian();
+                }
+                float[] out = new float[off + Math.max(dim, n) + 2];
+                float scale = 0.125f;
+                scaledDots.invoke(null, q, off, rowSegment, (long) skipRows * dim, dim, n, scale, out, off);
+                for (int t = 0; t < n; t++) {
+                    double expected = 0;
+                    double magnitude = 0;
+                    for (int d = 0; d < dim; d++) {
+                        double term = (double) q[off + d] * values[(skipRows + t) * dim + d];
+                        expected += term;
+                        magnitude += Math.abs(term);
+                    }
+                    assertTrue(Math.abs(out[off + t] - expected * scale) <= 1e-6 * magnitude * scale + 1e-7,
+                            "scores, dim " + dim + ", " + n + " keys, key " + t + ": " + out[off + t] + " against "
+                                    + expected * scale);
+                }
+                assertUntouchedAround(out, off, n, "scores");
+
+                float[] sums = new float[off + dim + 2];
+                weightedSum.invoke(null, q, off, n, rowSegment, (long) skipRows * dim, dim, sums, off);
+                for (int d = 0; d < dim; d++) {
+                    double expected = 0;
+                    double magnitude = 0;
+                    for (int t = 0; t < n; t++) {
+                        double term = (double) q[off + t] * values[(skipRows + t) * dim + d];
+                        expected += term;
+                        magnitude += Math.abs(term);
+                    }
+                    assertTrue(Math.abs(sums[off + d] - expected) <= 1e-6 * magnitude + 1e-7,
+                            "weighted sum, dim " + dim + ", " + n + " values, element " + d + ": " + sums[off + d]
+                                    + " against " + expected);
+                }
+                assertUntouchedAround(sums, off, dim, "weighted sums");
+                // the segment is a view of the tensor's memory: it must not be freed while it is read
+                java.lang.ref.Reference.reachabilityFence(rowTensor);
+            }
+        }
+    }
+
+    private static void assertUntouchedAround(float[] out, int off, int n, String what) {
+        for (int i = 0; i < off; i++) {
+            assertEquals(0f, out[i], what + ": wrote before the output at " + i);
+        }
+        for (int i = off + n; i < out.length; i++) {
+            assertEquals(0f, out[i], what + ": wrote past the output at " + i);
+        }
+    }
+}
