@@ -66,7 +66,7 @@ class LlamaModelTest {
             float[] full = logits(model, IDS);
             int vocab = model.config().vocabSize();
             try (NoGradGuard g = new NoGradGuard()) {
-                KvCache cache = new KvCache(model.config(), IDS.length);
+                KvCache cache = model.newCache(IDS.length);
                 // prefill 3 tokens, then 2 at once (masked chunk), then one at a time
                 int[] chunks = {3, 2, 1, 1};
                 int pos = 0;
@@ -135,7 +135,7 @@ class LlamaModelTest {
         Path dir = TinyModels.write(tmp.resolve("gap"), TinyModels.Spec.llama(), 3);
         LlamaModel model = LlamaModel.load(new HfModelDirectory(dir), ScalarType.Float);
         try (NoGradGuard g = new NoGradGuard()) {
-            KvCache cache = new KvCache(model.config(), 16);
+            KvCache cache = model.newCache(16);
             model.forward(Tensors.longs(new long[]{1, 5, 9}, 1, 3), 0, cache, null);
             IllegalStateException e = assertThrows(IllegalStateException.class,
                     () -> model.forward(Tensors.longs(new long[]{4}, 1, 1), 5, cache, null));

@@ -150,7 +150,7 @@ class SingleTokenDecoderTest {
         long[] ids = new java.util.Random(9).longs(40, 0, bf16.config().vocabSize()).toArray();
         float[] got = decodeAll(bf16, null, ids, 0, bf16.newCache(ids.length));
         float[] roundedCache = stepByStep(widened, ids, new KvCache(widened.config(), ids.length, ScalarType.BFloat16));
-        float[] floatCache = stepByStep(widened, ids, new KvCache(widened.config(), ids.length));
+        float[] floatCache = stepByStep(widened, ids, new KvCache(widened.config(), ids.length, ScalarType.Float));
         assertTrue(maxDifference(got, roundedCache) < 1e-5, "against a bf16 cache: " + maxDifference(got, roundedCache));
         assertTrue(maxDifference(got, floatCache) > 1e-4, "against a float32 cache: " + maxDifference(got, floatCache));
     }
@@ -221,7 +221,7 @@ class SingleTokenDecoderTest {
 
     /** As {@link #decodeAll(LlamaModel, LoraAdapter, long[], int, KvCache)} with a float32 cache. */
     private static float[] decodeAll(LlamaModel model, LoraAdapter adapter, long[] ids, int prompt) {
-        return decodeAll(model, adapter, ids, prompt, new KvCache(model.config(), ids.length));
+        return decodeAll(model, adapter, ids, prompt, new KvCache(model.config(), ids.length, ScalarType.Float));
     }
 
     private static float[] decodeAll(LlamaModel model, LoraAdapter adapter, long[] ids, int prompt, KvCache cache) {

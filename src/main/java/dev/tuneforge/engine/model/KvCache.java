@@ -24,12 +24,7 @@ public final class KvCache {
     private final ScalarType dtype;
     private int length;
 
-    /** A float32 cache. */
-    public KvCache(ModelConfig config, int capacity) {
-        this(config, capacity, ScalarType.Float);
-    }
-
-    /** A cache in {@code dtype}: float32 or bfloat16. */
+    /** A cache in {@code dtype}: float32 or bfloat16 ({@link LlamaModel#newCache} picks the model's). */
     public KvCache(ModelConfig config, int capacity, ScalarType dtype) {
         if (dtype != ScalarType.Float && dtype != ScalarType.BFloat16) {
             throw new IllegalArgumentException("a KV cache holds float32 or bfloat16, not " + dtype);
