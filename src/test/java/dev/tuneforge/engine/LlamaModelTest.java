@@ -129,6 +129,29 @@ class LlamaModelTest {
         assertArrayEquals(new float[]{1.0f, 0.042751178f, 0.00125f, 0.000125f}, inv, 1e-7f);
     }
 
+    /**
+     * A KV cache holds float32 or bf16; another dtype is refused by name. A dtype constant that comes back from
+     * native code (a fresh instance, as JavaCPP hands out enums) is recognised by its value.
+     */
+    @Test
+    void aKvCacheHoldsFloat32OrBfloat16() throws Exception {
+        Path dir = TinyModels.write(tmp.resolve("cache-dtype"), TinyModels.Spec.llama(), 3);
+        ModelConfig config = LlamaModel.load(new HfModelDirectory(dir), ScalarType.Float).config();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new KvCache(config, 4, ScalarType.Half));
+        assertEquals("a KV cache holds float32 or bfloat16, not Half", e.getMessage());
+        ScalarType nativeBf16 = org.bytedeco.pytorch.global.torch.ones(2).to(ScalarType.BFloat16).scalar_type();
+        LlamaModel bf16 = LlamaModel.load(new HfModelDirectory(dir), nativeBf16);
+        KvCache cache = bf16.newCache(4);
+        assertEquals(ScalarType.BFloat16.value, cache.dtype().value);
+        assertEquals(ScalarType.Float.value,
+                LlamaModel.load(new HfModelDirectory(dir), ScalarType.Float).newCache(4).dtype().value);
+        try (NoGradGuard g = new NoGradGuard()) {
+            bf16.forward(Tensors.longs(new long[]{1, 5}, 1, 2), 0, cache, null);
+        }
+        assertEquals(2, cache.length());
+    }
+
     /** The cache is not cleared, so a position after a gap is refused rather than attending to stale memory. */
     @Test
     void aPositionAfterAGapInTheCacheIsRefused() throws Exception {

@@ -26,10 +26,11 @@ public final class KvCache {
 
     /** A cache in {@code dtype}: float32 or bfloat16 ({@link LlamaModel#newCache} picks the model's). */
     public KvCache(ModelConfig config, int capacity, ScalarType dtype) {
-        if (dtype != ScalarType.Float && dtype != ScalarType.BFloat16) {
+        // compared by value: JavaCPP hands out enum constants from native code as fresh instances
+        if (dtype.value != ScalarType.Float.value && dtype.value != ScalarType.BFloat16.value) {
             throw new IllegalArgumentException("a KV cache holds float32 or bfloat16, not " + dtype);
         }
-        this.dtype = dtype;
+        this.dtype = dtype.value == ScalarType.Float.value ? ScalarType.Float : ScalarType.BFloat16;
         this.capacity = capacity;
         this.kvHeads = config.numKvHeads();
         this.headDim = config.headDim();
@@ -54,6 +55,11 @@ public final class KvCache {
 
     public int capacity() {
         return capacity;
+    }
+
+    /** The dtype keys and values are stored in: float32 or bfloat16. */
+    public ScalarType dtype() {
+        return dtype;
     }
 
     /** Whether keys and values are stored in bfloat16 (else float32). */

@@ -172,7 +172,7 @@ public final class LlamaModel {
 
     /** An empty KV cache for {@code capacity} positions: bfloat16 for a bf16 model, else float32 (see {@link KvCache}). */
     public KvCache newCache(int capacity) {
-        return new KvCache(config, capacity, dtype == ScalarType.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float);
+        return new KvCache(config, capacity, dtype.value == ScalarType.BFloat16.value ? ScalarType.BFloat16 : ScalarType.Float);
     }
 
     public Tensor embedTokens() {
