@@ -143,16 +143,21 @@ public final class Benchmark {
     private void printDecode(String path, DecodeRounds decode, double bytesPerToken) {
         double achieved = bytesPerToken * decode.tokensPerSecond() / 1e9;
         StringBuilder rounds = new StringBuilder();
+        double[] bandwidths = decode.bandwidths();
         for (int i = 0; i < decode.rates().length; i++) {
-            rounds.append(String.format(Locale.ROOT, "%s%.1f tokens/s at %.1f GB/s = %.1f%%", i == 0 ? "" : "; ",
-                    decode.rates()[i], decode.bandwidths()[i],
-                    bytesPerToken * decode.rates()[i] / 1e9 / decode.bandwidths()[i] * 100));
+            rounds.append(String.format(Locale.ROOT, "%s%.1f tokens/s at %.1f GB/s (%.1f before, %.1f after) = %.1f%%",
+                    i == 0 ? "" : "; ", decode.rates()[i], bandwidths[i], decode.bandwidthsBefore()[i],
+                    decode.bandwidthsAfter()[i], bytesPerToken * decode.rates()[i] / 1e9 / bandwidths[i] * 100));
         }
+        double steady = decode.steadyUtilisation(bytesPerToken);
         out.printf(Locale.ROOT, "decode batch 1, 32-token prompt, 128 new tokens, %s: time to first token %.1f ms, "
                         + "%.1f tokens/s, weights read %.1f MB/token = %.1f GB/s, %.1f%% of the read bandwidth "
-                        + "(median over the rounds, each against the bandwidth measured just before and after it: %s)%n",
+                        + "(median over the rounds, each against the higher of the bandwidths measured just before and "
+                        + "after it; %s over the %d of %d rounds where those two agree within 10%%: %s)%n",
                 path, decode.timeToFirstTokenMs(), decode.tokensPerSecond(), bytesPerToken / 1e6, achieved,
-                decode.utilisation(bytesPerToken) * 100, rounds);
+                decode.utilisation(bytesPerToken) * 100,
+                Double.isNaN(steady) ? "no figure" : String.format(Locale.ROOT, "%.1f%%", steady * 100),
+                decode.steadyRounds(), decode.rates().length, rounds);
     }
 
     /** Returns {seconds per step, tokens per second, FLOP/s}. */
@@ -205,7 +210,23 @@ public final class Benchmark {
      * on a shared machine it moved between 35 and 76 GB/s within minutes, at times from one round to the next, so a
      * figure from the start of the run, or one for all rounds, says little.
      */
-    record DecodeRounds(double[] timesToFirstToken, double[] rates, double[] bandwidths) {
+    record DecodeRounds(double[] timesToFirstToken, double[] rates, double[] bandwidthsBefore,
+                        double[] bandwidthsAfter) {
+        /** Per round, the higher of the bandwidths measured just before and just after it. */
+        double[] bandwidths() {
+            double[] higher = new double[rates.length];
+            for (int i = 0; i < rates.length; i++) {
+                higher[i] = Math.max(bandwidthsBefore[i], bandwidthsAfter[i]);
+            }
+            return higher;
+        }
+
+        /** Whether the bandwidth measured before and after round i agree within 10% (no phase change seen). */
+        boolean steady(int i) {
+            return Math.abs(bandwidthsBefore[i] - bandwidthsAfter[i])
+                    <= 0.1 * Math.max(bandwidthsBefore[i], bandwidthsAfter[i]);
+        }
+
         double timeToFirstTokenMs() {
             return median(timesToFirstToken);
         }
@@ -216,11 +237,24 @@ public final class Benchmark {
 
         /** The median over the rounds of the bytes read per second against the bandwidth around each round. */
         double utilisation(double bytesPerToken) {
+            double[] bandwidths = bandwidths();
             double[] shares = new double[rates.length];
             for (int i = 0; i < rates.length; i++) {
                 shares[i] = bytesPerToken * rates[i] / 1e9 / bandwidths[i];
             }
             return median(shares);
+        }
+
+        /** As {@link #utilisation} over the {@link #steady} rounds only; NaN when there is none. */
+        double steadyUtilisation(double bytesPerToken) {
+            double[] bandwidths = bandwidths();
+            double[] shares = java.util.stream.IntStream.range(0, rates.length).filter(this::steady)
+                    .mapToDouble(i -> bytesPerToken * rates[i] / 1e9 / bandwidths[i]).toArray();
+            return shares.length == 0 ? Double.NaN : median(shares);
+        }
+
+        long steadyRounds() {
+            return java.util.stream.IntStream.range(0, rates.length).filter(this::steady).count();
         }
     }
 
@@ -242,10 +276,13 @@ public final class Benchmark {
         AdapterWeights weights = decoder == null ? null : adapter.decodeWeights();
         double[] ttfts = new double[measured];
         double[] rates = new double[measured];
-        double[] bandwidths = new double[measured];
+        double[] before = new double[measured];
+        double[] after = new double[measured];
         for (int round = 0; round < warmUp + measured; round++) {
             boolean measuring = round >= warmUp;
-            double before = measuring && withBandwidth ? readBandwidthGBps() : 0;
+            if (measuring && withBandwidth) {
+                before[round - warmUp] = readBandwidthGBps();
+            }
             try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
                 KvCache cache = model.newCache(promptLen + newTokens);
                 SingleTokenDecoder.State state = decoder == null ? null : decoder.newState(cache);
@@ -274,10 +311,10 @@ public final class Benchmark {
                 }
             }
             if (measuring && withBandwidth) {
-                bandwidths[round - warmUp] = Math.max(before, readBandwidthGBps());
+                after[round - warmUp] = readBandwidthGBps();
             }
         }
-        return new DecodeRounds(ttfts, rates, bandwidths);
+        return new DecodeRounds(ttfts, rates, before, after);
     }
 
     static double median(double[] values) {
