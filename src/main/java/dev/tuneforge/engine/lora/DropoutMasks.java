@@ -1,6 +1,7 @@
 package dev.tuneforge.engine.lora;
 
 import dev.tuneforge.engine.kernel.Java22;
+import dev.tuneforge.engine.tensor.BFloat16;
 import dev.tuneforge.engine.tensor.Tensors;
 import org.bytedeco.javacpp.ShortPointer;
 import org.bytedeco.pytorch.MemoryFormatOptional;
@@ -62,9 +63,9 @@ public final class DropoutMasks {
         if (dtype.value == ScalarType.BFloat16.value) {
             Tensor t = torch.empty(shape, new TensorOptions(ScalarType.BFloat16), new MemoryFormatOptional());
             if (writer != null) {
-                writer.writeBf16(t.data_ptr().address(), n, key, firstWord, dropBelow, bfloat16(keep));
+                writer.writeBf16(t.data_ptr().address(), n, key, firstWord, dropBelow, BFloat16.round(keep));
             } else {
-                DropoutDraws.fill(shorts(n), n, key, firstWord, dropBelow, bfloat16(keep));
+                DropoutDraws.fill(shorts(n), n, key, firstWord, dropBelow, BFloat16.round(keep));
                 new ShortPointer(t.data_ptr()).put(shorts, 0, n);
             }
             return t;
@@ -85,12 +86,6 @@ public final class DropoutMasks {
             shorts = new short[n];
         }
         return shorts;
-    }
-
-    /** The bf16 bit pattern of {@code f}, rounded to nearest even (finite values). */
-    static short bfloat16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
     }
 
     private static DropoutDraws.NativeWriter loadVectorWriter() {

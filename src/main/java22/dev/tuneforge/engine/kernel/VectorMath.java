@@ -366,18 +366,6 @@ public final class VectorMath {
         return VectorShuffle.fromArray(F, indexes, 0);
     }
 
-    /**
-     * {@code value} rounded to the nearest bfloat16 (ties to even), as libtorch converts float32 to bf16; NaN stays
-     * a (quiet) NaN.
-     */
-    public static short bfloat16(float value) {
-        int bits = Float.floatToRawIntBits(value);
-        if (Float.isNaN(value)) {
-            return (short) 0x7FC0;
-        }
-        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
-    }
-
     private static float bf16At(MemorySegment rows, long index) {
         return Float.intBitsToFloat(rows.getAtIndex(SHORT, index) << 16);
     }

@@ -3,6 +3,7 @@ package dev.tuneforge.engine.model;
 import dev.tuneforge.engine.kernel.RowParallel;
 import dev.tuneforge.engine.kernel.VectorMath;
 import dev.tuneforge.engine.kernel.WeightMatrix;
+import dev.tuneforge.engine.tensor.BFloat16;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -182,9 +183,9 @@ final class LlamaDecoder implements SingleTokenDecoder {
             long index = ((long) h * cache.capacity() + position) * headDim;
             if (cache.bfloat16()) {
                 for (int d = 0; d < headDim; d++) {
-                    keys.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index + d, VectorMath.bfloat16(qkv[qDim + h * headDim + d]));
+                    keys.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index + d, BFloat16.round(qkv[qDim + h * headDim + d]));
                     values.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index + d,
-                            VectorMath.bfloat16(qkv[qDim + kvDim + h * headDim + d]));
+                            BFloat16.round(qkv[qDim + kvDim + h * headDim + d]));
                 }
             } else {
                 MemorySegment.copy(qkv, qDim + h * headDim, keys, ValueLayout.JAVA_FLOAT_UNALIGNED, index * Float.BYTES, headDim);

@@ -46,7 +46,7 @@ class DropoutMasksTest {
         assertArrayEquals(Tensors.shape(fromFloat), Tensors.shape(direct));
         assertTrue(Tensors.bitwiseEqual(fromFloat, direct));
         // 1 / 0.95 is not a bf16 number: rounded to nearest even, not truncated
-        assertEquals(Float.floatToRawIntBits(torchRounded(1 / 0.95f)) >>> 16, DropoutMasks.bfloat16(1 / 0.95f) & 0xFFFF);
+        assertEquals(Float.floatToRawIntBits(torchRounded(1 / 0.95f)) >>> 16, dev.tuneforge.engine.tensor.BFloat16.round(1 / 0.95f) & 0xFFFF);
     }
 
     @Test
