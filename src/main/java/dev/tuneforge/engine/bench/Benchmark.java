@@ -2,6 +2,7 @@ package dev.tuneforge.engine.bench;
 
 import dev.tuneforge.engine.generate.TokenSampler;
 import dev.tuneforge.engine.kernel.ComputeThreads;
+import dev.tuneforge.engine.kernel.CoreToCoreLatency;
 import dev.tuneforge.engine.kernel.OpenMpWaitPolicy;
 import dev.tuneforge.engine.kernel.ProcessMemory;
 import dev.tuneforge.engine.lora.LoraAdapter;
@@ -73,8 +74,8 @@ public final class Benchmark {
         double fp32 = matmulGflops(ScalarType.Float);
         double bf16 = matmulGflops(ScalarType.BFloat16);
         double bandwidth = readBandwidthGBps();
-        out.printf(Locale.ROOT, "machine: matmul peak fp32 %.1f GFLOP/s, bf16 %.1f GFLOP/s; memory read %.1f GB/s%n",
-                fp32, bf16, bandwidth);
+        out.printf(Locale.ROOT, "machine: matmul peak fp32 %.1f GFLOP/s, bf16 %.1f GFLOP/s; memory read %.1f GB/s; "
+                + "core-to-core round trip %.0f ns%n", fp32, bf16, bandwidth, roundTripNanos());
 
         LlamaModel model = LlamaModel.random(config, dtype, 1);
         LoraAdapter adapter = LoraAdapter.initialize(model, LoraConfig.defaults().withTrainableTokens(
@@ -145,9 +146,10 @@ public final class Benchmark {
         StringBuilder rounds = new StringBuilder();
         double[] bandwidths = decode.bandwidths();
         for (int i = 0; i < decode.rates().length; i++) {
-            rounds.append(String.format(Locale.ROOT, "%s%.1f tokens/s at %.1f GB/s (%.1f before, %.1f after) = %.1f%%",
-                    i == 0 ? "" : "; ", decode.rates()[i], bandwidths[i], decode.bandwidthsBefore()[i],
-                    decode.bandwidthsAfter()[i], bytesPerToken * decode.rates()[i] / 1e9 / bandwidths[i] * 100));
+            rounds.append(String.format(Locale.ROOT, "%s%.1f tokens/s at %.1f GB/s (%.1f before, %.1f after; core-to-core "
+                            + "round trip %.0f ns before) = %.1f%%", i == 0 ? "" : "; ", decode.rates()[i], bandwidths[i],
+                    decode.bandwidthsBefore()[i], decode.bandwidthsAfter()[i], decode.roundTripsNanos()[i],
+                    bytesPerToken * decode.rates()[i] / 1e9 / bandwidths[i] * 100));
         }
         double steady = decode.steadyUtilisation(bytesPerToken);
         out.printf(Locale.ROOT, "decode batch 1, 32-token prompt, 128 new tokens, %s: time to first token %.1f ms, "
@@ -208,10 +210,11 @@ public final class Benchmark {
      * Measured decode rounds: per round, the time to first token (ms), the decode rate (tokens/s) and, where asked
      * for, this machine's read bandwidth measured just before and just after the round (the higher of the two, GB/s):
      * on a shared machine it moved between 35 and 76 GB/s within minutes, at times from one round to the next, so a
-     * figure from the start of the run, or one for all rounds, says little.
+     * figure from the start of the run, or one for all rounds, says little. Also the core-to-core round trip measured
+     * just before each round ({@link CoreToCoreLatency}), which shows where the VM has placed its cores.
      */
     record DecodeRounds(double[] timesToFirstToken, double[] rates, double[] bandwidthsBefore,
-                        double[] bandwidthsAfter) {
+                        double[] bandwidthsAfter, double[] roundTripsNanos) {
         /** Per round, the higher of the bandwidths measured just before and just after it. */
         double[] bandwidths() {
             double[] higher = new double[rates.length];
@@ -278,10 +281,12 @@ public final class Benchmark {
         double[] rates = new double[measured];
         double[] before = new double[measured];
         double[] after = new double[measured];
+        double[] roundTrips = new double[measured];
         for (int round = 0; round < warmUp + measured; round++) {
             boolean measuring = round >= warmUp;
             if (measuring && withBandwidth) {
                 before[round - warmUp] = readBandwidthGBps();
+                roundTrips[round - warmUp] = roundTripNanos();
             }
             try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
                 KvCache cache = model.newCache(promptLen + newTokens);
@@ -314,7 +319,7 @@ public final class Benchmark {
                 after[round - warmUp] = readBandwidthGBps();
             }
         }
-        return new DecodeRounds(ttfts, rates, before, after);
+        return new DecodeRounds(ttfts, rates, before, after, roundTrips);
     }
 
     static double median(double[] values) {
@@ -352,6 +357,11 @@ public final class Benchmark {
             } while (seconds < minSeconds);
             return 2.0 * n * n * n * iterations / seconds / 1e9;
         }
+    }
+
+    /** The core-to-core round trip (see {@link CoreToCoreLatency}): 21 batches of 2,000 trips, ~10–30 ms. */
+    static double roundTripNanos() {
+        return CoreToCoreLatency.roundTripNanos(2_000);
     }
 
     static double readBandwidthGBps() {
