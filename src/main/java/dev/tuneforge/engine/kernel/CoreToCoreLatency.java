@@ -6,7 +6,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 /**
  * How long a cache line takes to go from one core to another and back: the calling thread writes a counter, a
  * second thread echoes it into a line of its own, the caller waits to see it. The single-token decoder hands
- * vectors between its cores hundreds of times a token, so this latency bounds it as much as memory bandwidth does.
+ * vectors between its cores hundreds of times a token, so this latency matters to it as well as memory bandwidth.
  * On the shared 2-vCPU VM this project is benchmarked on it moved between ~30–220 ns and ~230–690 ns from minute to
  * minute, and the read bandwidth with it: ~35 GB/s when the two vCPUs were close, ~55–65 GB/s when they were far
  * apart (their own paths to memory, and a slow path between them).
@@ -73,7 +73,7 @@ public final class CoreToCoreLatency {
                 means[b] = (System.nanoTime() - start) / (double) tripsPerBatch;
             }
         } finally {
-            // an unfinished echo gives up at its own deadline
+            // stops the echo, also when the caller gave up first
             lines.set(PING, -1);
         }
         try {
