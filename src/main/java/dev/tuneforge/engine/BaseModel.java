@@ -34,6 +34,10 @@ public final class BaseModel implements AutoCloseable {
         this.promptFormat = new PromptFormat(tokenizer);
         this.generator = new TextGenerator(model, tokenizer);
         warnAboutUntrainedSpecialTokens();
+        if (model.decoder() != null) {
+            LoggerFactory.getLogger(BaseModel.class).info("{}: single-token decoder with the {}", directory.path(),
+                    model.decoder().loop());
+        }
     }
 
     private void warnAboutUntrainedSpecialTokens() {

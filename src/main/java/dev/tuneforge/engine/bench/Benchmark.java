@@ -124,8 +124,8 @@ public final class Benchmark {
         DecodeRounds decode = viaTorch;
         if (decoder != null) {
             decode = decodeRounds(model, adapter, decoder, DECODE_PROMPT, 2, DECODER_ROUNDS, true);
-            printDecode("single-token decoder (Vector API, " + RowParallel.threads() + " threads; median of "
-                    + DECODER_ROUNDS + " rounds after 2 warm-up rounds)", decode, bytesPerToken);
+            printDecode("single-token decoder (" + decoder.loop() + ", " + RowParallel.threads()
+                    + " threads; median of " + DECODER_ROUNDS + " rounds after 2 warm-up rounds)", decode, bytesPerToken);
         }
         if (decoder != null && config.maxPositionEmbeddings() >= LONG_DECODE_PROMPT + DECODE_TOKENS) {
             // the decoder is warm from the rounds above: three measured rounds, no warm-up

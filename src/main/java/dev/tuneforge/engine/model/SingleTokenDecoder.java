@@ -17,4 +17,7 @@ public interface SingleTokenDecoder {
      * and returns the next token's float32 logits, owned by {@code state} and valid until its next call.
      */
     float[] next(State state, int token, int position, KvCache cache, AdapterWeights adapter);
+
+    /** Which matrix-vector loop the products run (native or Java), and why, for the bench. */
+    String loop();
 }

@@ -39,23 +39,43 @@ public final class WeightMatrix {
     private final boolean bf16;
     /** Row pairs a core claims at a time: {@link #BLOCK_BYTES} of each of its two streams. */
     private final int blockPairs;
+    /** Whether the row pairs run {@link NativeRowPairs}' loop rather than the Java one. */
+    private final boolean nativeLoop;
 
-    private WeightMatrix(MemorySegment data, int rows, int cols, boolean bf16) {
+    private WeightMatrix(MemorySegment data, int rows, int cols, boolean bf16, boolean nativeLoop) {
         this.data = data;
         this.rows = rows;
         this.cols = cols;
         this.bf16 = bf16;
         this.blockPairs = Math.max(2, BLOCK_BYTES / (cols * (bf16 ? 2 : 4)));
+        this.nativeLoop = nativeLoop;
     }
 
     /** A float32 matrix at {@code address}. */
     public static WeightMatrix float32(long address, int rows, int cols) {
-        return new WeightMatrix(MemorySegment.ofAddress(address).reinterpret((long) rows * cols * 4), rows, cols, false);
+        return new WeightMatrix(MemorySegment.ofAddress(address).reinterpret((long) rows * cols * 4), rows, cols, false,
+                NativeRowPairs.available());
     }
 
     /** A bfloat16 matrix at {@code address}. */
     public static WeightMatrix bfloat16(long address, int rows, int cols) {
-        return new WeightMatrix(MemorySegment.ofAddress(address).reinterpret((long) rows * cols * 2), rows, cols, true);
+        return new WeightMatrix(MemorySegment.ofAddress(address).reinterpret((long) rows * cols * 2), rows, cols, true,
+                NativeRowPairs.available());
+    }
+
+    /** The same matrix, its rows run by the Java loop (the fallback, kept under test). */
+    public WeightMatrix withJavaLoop() {
+        return new WeightMatrix(data, rows, cols, bf16, false);
+    }
+
+    /** Whether this matrix's products run the native loop ({@link #loopStatus()}). */
+    public boolean usesNativeLoop() {
+        return nativeLoop;
+    }
+
+    /** Which loop products run in this process, and why not the native one. */
+    public static String loopStatus() {
+        return NativeRowPairs.status();
     }
 
     public int rows() {
@@ -121,6 +141,14 @@ public final class WeightMatrix {
      * then interleave within the same pages.
      */
     private void multiplyRowPairs(float[] x, float[] y, int from, int to, int offset) {
+        if (nativeLoop) {
+            if (bf16) {
+                NativeRowPairs.bf16(data, cols, x, y, from, to, offset);
+            } else {
+                NativeRowPairs.f32(data, cols, x, y, from, to, offset);
+            }
+            return;
+        }
         if (bf16) {
             multiplyBf16RowPairs(data, cols, x, y, from, to, offset);
         } else {

@@ -86,6 +86,11 @@ final class LlamaDecoder implements SingleTokenDecoder {
     }
 
     @Override
+    public String loop() {
+        return WeightMatrix.loopStatus();
+    }
+
+    @Override
     public State newState(KvCache cache) {
         return new Buffers(cache.capacity());
     }

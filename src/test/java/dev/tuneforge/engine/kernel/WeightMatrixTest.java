@@ -46,22 +46,41 @@ class WeightMatrixTest {
                 for (int c = 0; c < cols; c++) {
                     x[c] = (float) random.nextGaussian();
                 }
-                float[] y = new float[rows];
                 Method factory = weightMatrix.getMethod(type == ScalarType.Float ? "float32" : "bfloat16", long.class,
                         int.class, int.class);
                 Object matrix = factory.invoke(null, w.data_ptr().address(), rows, cols);
-                weightMatrix.getMethod("multiply", float[].class, float[].class).invoke(matrix, x, y);
-                // the matrix is a view of w's memory: w must not be collected (and freed) while it is read
-                java.lang.ref.Reference.reachabilityFence(w);
-                double[] tolerances = new double[rows];
-                for (int r = 0; r < rows; r++) {
-                    tolerances[r] = assertProduct(y[r], values, r * cols, x,
-                            type + " " + rows + "×" + cols + " row " + r);
+                // the loop in use (native where built) and the Java loop it falls back to
+                for (Object loop : new Object[]{matrix, weightMatrix.getMethod("withJavaLoop").invoke(matrix)}) {
+                    float[] y = new float[rows];
+                    weightMatrix.getMethod("multiply", float[].class, float[].class).invoke(loop, x, y);
+                    // the matrix is a view of w's memory: w must not be collected (and freed) while it is read
+                    java.lang.ref.Reference.reachabilityFence(w);
+                    String what = type + " " + rows + "×" + cols + (loop == matrix ? "" : " (Java loop)");
+                    double[] tolerances = new double[rows];
+                    for (int r = 0; r < rows; r++) {
+                        tolerances[r] = assertProduct(y[r], values, r * cols, x, what + " row " + r);
+                    }
+                    checkExtraRows(loop, rows, cols, x, y, tolerances, random);
+                    java.lang.ref.Reference.reachabilityFence(w);
                 }
-                checkExtraRows(matrix, rows, cols, x, y, tolerances, random);
-                java.lang.ref.Reference.reachabilityFence(w);
             }
         }
+    }
+
+    /**
+     * The build compiles the native loop where gcc and x86-64 Linux allow (CI's machines do); it must then load and
+     * be used on a CPU with AVX-512, or the decoder silently falls back to the slower Java loop.
+     */
+    @Test
+    void theNativeLoopIsUsedWhereItWasBuilt() throws Exception {
+        boolean built = weightMatrix.getResource("/native/linux-x86_64/libtuneforge-row-pairs.so") != null;
+        String status = (String) weightMatrix.getMethod("loopStatus").invoke(null);
+        org.junit.jupiter.api.Assumptions.assumeTrue(built && CpuFeatures.hasAvx512()
+                && !"0".equals(System.getenv("TUNEFORGE_NATIVE_LOOP")), status);
+        Object matrix = weightMatrix.getMethod("bfloat16", long.class, int.class, int.class).invoke(null, 0L, 1, 1);
+        assertTrue((Boolean) weightMatrix.getMethod("usesNativeLoop").invoke(matrix), status);
+        assertTrue(!(Boolean) weightMatrix.getMethod("usesNativeLoop")
+                .invoke(weightMatrix.getMethod("withJavaLoop").invoke(matrix)));
     }
 
     /** Extra float32 rows (an adapter's A) in the same job: their products, and the matrix's as without them. */

@@ -1,0 +1,110 @@
+package dev.tuneforge.engine.kernel;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * {@link WeightMatrix}'s row-pairs loop compiled ahead of time ({@code src/main/c/row_pairs.c}, built by the Maven
+ * build where gcc is there), called through the FFM API. The same arithmetic as the Java loop; it streams the
+ * weights faster (whole SmolLM2 tokens with an adapter 3–5% faster, Qwen2.5-0.5B 3–4%, alternated every 16 tokens
+ * in one process; docs/engine.md, "A native loop"). Used where the library was built, the CPU has AVX-512 and
+ * {@value #ENV} is not {@code 0}; otherwise the decoder runs the Java loop, and {@link #status()} says why.
+ */
+final class NativeRowPairs {
+    static final String ENV = "TUNEFORGE_NATIVE_LOOP";
+    private static final String RESOURCE = "/native/linux-x86_64/libtuneforge-row-pairs.so";
+    private static final FunctionDescriptor SIGNATURE = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS,
+            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT);
+    private static final MethodHandle BF16;
+    private static final MethodHandle F32;
+    private static final String STATUS;
+
+    static {
+        MethodHandle bf16 = null;
+        MethodHandle f32 = null;
+        String status;
+        URL library = NativeRowPairs.class.getResource(RESOURCE);
+        if ("0".equals(System.getenv(ENV))) {
+            status = "Java Vector API loop, " + ENV + "=0";
+        } else if (!CpuFeatures.hasAvx512()) {
+            status = "Java Vector API loop, the CPU has no AVX-512";
+        } else if (library == null) {
+            status = "Java Vector API loop, the native loop was not built (it needs gcc on x86-64 Linux)";
+        } else {
+            try {
+                SymbolLookup lookup = SymbolLookup.libraryLookup(libraryPath(library), Arena.global());
+                // critical: the calls are short and take the decoder's float[] arrays in place
+                Linker.Option critical = Linker.Option.critical(true);
+                bf16 = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_bf16_row_pairs").orElseThrow(),
+                        SIGNATURE, critical);
+                f32 = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_f32_row_pairs").orElseThrow(),
+                        SIGNATURE, critical);
+                status = "native AVX-512 loop";
+            } catch (IOException | RuntimeException | URISyntaxException e) {
+                bf16 = null;
+                f32 = null;
+                status = "Java Vector API loop, the native loop did not load: " + e;
+            }
+        }
+        BF16 = bf16;
+        F32 = f32;
+        STATUS = status;
+    }
+
+    private NativeRowPairs() {
+    }
+
+    /** Whether the native loop is in use. */
+    static boolean available() {
+        return BF16 != null;
+    }
+
+    /** Which loop the decoder's products run, and why not the native one. */
+    static String status() {
+        return STATUS;
+    }
+
+    /** As the Java loop: rows [from, to) of the bf16 matrix, each with row r + offset. */
+    static void bf16(MemorySegment weights, int cols, float[] x, float[] y, int from, int to, int offset) {
+        try {
+            BF16.invokeExact(weights, cols, MemorySegment.ofArray(x), MemorySegment.ofArray(y), from, to, offset);
+        } catch (Throwable e) {
+            throw new IllegalStateException("the native row-pairs loop failed", e);
+        }
+    }
+
+    /** As {@link #bf16} for a float32 matrix. */
+    static void f32(MemorySegment weights, int cols, float[] x, float[] y, int from, int to, int offset) {
+        try {
+            F32.invokeExact(weights, cols, MemorySegment.ofArray(x), MemorySegment.ofArray(y), from, to, offset);
+        } catch (Throwable e) {
+            throw new IllegalStateException("the native row-pairs loop failed", e);
+        }
+    }
+
+    /** The library as a file: where it is on the classpath, or copied out of the jar. */
+    private static Path libraryPath(URL library) throws IOException, URISyntaxException {
+        if ("file".equals(library.getProtocol())) {
+            return Path.of(library.toURI());
+        }
+        Path copy = Files.createTempFile("tuneforge-row-pairs", ".so");
+        copy.toFile().deleteOnExit();
+        try (InputStream in = library.openStream()) {
+            Files.copy(in, copy, StandardCopyOption.REPLACE_EXISTING);
+        }
+        return copy;
+    }
+}
