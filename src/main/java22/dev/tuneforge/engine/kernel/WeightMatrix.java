@@ -105,6 +105,11 @@ public final class WeightMatrix {
      * two cores rather than by the calling core alone.
      */
     public void multiply(float[] x, float[] y, float[] extraRows, float[] extraY) {
+        // the native loop reads and writes the arrays without bounds checks
+        if (x.length < cols || y.length < rows) {
+            throw new IllegalArgumentException("a " + rows + "×" + cols + " product needs x of at least " + cols
+                    + " and y of at least " + rows + " elements, got " + x.length + " and " + y.length);
+        }
         int half = rows / 2;
         int extra = extraRows == null ? 0 : extraRows.length / cols;
         if (extra == 0) {

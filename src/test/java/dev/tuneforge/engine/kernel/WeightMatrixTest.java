@@ -83,6 +83,28 @@ class WeightMatrixTest {
                 .invoke(weightMatrix.getMethod("withJavaLoop").invoke(matrix)));
     }
 
+    /** The native loop has no bounds checks: short arrays are refused before any row runs. */
+    @Test
+    void shortVectorsAreRefused() throws Exception {
+        Tensor w = torch.ones(new long[]{64, 32}, new TensorOptions(ScalarType.BFloat16));
+        Object matrix = weightMatrix.getMethod("bfloat16", long.class, int.class, int.class)
+                .invoke(null, w.data_ptr().address(), 64, 32);
+        Method multiply = weightMatrix.getMethod("multiply", float[].class, float[].class);
+        for (Object loop : new Object[]{matrix, weightMatrix.getMethod("withJavaLoop").invoke(matrix)}) {
+            float[] y = new float[63];
+            var e = org.junit.jupiter.api.Assertions.assertThrows(java.lang.reflect.InvocationTargetException.class,
+                    () -> multiply.invoke(loop, new float[32], y));
+            assertTrue(e.getCause() instanceof IllegalArgumentException
+                    && e.getCause().getMessage().equals("a 64×32 product needs x of at least 32 and y of at least 64 "
+                    + "elements, got 32 and 63"), String.valueOf(e.getCause()));
+            assertTrue(java.util.Arrays.equals(y, new float[63]), "wrote into y");
+            e = org.junit.jupiter.api.Assertions.assertThrows(java.lang.reflect.InvocationTargetException.class,
+                    () -> multiply.invoke(loop, new float[31], new float[64]));
+            assertTrue(e.getCause() instanceof IllegalArgumentException, String.valueOf(e.getCause()));
+        }
+        java.lang.ref.Reference.reachabilityFence(w);
+    }
+
     /** Extra float32 rows (an adapter's A) in the same job: their products, and the matrix's as without them. */
     private static void checkExtraRows(Object matrix, int rows, int cols, float[] x, float[] expectedY,
                                        double[] tolerances, Random random) throws Exception {
