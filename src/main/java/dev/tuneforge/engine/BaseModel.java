@@ -6,6 +6,7 @@ import dev.tuneforge.engine.generate.TextGenerator;
 import dev.tuneforge.engine.model.Adapter;
 import dev.tuneforge.engine.model.HfModelDirectory;
 import dev.tuneforge.engine.model.LlamaModel;
+import dev.tuneforge.engine.model.SingleTokenDecoder;
 import dev.tuneforge.engine.model.UntrainedTokenCheck;
 import org.slf4j.LoggerFactory;
 import dev.tuneforge.engine.tokenizer.PromptFormat;
@@ -34,9 +35,10 @@ public final class BaseModel implements AutoCloseable {
         this.promptFormat = new PromptFormat(tokenizer);
         this.generator = new TextGenerator(model, tokenizer);
         warnAboutUntrainedSpecialTokens();
-        if (model.decoder() != null) {
+        SingleTokenDecoder decoder = model.decoder();
+        if (decoder != null) {
             LoggerFactory.getLogger(BaseModel.class).info("{}: single-token decoder with the {}", directory.path(),
-                    model.decoder().loop());
+                    decoder.loop());
         }
     }
 

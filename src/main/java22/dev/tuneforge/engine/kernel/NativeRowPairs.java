@@ -77,19 +77,18 @@ final class NativeRowPairs {
         return STATUS;
     }
 
-    /** As the Java loop: rows [from, to) of the bf16 matrix, each with row r + offset. */
-    static void bf16(MemorySegment weights, int cols, float[] x, float[] y, int from, int to, int offset) {
+    /** As the Java loop: rows [from, to) of the matrix (bf16 or float32), each with row r + offset. */
+    static void rowPairs(boolean bf16, MemorySegment weights, int cols, float[] x, float[] y, int from, int to,
+                         int offset) {
+        MemorySegment in = MemorySegment.ofArray(x);
+        MemorySegment out = MemorySegment.ofArray(y);
         try {
-            BF16.invokeExact(weights, cols, MemorySegment.ofArray(x), MemorySegment.ofArray(y), from, to, offset);
-        } catch (Throwable e) {
-            throw new IllegalStateException("the native row-pairs loop failed", e);
-        }
-    }
-
-    /** As {@link #bf16} for a float32 matrix. */
-    static void f32(MemorySegment weights, int cols, float[] x, float[] y, int from, int to, int offset) {
-        try {
-            F32.invokeExact(weights, cols, MemorySegment.ofArray(x), MemorySegment.ofArray(y), from, to, offset);
+            // each handle invoked where it is a constant, so that the JIT inlines the downcall
+            if (bf16) {
+                BF16.invokeExact(weights, cols, in, out, from, to, offset);
+            } else {
+                F32.invokeExact(weights, cols, in, out, from, to, offset);
+            }
         } catch (Throwable e) {
             throw new IllegalStateException("the native row-pairs loop failed", e);
         }

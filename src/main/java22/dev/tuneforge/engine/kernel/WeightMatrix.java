@@ -147,11 +147,7 @@ public final class WeightMatrix {
      */
     private void multiplyRowPairs(float[] x, float[] y, int from, int to, int offset) {
         if (nativeLoop) {
-            if (bf16) {
-                NativeRowPairs.bf16(data, cols, x, y, from, to, offset);
-            } else {
-                NativeRowPairs.f32(data, cols, x, y, from, to, offset);
-            }
+            NativeRowPairs.rowPairs(bf16, data, cols, x, y, from, to, offset);
             return;
         }
         if (bf16) {
