@@ -15,7 +15,7 @@ if ! command -v gcc >/dev/null 2>&1; then
 fi
 mkdir -p "$out_dir"
 if gcc -O3 -std=c11 -mavx512f -mavx512bw -mavx512dq -shared -fPIC -Wall -Werror \
-    -o "$out_dir/libtuneforge-row-pairs.so" "$src_dir/row_pairs.c"; then
+    -o "$out_dir/libtuneforge-row-pairs.so" "$src_dir/row_pairs.c" "$src_dir/team_decoder.c" -lm -lpthread; then
   echo "native row-pairs loop: built $out_dir/libtuneforge-row-pairs.so"
 else
   rm -f "$out_dir/libtuneforge-row-pairs.so"

@@ -37,7 +37,7 @@ public final class BaseModel implements AutoCloseable {
         warnAboutUntrainedSpecialTokens();
         SingleTokenDecoder decoder = model.decoder();
         if (decoder != null) {
-            LoggerFactory.getLogger(BaseModel.class).info("{}: single-token decoder with the {}", directory.path(),
+            LoggerFactory.getLogger(BaseModel.class).info("{}: single-token decoder: {}", directory.path(),
                     decoder.loop());
         }
     }

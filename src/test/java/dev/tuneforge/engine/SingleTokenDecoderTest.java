@@ -2,6 +2,7 @@ package dev.tuneforge.engine;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tuneforge.engine.kernel.CpuFeatures;
 import dev.tuneforge.engine.lora.LoraAdapter;
 import dev.tuneforge.engine.lora.LoraConfig;
 import dev.tuneforge.engine.lora.PeftAdapterFormat;
@@ -39,6 +40,8 @@ class SingleTokenDecoderTest {
     private static final long[] IDS = {1, 403, 407, 2, 261, 378, 432, 383, 5};
     /** Positions that go through libtorch before the decoder takes over. */
     private static final int PROMPT = 3;
+    /** Whether the checks run the decoder as it is chosen (the native team where built) or the Java decoder. */
+    static volatile boolean asChosen = true;
 
     @org.junit.jupiter.api.BeforeAll
     static void decoderIsBuiltForThisRuntime() {
@@ -57,6 +60,18 @@ class SingleTokenDecoderTest {
             LoraAdapter adapter = trainedAdapter(model);
             assertMatches(model, adapter, model, adapter, 1e-5, spec + " with adapter");
         }
+    }
+
+    /** Where the native library was built for this CPU the team decodes: a silent fallback would be slower. */
+    @Test
+    void theNativeTeamDecodesWhereItWasBuilt() throws Exception {
+        boolean built = getClass().getResource("/native/linux-x86_64/libtuneforge-row-pairs.so") != null;
+        org.junit.jupiter.api.Assumptions.assumeTrue(asChosen && built && CpuFeatures.hasAvx512()
+                && !"0".equals(System.getenv("TUNEFORGE_NATIVE_LOOP")) && !"0".equals(System.getenv("TUNEFORGE_TEAM_DECODER")));
+        LlamaModel model = LlamaModel.random(qwen2(36, 50, 3, 1), ScalarType.Float, 9);
+        assertTrue(model.decoder().loop().startsWith("native team decoder"), model.decoder().loop());
+        assertTrue(model.decoder().withoutTeam().loop().startsWith("native AVX-512 loop"),
+                model.decoder().withoutTeam().loop());
     }
 
     @Test
@@ -227,6 +242,7 @@ class SingleTokenDecoderTest {
     private static float[] decodeAll(LlamaModel model, LoraAdapter adapter, long[] ids, int prompt, KvCache cache) {
         SingleTokenDecoder decoder = model.decoder();
         assertNotNull(decoder, "the decoder runs on this JVM (Java 22+, jdk.incubator.vector)");
+        decoder = asChosen ? decoder : decoder.withoutTeam();
         int vocab = model.config().vocabSize();
         float[] out = new float[(ids.length - prompt) * vocab];
         try (NoGradGuard g = new NoGradGuard()) {

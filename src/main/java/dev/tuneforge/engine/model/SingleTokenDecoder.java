@@ -18,6 +18,11 @@ public interface SingleTokenDecoder {
      */
     float[] next(State state, int token, int position, KvCache cache, AdapterWeights adapter);
 
-    /** Which matrix-vector loop the products run (native or Java), and why, for the bench. */
+    /** What decodes (the native team, or the Java decoder and which matrix-vector loop), and why, for the bench. */
     String loop();
+
+    /** The same decoder on the same weights without the native team (the Java decoder, kept under test). */
+    default SingleTokenDecoder withoutTeam() {
+        return this;
+    }
 }

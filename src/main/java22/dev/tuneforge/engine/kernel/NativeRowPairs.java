@@ -30,11 +30,14 @@ final class NativeRowPairs {
             ValueLayout.JAVA_INT);
     private static final MethodHandle BF16;
     private static final MethodHandle F32;
+    /** {@code tuneforge_team_decode} of the same library ({@link NativeTeam}). */
+    static final MethodHandle TEAM;
     private static final String STATUS;
 
     static {
         MethodHandle bf16 = null;
         MethodHandle f32 = null;
+        MethodHandle team = null;
         String status;
         URL library = NativeRowPairs.class.getResource(RESOURCE);
         if ("0".equals(System.getenv(ENV))) {
@@ -52,15 +55,19 @@ final class NativeRowPairs {
                         SIGNATURE, critical);
                 f32 = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_f32_row_pairs").orElseThrow(),
                         SIGNATURE, critical);
+                team = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_team_decode").orElseThrow(),
+                        NativeTeam.SIGNATURE);
                 status = "native AVX-512 loop";
             } catch (IOException | RuntimeException | URISyntaxException e) {
                 bf16 = null;
                 f32 = null;
+                team = null;
                 status = "Java Vector API loop, the native loop did not load: " + e;
             }
         }
         BF16 = bf16;
         F32 = f32;
+        TEAM = team;
         STATUS = status;
     }
 

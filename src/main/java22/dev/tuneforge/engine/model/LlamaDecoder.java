@@ -1,5 +1,6 @@
 package dev.tuneforge.engine.model;
 
+import dev.tuneforge.engine.kernel.NativeTeam;
 import dev.tuneforge.engine.kernel.RowParallel;
 import dev.tuneforge.engine.kernel.VectorMath;
 import dev.tuneforge.engine.kernel.WeightMatrix;
@@ -29,6 +30,8 @@ final class LlamaDecoder implements SingleTokenDecoder {
     private final float[] finalNorm;
     private final Layer[] layers;
     private final float[] inverseFrequencies;
+    /** The native team decoder's view of this model, where it runs ({@link NativeTeam}); else null. */
+    private final LlamaTeam team;
 
     private record Layer(float[] inputNorm, float[] postAttentionNorm, WeightMatrix qkv, float[] qkvBias,
                          WeightMatrix o, float[] oBias, WeightMatrix gateUp, float[] gateUpBias, WeightMatrix down,
@@ -57,6 +60,18 @@ final class LlamaDecoder implements SingleTokenDecoder {
                     matrix.apply(d.down(), new int[]{hidden, inter}), d.downBias());
         }
         this.inverseFrequencies = RotaryEmbedding.inverseFrequencies(config, config.headDim() / 2);
+        this.team = NativeTeam.available() ? new LlamaTeam(w) : null;
+    }
+
+    private LlamaDecoder(LlamaDecoder java) {
+        this.owner = java.owner;
+        this.config = java.config;
+        this.embedTokens = java.embedTokens;
+        this.lmHead = java.lmHead;
+        this.finalNorm = java.finalNorm;
+        this.layers = java.layers;
+        this.inverseFrequencies = java.inverseFrequencies;
+        this.team = null;
     }
 
     /** Scratch buffers for one sequence: allocated once, reused for every token. */
@@ -79,6 +94,8 @@ final class LlamaDecoder implements SingleTokenDecoder {
         private final float[][] partOut = new float[RowParallel.threads()][config.numHeads() * config.headDim()];
         /** An adapter's intermediates A · x of one projection group, members one after another; grown as needed. */
         private float[] lowRank = new float[0];
+        /** The team decoder's buffers, where it runs. */
+        private final LlamaTeam.Buffers teamBuffers = team == null ? null : team.new Buffers();
 
         private Buffers(int capacity) {
             scores = new float[config.numHeads() * capacity];
@@ -87,7 +104,12 @@ final class LlamaDecoder implements SingleTokenDecoder {
 
     @Override
     public String loop() {
-        return WeightMatrix.loopStatus();
+        return team != null ? NativeTeam.status() : WeightMatrix.loopStatus();
+    }
+
+    @Override
+    public SingleTokenDecoder withoutTeam() {
+        return team == null ? this : new LlamaDecoder(this);
     }
 
     @Override
@@ -112,6 +134,9 @@ final class LlamaDecoder implements SingleTokenDecoder {
             embedTokens.row(token, s.hidden);
         }
         rotaryAngles(position, s);
+        if (team != null && nextByTeam(s, position, cache, adapter)) {
+            return s.logits;
+        }
         for (int l = 0; l < layers.length; l++) {
             Layer layer = layers[l];
             VectorMath.rmsNorm(s.hidden, layer.inputNorm, config.rmsNormEps(), s.normed);
@@ -143,16 +168,46 @@ final class LlamaDecoder implements SingleTokenDecoder {
         }
         VectorMath.rmsNorm(s.hidden, finalNorm, config.rmsNormEps(), s.normed);
         lmHead.multiply(s.normed, s.logits);
+        finish(s, position, cache, adapter);
+        return s.logits;
+    }
+
+    /** The adapter's replacement head rows, and the cache one position longer. */
+    private void finish(Buffers s, int position, KvCache cache, AdapterWeights adapter) {
         if (adapter != null) {
             int[] tokens = adapter.headTokens();
             for (int j = 0; j < tokens.length; j++) {
-                s.logits[tokens[j]] = VectorMath.dot(adapter.headRow(j), 0, s.normed, 0, hiddenSize);
+                s.logits[tokens[j]] = VectorMath.dot(adapter.headRow(j), 0, s.normed, 0, config.hiddenSize());
             }
         }
         cache.advanceTo(position + 1);
-        // the weights read above are the owner's memory: it must not be collected (and freed) before now
+        // the weights read before are the owner's memory: it must not be collected (and freed) before now
         java.lang.ref.Reference.reachabilityFence(owner);
-        return s.logits;
+    }
+
+    /**
+     * The token from s.hidden on by the native team; false where it did not run (the team busy with another
+     * sequence's token, or an adapter it cannot take), and the caller decodes it itself.
+     */
+    private boolean nextByTeam(Buffers s, int position, KvCache cache, AdapterWeights adapter) {
+        MemorySegment adapterWords = team.adapter(adapter);
+        if (adapterWords == null) {
+            return false;
+        }
+        LlamaTeam.Buffers n = s.teamBuffers;
+        MemorySegment.copy(s.hidden, 0, n.hidden, ValueLayout.JAVA_FLOAT, 0, s.hidden.length);
+        MemorySegment.copy(s.cos, 0, n.cos, ValueLayout.JAVA_FLOAT, 0, s.cos.length);
+        MemorySegment.copy(s.sin, 0, n.sin, ValueLayout.JAVA_FLOAT, 0, s.sin.length);
+        int result = NativeTeam.decode(team.model(), adapterWords, n.cache(cache), position, n.cos, n.sin, n.hidden,
+                n.normed, n.logits);
+        if (result == NativeTeam.BUSY) {
+            return false;
+        }
+        MemorySegment.copy(n.logits, ValueLayout.JAVA_FLOAT, 0, s.logits, 0, s.logits.length);
+        MemorySegment.copy(n.normed, ValueLayout.JAVA_FLOAT, 0, s.normed, 0, s.normed.length);
+        finish(s, position, cache, adapter);
+        java.lang.ref.Reference.reachabilityFence(team);
+        return true;
     }
 
     private void rotaryAngles(int position, Buffers s) {

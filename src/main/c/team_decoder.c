@@ -1,0 +1,577 @@
+/*
+ * The single-token decoder of a Llama-family model (LlamaDecoder's arithmetic) run by all cores as one team: every
+ * thread keeps its own copy of the hidden state and does the norms, residual additions, RoPE and SwiGLU itself, and
+ * each takes a fixed share of every matrix-vector product and of attention's positions; the threads meet at a spin
+ * barrier after each product and after attention (five barriers a layer). Nothing but the products' outputs and
+ * attention's partial results crosses between cores. When the two vCPUs of the VM this was written on sit far
+ * apart (a cache line's round trip ~400 ns), the Java decoder's hand-offs (one parallel job per step, the calling
+ * core doing the serial work) held SmolLM2 at 63-73% of the memory bandwidth; this reads 85-98% (docs/engine.md,
+ * "The team decoder").
+ *
+ * Descriptors are arrays of 64-bit words written by the Java side (NativeTeamDecoder); see the *_WORDS layouts.
+ */
+#define _GNU_SOURCE
+#include <immintrin.h>
+#include <linux/futex.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+void tuneforge_bf16_row_pairs(const uint16_t *w, int32_t cols, const float *x, float *y, int32_t from, int32_t to,
+                              int32_t offset);
+void tuneforge_f32_row_pairs(const float *w, int32_t cols, const float *x, float *y, int32_t from, int32_t to,
+                             int32_t offset);
+
+/* Model descriptor: MODEL_HEADER words, then LAYER_WORDS per layer. Pointers are addresses; absent biases are 0. */
+enum { M_HIDDEN, M_HEADS, M_KV_HEADS, M_HEAD_DIM, M_INTER, M_LAYERS, M_VOCAB, M_BF16, M_EPS_BITS, M_LM_HEAD,
+       M_FINAL_NORM, M_THREADS, MODEL_HEADER };
+enum { L_QKV, L_O, L_GATE_UP, L_DOWN, L_INPUT_NORM, L_POST_NORM, L_QKV_BIAS, L_O_BIAS, L_GATE_UP_BIAS, L_DOWN_BIAS,
+       LAYER_WORDS };
+/* Adapter descriptor, per layer: for each of the 4 projection groups (q/k/v, o, gate/up, down) the stacked A rows
+ * (float32 [rows, in]) and their row count; then for each of the 7 projections (q, k, v, o, gate, up, down) its up
+ * matrix (B transposed with the scale folded in, float32 [rank, out]) and rank (0: no update). */
+enum { GROUPS = 4, PROJECTIONS = 7, ADAPTER_LAYER_WORDS = 2 * GROUPS + 2 * PROJECTIONS };
+/* Cache descriptor: capacity, bf16 flag, then the key and the value address of every layer. */
+enum { C_CAPACITY, C_BF16, C_ADDRESSES };
+enum { MAX_THREADS = 64 };
+
+typedef struct {
+    const int64_t *model, *adapter, *cache;
+    int32_t position;
+    const float *cos, *sin, *hidden_in;
+    float *normed_out, *logits;
+} job_t;
+
+/* Per-thread scratch, grown as needed. */
+typedef struct {
+    float *hidden, *normed, *attention, *activation, *q, *kv, *scores, *low_rank;
+    size_t capacity_floats;
+    float *block;
+} scratch_t;
+
+static struct {
+    pthread_mutex_t start_lock;
+    atomic_int busy;
+    int started; /* worker threads running */
+    _Alignas(64) atomic_int generation;
+    _Alignas(64) atomic_int sleepers;
+    _Alignas(64) atomic_int arrived;
+    _Alignas(64) atomic_int barrier_generation;
+    _Alignas(64) job_t job;
+    int threads;
+    int start_generation;
+    /* shared outputs of the products and attention's parts */
+    float *shared;
+    size_t shared_floats;
+    scratch_t scratch[MAX_THREADS];
+} team = { .start_lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* n rounded up to whole 64-byte lines of floats */
+static inline int up16(int64_t n) {
+    return (int) ((n + 15) & ~(int64_t) 15);
+}
+
+static inline double word_double(int64_t w) {
+    union { int64_t i; double d; } v = { w };
+    return v.d;
+}
+
+static void barrier(int threads) {
+    int g = atomic_load_explicit(&team.barrier_generation, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&team.arrived, 1, memory_order_acq_rel) == threads - 1) {
+        atomic_store_explicit(&team.arrived, 0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&team.barrier_generation, 1, memory_order_release);
+    } else {
+        while (atomic_load_explicit(&team.barrier_generation, memory_order_acquire) == g) {
+            _mm_pause();
+        }
+    }
+}
+
+static inline float bf16_to_float(uint16_t v) {
+    union { uint32_t u; float f; } bits = { (uint32_t) v << 16 };
+    return bits.f;
+}
+
+/* Round to nearest, ties to even, NaN kept quiet: as BFloat16.round and libtorch. */
+static inline uint16_t float_to_bf16(float f) {
+    union { float f; uint32_t u; } bits = { f };
+    if ((bits.u & 0x7fffffffu) > 0x7f800000u) {
+        return (uint16_t) ((bits.u >> 16) | 0x40);
+    }
+    return (uint16_t) ((bits.u + 0x7fffu + ((bits.u >> 16) & 1u)) >> 16);
+}
+
+static float dot(const float *a, const float *b, int n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+    }
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+    for (; i < n; i++) {
+        s += a[i] * b[i];
+    }
+    return s;
+}
+
+/* y[r] = A[r] . x for the rows of a group's stacked A (float32): four rows at a time, for more loads in flight */
+static void low_rank_rows_times_x(const float *a, int rows_count, int cols, const float *x, float *y) {
+    int r = 0;
+    int vec = cols - cols % 16;
+    for (; r + 4 <= rows_count; r += 4) {
+        const float *a0 = a + (int64_t) r * cols, *a1 = a0 + cols, *a2 = a1 + cols, *a3 = a2 + cols;
+        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        int c = 0;
+        for (; c < vec; c += 16) {
+            __m512 xv = _mm512_loadu_ps(x + c);
+            s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a0 + c), xv, s0);
+            s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a1 + c), xv, s1);
+            s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a2 + c), xv, s2);
+            s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a3 + c), xv, s3);
+        }
+        float t0 = _mm512_reduce_add_ps(s0), t1 = _mm512_reduce_add_ps(s1);
+        float t2 = _mm512_reduce_add_ps(s2), t3 = _mm512_reduce_add_ps(s3);
+        for (; c < cols; c++) {
+            t0 += a0[c] * x[c];
+            t1 += a1[c] * x[c];
+            t2 += a2[c] * x[c];
+            t3 += a3[c] * x[c];
+        }
+        y[r] = t0;
+        y[r + 1] = t1;
+        y[r + 2] = t2;
+        y[r + 3] = t3;
+    }
+    for (; r < rows_count; r++) {
+        y[r] = dot(a + (int64_t) r * cols, x, cols);
+    }
+}
+
+static void rms_norm(const float *x, const float *weight, double eps, int n, float *out) {
+    float mean_square = dot(x, x, n) / n;
+    float inv = (float) (1.0 / sqrt((double) mean_square + eps)); /* as VectorMath.rmsNorm: eps in double */
+    for (int i = 0; i < n; i++) {
+        out[i] = x[i] * inv * weight[i];
+    }
+}
+
+/* Rows [from, to) of y = W x in pairs (row r with row r + half), as WeightMatrix does. */
+static void rows(const void *w, int bf16, int cols, const float *x, float *y, int from, int to, int offset) {
+    if (from >= to) {
+        return;
+    }
+    if (bf16) {
+        tuneforge_bf16_row_pairs((const uint16_t *) w, cols, x, y, from, to, offset);
+    } else {
+        tuneforge_f32_row_pairs((const float *) w, cols, x, y, from, to, offset);
+    }
+}
+
+/* This thread's fixed share of y = W x: a slice of the row pairs, and the odd last row on the last thread. */
+static void share(const void *w, int bf16, int rows_count, int cols, const float *x, float *y, int t, int threads) {
+    int half = rows_count / 2;
+    rows(w, bf16, cols, x, y, (int) ((int64_t) half * t / threads), (int) ((int64_t) half * (t + 1) / threads), half);
+    if ((rows_count & 1) && t == threads - 1) {
+        rows(w, bf16, cols, x, y, rows_count - 1, rows_count, 0);
+    }
+}
+
+/* The rows a thread's share covers, for the bias and adapter updates it adds to them: two ranges. */
+static void share_ranges(int rows_count, int t, int threads, int range[4]) {
+    int half = rows_count / 2;
+    int from = (int) ((int64_t) half * t / threads), to = (int) ((int64_t) half * (t + 1) / threads);
+    range[0] = from;
+    range[1] = to;
+    range[2] = from + half;
+    range[3] = to + half + ((rows_count & 1) && t == threads - 1 ? 1 : 0);
+}
+
+/*
+ * One projection group's product: this thread's share of y = W x, then on the same rows the bias and each member's
+ * low-rank update up^T t (t = A x, computed by every thread for itself beforehand into low_rank).
+ */
+
+static void product(const int64_t *model, const int64_t *adapter_layer, int group, const int *member_projections,
+                    const int *member_offsets, int members, const void *w, const float *bias, int rows_count,
+                    int cols, const float *x, float *y, scratch_t *s, int t, int threads) {
+    int bf16 = (int) model[M_BF16];
+    const float *stacked = adapter_layer ? (const float *) (intptr_t) adapter_layer[2 * group] : NULL;
+    int low_rank_rows = stacked ? (int) adapter_layer[2 * group + 1] : 0;
+    if (stacked) {
+        low_rank_rows_times_x(stacked, low_rank_rows, cols, x, s->low_rank);
+    }
+    share(w, bf16, rows_count, cols, x, y, t, threads);
+    int range[4];
+    share_ranges(rows_count, t, threads, range);
+    for (int part = 0; part < 2; part++) {
+        int from = range[2 * part], to = range[2 * part + 1];
+        if (bias) {
+            for (int r = from; r < to; r++) {
+                y[r] += bias[r];
+            }
+        }
+        if (!stacked) {
+            continue;
+        }
+        int low_rank_at = 0;
+        for (int m = 0; m < members; m++) {
+            int p = member_projections[m];
+            const float *up = (const float *) (intptr_t) adapter_layer[2 * GROUPS + 2 * p];
+            int rank = (int) adapter_layer[2 * GROUPS + 2 * p + 1];
+            if (!up || rank == 0) {
+                continue;
+            }
+            int out = (m + 1 < members ? member_offsets[m + 1] : rows_count) - member_offsets[m];
+            int lo = from > member_offsets[m] ? from : member_offsets[m];
+            int hi = to < member_offsets[m] + out ? to : member_offsets[m] + out;
+            /* up is [rank, out]: sixteen rows at a time, the rank rows read side by side */
+            const float *u = up - member_offsets[m];
+            const float *tm = s->low_rank + low_rank_at;
+            int r = lo;
+            for (; r + 16 <= hi; r += 16) {
+                __m512 acc = _mm512_loadu_ps(y + r);
+                for (int j = 0; j < rank; j++) {
+                    acc = _mm512_fmadd_ps(_mm512_loadu_ps(u + (int64_t) j * out + r), _mm512_set1_ps(tm[j]), acc);
+                }
+                _mm512_storeu_ps(y + r, acc);
+            }
+            for (; r < hi; r++) {
+                float sum = y[r];
+                for (int j = 0; j < rank; j++) {
+                    sum += u[(int64_t) j * out + r] * tm[j];
+                }
+                y[r] = sum;
+            }
+            low_rank_at += rank;
+        }
+    }
+}
+
+static void rotate(float *x, const float *cos, const float *sin, int half) {
+    for (int i = 0; i < half; i++) {
+        float x1 = x[i], x2 = x[half + i];
+        x[i] = x1 * cos[i] - x2 * sin[i];
+        x[half + i] = x2 * cos[i] + x1 * sin[i];
+    }
+}
+
+static inline float cached(const void *base, int bf16, int64_t index) {
+    return bf16 ? bf16_to_float(((const uint16_t *) base)[index]) : ((const float *) base)[index];
+}
+
+static float key_dot(const void *keys, int bf16, int64_t index, const float *q, int head_dim) {
+    if (!bf16) {
+        return dot((const float *) keys + index, q, head_dim);
+    }
+    const uint16_t *k = (const uint16_t *) keys + index;
+    __m512 s = _mm512_setzero_ps();
+    int d = 0;
+    for (; d + 16 <= head_dim; d += 16) {
+        __m512 kv = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(
+                _mm256_loadu_si256((const __m256i *) (k + d))), 16));
+        s = _mm512_fmadd_ps(kv, _mm512_loadu_ps(q + d), s);
+    }
+    float r = _mm512_reduce_add_ps(s);
+    for (; d < head_dim; d++) {
+        r += bf16_to_float(k[d]) * q[d];
+    }
+    return r;
+}
+
+static void token(int t) {
+    const job_t *job = &team.job;
+    const int64_t *m = job->model;
+    const int threads = team.threads;
+    const int hidden = (int) m[M_HIDDEN], heads = (int) m[M_HEADS], kv_heads = (int) m[M_KV_HEADS];
+    const int head_dim = (int) m[M_HEAD_DIM], inter = (int) m[M_INTER], layers = (int) m[M_LAYERS];
+    const int vocab = (int) m[M_VOCAB], bf16 = (int) m[M_BF16];
+    const double eps = word_double(m[M_EPS_BITS]);
+    const int q_dim = heads * head_dim, kv_dim = kv_heads * head_dim, qkv_rows = q_dim + 2 * kv_dim;
+    const int group = heads / kv_heads, half = head_dim / 2;
+    const int position = job->position, positions = position + 1;
+    const int64_t capacity = job->cache[C_CAPACITY];
+    const int bf16_cache = (int) job->cache[C_BF16];
+    const float scale = (float) (1.0 / sqrt((double) head_dim));
+    scratch_t *s = &team.scratch[t];
+    float *qkv = team.shared, *projected = qkv + up16(qkv_rows), *gate_up = projected + up16(hidden);
+    /* per thread, on lines of its own: each head's largest score and sum of exponentials; its weighted sums */
+    const int parts_stride = up16(2 * heads), out_stride = up16(q_dim);
+    float *parts = gate_up + up16(2 * inter), *part_out = parts + threads * parts_stride;
+    /* this thread's positions of every head */
+    const int from = (int) ((int64_t) positions * t / threads), to = (int) ((int64_t) positions * (t + 1) / threads);
+    static const int qkv_members[] = {0, 1, 2}, o_members[] = {3}, gate_up_members[] = {4, 5}, down_members[] = {6};
+    const int qkv_offsets[] = {0, q_dim, q_dim + kv_dim}, single_offset[] = {0}, gate_up_offsets[] = {0, inter};
+
+    memcpy(s->hidden, job->hidden_in, sizeof(float) * hidden);
+    for (int l = 0; l < layers; l++) {
+        const int64_t *lw = m + MODEL_HEADER + (int64_t) l * LAYER_WORDS;
+        const int64_t *aw = job->adapter ? job->adapter + (int64_t) l * ADAPTER_LAYER_WORDS : NULL;
+        rms_norm(s->hidden, (const float *) (intptr_t) lw[L_INPUT_NORM], eps, hidden, s->normed);
+        product(m, aw, 0, qkv_members, qkv_offsets, 3, (const void *) (intptr_t) lw[L_QKV],
+                (const float *) (intptr_t) lw[L_QKV_BIAS], qkv_rows, hidden, s->normed, qkv, s, t, threads);
+        barrier(threads);
+
+        /* this position's keys (rotated) and values, kept privately; thread 0 stores them in the cache */
+        void *keys_base = (void *) (intptr_t) job->cache[C_ADDRESSES + 2 * l];
+        void *values_base = (void *) (intptr_t) job->cache[C_ADDRESSES + 2 * l + 1];
+        float *keys_now = s->kv, *values_now = s->kv + kv_dim;
+        memcpy(keys_now, qkv + q_dim, sizeof(float) * kv_dim);
+        memcpy(values_now, qkv + q_dim + kv_dim, sizeof(float) * kv_dim);
+        for (int h = 0; h < kv_heads; h++) {
+            rotate(keys_now + h * head_dim, job->cos, job->sin, half);
+        }
+        if (bf16_cache) {
+            /* attention reads this position as the cache holds it: rounded to bf16 */
+            for (int i = 0; i < 2 * kv_dim; i++) {
+                keys_now[i] = bf16_to_float(float_to_bf16(keys_now[i]));
+            }
+        }
+        if (t == 0) {
+            for (int h = 0; h < kv_heads; h++) {
+                int64_t index = ((int64_t) h * capacity + position) * head_dim;
+                if (bf16_cache) {
+                    for (int d = 0; d < head_dim; d++) {
+                        ((uint16_t *) keys_base)[index + d] = float_to_bf16(keys_now[h * head_dim + d]);
+                        ((uint16_t *) values_base)[index + d] = float_to_bf16(values_now[h * head_dim + d]);
+                    }
+                } else {
+                    memcpy((float *) keys_base + index, keys_now + h * head_dim, sizeof(float) * head_dim);
+                    memcpy((float *) values_base + index, values_now + h * head_dim, sizeof(float) * head_dim);
+                }
+            }
+        }
+        /* attention over positions [from, to) for every head, unnormalised (combined below, as flash-decoding) */
+        float *out = part_out + (int64_t) t * out_stride;
+        for (int h = 0; h < heads; h++) {
+            float *q = s->q;
+            memcpy(q, qkv + h * head_dim, sizeof(float) * head_dim);
+            rotate(q, job->cos, job->sin, half);
+            int kv = h / group;
+            int64_t head_base = (int64_t) kv * capacity * head_dim;
+            float max = -INFINITY;
+            for (int p = from; p < to; p++) {
+                float score = p == position ? dot(keys_now + kv * head_dim, q, head_dim)
+                                            : key_dot(keys_base, bf16_cache, head_base + (int64_t) p * head_dim, q, head_dim);
+                score *= scale;
+                s->scores[p - from] = score;
+                if (score > max) {
+                    max = score;
+                }
+            }
+            float sum = 0;
+            for (int p = from; p < to; p++) {
+                float e = expf(s->scores[p - from] - max);
+                s->scores[p - from] = e;
+                sum += e;
+            }
+            float *o = out + h * head_dim;
+            memset(o, 0, sizeof(float) * head_dim);
+            for (int p = from; p < to; p++) {
+                float w = s->scores[p - from];
+                if (p == position) {
+                    const float *v = values_now + kv * head_dim;
+                    for (int d = 0; d < head_dim; d++) {
+                        o[d] += w * v[d];
+                    }
+                } else {
+                    int64_t index = head_base + (int64_t) p * head_dim;
+                    if (bf16_cache) {
+                        const uint16_t *v = (const uint16_t *) values_base + index;
+                        for (int d = 0; d < head_dim; d++) {
+                            o[d] += w * bf16_to_float(v[d]);
+                        }
+                    } else {
+                        const float *v = (const float *) values_base + index;
+                        for (int d = 0; d < head_dim; d++) {
+                            o[d] += w * v[d];
+                        }
+                    }
+                }
+            }
+            parts[t * parts_stride + h] = max;
+            parts[t * parts_stride + heads + h] = sum;
+        }
+        barrier(threads);
+        for (int h = 0; h < heads; h++) {
+            float max = -INFINITY;
+            for (int p = 0; p < threads; p++) {
+                if (parts[p * parts_stride + h] > max) {
+                    max = parts[p * parts_stride + h];
+                }
+            }
+            float sum = 0;
+            float *a = s->attention + h * head_dim;
+            memset(a, 0, sizeof(float) * head_dim);
+            for (int p = 0; p < threads; p++) {
+                float part_sum = parts[p * parts_stride + heads + h];
+                if (part_sum == 0) {
+                    continue; /* a thread without positions */
+                }
+                float weight = expf(parts[p * parts_stride + h] - max);
+                sum += weight * part_sum;
+                const float *o = part_out + (int64_t) p * out_stride + h * head_dim;
+                for (int d = 0; d < head_dim; d++) {
+                    a[d] += weight * o[d];
+                }
+            }
+            for (int d = 0; d < head_dim; d++) {
+                a[d] /= sum;
+            }
+        }
+        product(m, aw, 1, o_members, single_offset, 1, (const void *) (intptr_t) lw[L_O],
+                (const float *) (intptr_t) lw[L_O_BIAS], hidden, q_dim, s->attention, projected, s, t, threads);
+        barrier(threads);
+        for (int i = 0; i < hidden; i++) {
+            s->hidden[i] += projected[i];
+        }
+        rms_norm(s->hidden, (const float *) (intptr_t) lw[L_POST_NORM], eps, hidden, s->normed);
+        product(m, aw, 2, gate_up_members, gate_up_offsets, 2, (const void *) (intptr_t) lw[L_GATE_UP],
+                (const float *) (intptr_t) lw[L_GATE_UP_BIAS], 2 * inter, hidden, s->normed, gate_up, s, t, threads);
+        barrier(threads);
+        for (int i = 0; i < inter; i++) {
+            float g = gate_up[i];
+            s->activation[i] = g / (1.0f + expf(-g)) * gate_up[inter + i];
+        }
+        /* projected is free again: every thread added it to its hidden state before the gate/up barrier */
+        product(m, aw, 3, down_members, single_offset, 1, (const void *) (intptr_t) lw[L_DOWN],
+                (const float *) (intptr_t) lw[L_DOWN_BIAS], hidden, inter, s->activation, projected, s, t, threads);
+        barrier(threads);
+        for (int i = 0; i < hidden; i++) {
+            s->hidden[i] += projected[i];
+        }
+        /* the next layer's first write to projected (its o product) comes after two more barriers */
+    }
+    rms_norm(s->hidden, (const float *) (intptr_t) m[M_FINAL_NORM], eps, hidden, s->normed);
+    if (t == 0) {
+        memcpy(job->normed_out, s->normed, sizeof(float) * hidden);
+    }
+    share((const void *) (intptr_t) m[M_LM_HEAD], bf16, vocab, hidden, s->normed, job->logits, t, threads);
+    barrier(threads);
+}
+
+static long futex(atomic_int *address, int op, int value) {
+    return syscall(SYS_futex, (int *) address, op, value, NULL, NULL, 0);
+}
+
+static void *worker(void *arg) {
+    int t = (int) (intptr_t) arg;
+    /* the generation before the job that started this thread: that job is bumped after the thread exists */
+    int seen = team.start_generation;
+    for (;;) {
+        int spins = 0;
+        int g;
+        while ((g = atomic_load_explicit(&team.generation, memory_order_acquire)) == seen) {
+            if (++spins < (1 << 18)) {
+                _mm_pause();
+            } else {
+                atomic_fetch_add(&team.sleepers, 1);
+                futex(&team.generation, FUTEX_WAIT_PRIVATE, seen);
+                atomic_fetch_sub(&team.sleepers, 1);
+                spins = 0;
+            }
+        }
+        seen = g;
+        token(t);
+    }
+    return NULL;
+}
+
+static int grow(scratch_t *s, const int64_t *m, int positions) {
+    int hidden = (int) m[M_HIDDEN], q_dim = (int) (m[M_HEADS] * m[M_HEAD_DIM]);
+    int kv_dim = (int) (m[M_KV_HEADS] * m[M_HEAD_DIM]), inter = (int) m[M_INTER];
+    size_t need = (size_t) 2 * hidden + q_dim + inter + m[M_HEAD_DIM] + 2 * kv_dim + positions + 4 * (size_t) inter;
+    if (need > s->capacity_floats) {
+        size_t capacity = need * 2;
+        float *block = aligned_alloc(64, ((capacity * sizeof(float)) + 63) & ~(size_t) 63);
+        if (!block) {
+            return -1;
+        }
+        free(s->block);
+        s->block = block;
+        s->capacity_floats = capacity;
+    }
+    float *p = s->block;
+    s->hidden = p; p += hidden;
+    s->normed = p; p += hidden;
+    s->attention = p; p += q_dim;
+    s->activation = p; p += inter;
+    s->q = p; p += m[M_HEAD_DIM];
+    s->kv = p; p += 2 * kv_dim;
+    s->scores = p; p += positions;
+    s->low_rank = p; /* at most 4 * inter ranks in a group: checked on the Java side */
+    return 0;
+}
+
+/*
+ * Decodes one token; returns 0, or 1 when the team is busy with another sequence's token (the caller then decodes
+ * this one itself), or -1 when scratch memory could not be allocated.
+ */
+int32_t tuneforge_team_decode(const int64_t *model, const int64_t *adapter, const int64_t *cache, int32_t position,
+                              const float *cos, const float *sin, const float *hidden_in, float *normed_out,
+                              float *logits) {
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&team.busy, &expected, 1)) {
+        return 1;
+    }
+    int threads = (int) model[M_THREADS];
+    if (threads < 1) {
+        threads = 1;
+    }
+    if (threads > MAX_THREADS) {
+        threads = MAX_THREADS;
+    }
+    pthread_mutex_lock(&team.start_lock);
+    int failed = 0;
+    if (team.started == 0) {
+        team.threads = threads;
+    }
+    threads = team.threads; /* fixed once the workers run */
+    for (int t = 0; t < threads && !failed; t++) {
+        failed = grow(&team.scratch[t], model, position + 1);
+    }
+    int hidden = (int) model[M_HIDDEN], heads = (int) model[M_HEADS], q_dim = (int) (heads * model[M_HEAD_DIM]);
+    int qkv_rows = q_dim + 2 * (int) (model[M_KV_HEADS] * model[M_HEAD_DIM]);
+    size_t shared = up16(qkv_rows) + up16(hidden) + up16(2 * model[M_INTER])
+                    + (size_t) threads * (up16(2 * heads) + up16(q_dim));
+    if (!failed && shared > team.shared_floats) {
+        float *block = aligned_alloc(64, ((shared * 2 * sizeof(float)) + 63) & ~(size_t) 63);
+        if (block) {
+            free(team.shared);
+            team.shared = block;
+            team.shared_floats = shared * 2;
+        } else {
+            failed = -1;
+        }
+    }
+    team.start_generation = atomic_load(&team.generation);
+    while (!failed && team.started < threads - 1) {
+        pthread_t thread;
+        if (pthread_create(&thread, NULL, worker, (void *) (intptr_t) (team.started + 1)) != 0) {
+            /* run with the threads that did start */
+            team.threads = threads = team.started + 1;
+            break;
+        }
+        pthread_detach(thread);
+        team.started++;
+    }
+    pthread_mutex_unlock(&team.start_lock);
+    if (failed) {
+        atomic_store(&team.busy, 0);
+        return -1;
+    }
+    team.job = (job_t) { model, adapter, cache, position, cos, sin, hidden_in, normed_out, logits };
+    atomic_fetch_add_explicit(&team.generation, 1, memory_order_release);
+    if (atomic_load(&team.sleepers) > 0) {
+        futex(&team.generation, FUTEX_WAKE_PRIVATE, MAX_THREADS);
+    }
+    token(0);
+    atomic_store(&team.busy, 0);
+    return 0;
+}
