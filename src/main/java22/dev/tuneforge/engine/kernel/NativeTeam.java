@@ -8,8 +8,9 @@ import java.lang.foreign.ValueLayout;
  * The single-token decoder run by all cores as one team in native code ({@code src/main/c/team_decoder.c}, in the
  * same library as {@link NativeRowPairs}' loop): each core keeps its own copy of the hidden state, does the serial
  * vector work itself and takes a fixed share of every product and of attention's positions, the cores meeting at
- * spin barriers. Where the VM's two vCPUs sit far apart this decodes SmolLM2 20-30% faster than the Java decoder,
- * whose parallel jobs hand every step's input and output between the cores (docs/engine.md, "The team decoder").
+ * spin barriers. Where the VM's two vCPUs sit far apart this decodes SmolLM2 9-13% faster than the Java decoder,
+ * whose parallel jobs hand every step's input and output between the cores, and 2-3% faster where they sit close
+ * (docs/engine.md, "The team decoder").
  * Available where the native loop is, unless {@value #ENV} is {@code 0}; the descriptors it reads are built by
  * {@code LlamaTeam}.
  */

@@ -17,7 +17,8 @@ import java.util.List;
  * and an OpenMP fork/join, about as long as the op's own work at this size). Here a layer is five parallel
  * matrix-vector products plus a few loops over vectors of the hidden size. The arithmetic is float32 throughout
  * (weights widened on load), as in {@link LlamaModel#forward}; prompts still go through libtorch, which fills the
- * same {@link KvCache}.
+ * same {@link KvCache}. Where the native team decoder is built ({@link NativeTeam}) each token goes to it instead,
+ * and this class decodes only what it cannot take.
  */
 final class LlamaDecoder implements SingleTokenDecoder {
     /** The fewest positions attention is split into a part of, across the cores. */
