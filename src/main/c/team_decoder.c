@@ -174,10 +174,18 @@ static void rows(const void *w, int bf16, int cols, const float *x, float *y, in
     }
 }
 
+/*
+ * Where thread t's share of a product's row pairs begins: an equal part, rounded down to 16 rows so that the
+ * threads' outputs meet at a cache line boundary (no line written by two cores).
+ */
+static inline int split(int half, int t, int threads) {
+    return t == threads ? half : (int) (((int64_t) half * t / threads) & ~(int64_t) 15);
+}
+
 /* This thread's fixed share of y = W x: a slice of the row pairs, and the odd last row on the last thread. */
 static void share(const void *w, int bf16, int rows_count, int cols, const float *x, float *y, int t, int threads) {
     int half = rows_count / 2;
-    rows(w, bf16, cols, x, y, (int) ((int64_t) half * t / threads), (int) ((int64_t) half * (t + 1) / threads), half);
+    rows(w, bf16, cols, x, y, split(half, t, threads), split(half, t + 1, threads), half);
     if ((rows_count & 1) && t == threads - 1) {
         rows(w, bf16, cols, x, y, rows_count - 1, rows_count, 0);
     }
@@ -186,7 +194,7 @@ static void share(const void *w, int bf16, int rows_count, int cols, const float
 /* The rows a thread's share covers, for the bias and adapter updates it adds to them: two ranges. */
 static void share_ranges(int rows_count, int t, int threads, int range[4]) {
     int half = rows_count / 2;
-    int from = (int) ((int64_t) half * t / threads), to = (int) ((int64_t) half * (t + 1) / threads);
+    int from = split(half, t, threads), to = split(half, t + 1, threads);
     range[0] = from;
     range[1] = to;
     range[2] = from + half;

@@ -151,11 +151,16 @@ final class LlamaTeam {
 
         Buffers() {
             Arena own = Arena.ofAuto();
-            hidden = own.allocate(ValueLayout.JAVA_FLOAT, config.hiddenSize());
-            normed = own.allocate(ValueLayout.JAVA_FLOAT, config.hiddenSize());
-            cos = own.allocate(ValueLayout.JAVA_FLOAT, config.headDim() / 2);
-            sin = own.allocate(ValueLayout.JAVA_FLOAT, config.headDim() / 2);
-            logits = own.allocate(ValueLayout.JAVA_FLOAT, config.vocabSize());
+            hidden = floats(own, config.hiddenSize());
+            normed = floats(own, config.hiddenSize());
+            cos = floats(own, config.headDim() / 2);
+            sin = floats(own, config.headDim() / 2);
+            logits = floats(own, config.vocabSize());
+        }
+
+        /** On whole cache lines: the cores write the logits in shares that meet at a line boundary (team_decoder.c). */
+        private static MemorySegment floats(Arena arena, int n) {
+            return arena.allocate((long) n * Float.BYTES, 64);
         }
 
         MemorySegment cache(KvCache cache) {
