@@ -54,8 +54,8 @@ typedef struct {
     float *block;
 } scratch_t;
 
+/* Touched only by the caller holding busy, and by the workers during a token. */
 static struct {
-    pthread_mutex_t start_lock;
     atomic_int busy;
     int started; /* worker threads running */
     _Alignas(64) atomic_int generation;
@@ -69,7 +69,7 @@ static struct {
     float *shared;
     size_t shared_floats;
     scratch_t scratch[MAX_THREADS];
-} team = { .start_lock = PTHREAD_MUTEX_INITIALIZER };
+} team;
 
 /* n rounded up to whole 64-byte lines of floats */
 static inline int up16(int64_t n) {
@@ -182,16 +182,10 @@ static inline int split(int half, int t, int threads) {
     return t == threads ? half : (int) (((int64_t) half * t / threads) & ~(int64_t) 15);
 }
 
-/* This thread's fixed share of y = W x: a slice of the row pairs, and the odd last row on the last thread. */
-static void share(const void *w, int bf16, int rows_count, int cols, const float *x, float *y, int t, int threads) {
-    int half = rows_count / 2;
-    rows(w, bf16, cols, x, y, split(half, t, threads), split(half, t + 1, threads), half);
-    if ((rows_count & 1) && t == threads - 1) {
-        rows(w, bf16, cols, x, y, rows_count - 1, rows_count, 0);
-    }
-}
-
-/* The rows a thread's share covers, for the bias and adapter updates it adds to them: two ranges. */
+/*
+ * The rows of thread t's fixed share of a product, as two ranges: a slice of the row pairs' first rows and the same
+ * slice half the matrix on, where the last thread also takes an odd last row.
+ */
 static void share_ranges(int rows_count, int t, int threads, int range[4]) {
     int half = rows_count / 2;
     int from = split(half, t, threads), to = split(half, t + 1, threads);
@@ -199,6 +193,15 @@ static void share_ranges(int rows_count, int t, int threads, int range[4]) {
     range[1] = to;
     range[2] = from + half;
     range[3] = to + half + ((rows_count & 1) && t == threads - 1 ? 1 : 0);
+}
+
+/* y = W x on the rows of a share (share_ranges): in pairs, row r with row r + half, and the odd last row alone. */
+static void share(const void *w, int bf16, int rows_count, int cols, const float *x, float *y, const int range[4]) {
+    int half = rows_count / 2;
+    rows(w, bf16, cols, x, y, range[0], range[1], half);
+    if (range[3] > range[1] + half) {
+        rows(w, bf16, cols, x, y, rows_count - 1, rows_count, 0);
+    }
 }
 
 /*
@@ -215,9 +218,9 @@ static void product(const int64_t *model, const int64_t *adapter_layer, int grou
     if (stacked) {
         low_rank_rows_times_x(stacked, low_rank_rows, cols, x, s->low_rank);
     }
-    share(w, bf16, rows_count, cols, x, y, t, threads);
     int range[4];
     share_ranges(rows_count, t, threads, range);
+    share(w, bf16, rows_count, cols, x, y, range);
     for (int part = 0; part < 2; part++) {
         int from = range[2 * part], to = range[2 * part + 1];
         if (bias) {
@@ -268,10 +271,6 @@ static void rotate(float *x, const float *cos, const float *sin, int half) {
         x[i] = x1 * cos[i] - x2 * sin[i];
         x[half + i] = x2 * cos[i] + x1 * sin[i];
     }
-}
-
-static inline float cached(const void *base, int bf16, int64_t index) {
-    return bf16 ? bf16_to_float(((const uint16_t *) base)[index]) : ((const float *) base)[index];
 }
 
 static float key_dot(const void *keys, int bf16, int64_t index, const float *q, int head_dim) {
@@ -460,7 +459,9 @@ static void token(int t) {
     if (t == 0) {
         memcpy(job->normed_out, s->normed, sizeof(float) * hidden);
     }
-    share((const void *) (intptr_t) m[M_LM_HEAD], bf16, vocab, hidden, s->normed, job->logits, t, threads);
+    int range[4];
+    share_ranges(vocab, t, threads, range);
+    share((const void *) (intptr_t) m[M_LM_HEAD], bf16, vocab, hidden, s->normed, job->logits, range);
     barrier(threads);
 }
 
@@ -491,10 +492,22 @@ static void *worker(void *arg) {
     return NULL;
 }
 
-static int grow(scratch_t *s, const int64_t *m, int positions) {
+/* The most low-rank rows of any projection group of the adapter (0 without one): each thread's A x scratch. */
+static int most_low_rank_rows(const int64_t *m, const int64_t *adapter) {
+    int most = 0;
+    for (int64_t l = 0; adapter && l < m[M_LAYERS]; l++) {
+        for (int g = 0; g < GROUPS; g++) {
+            int rows_count = (int) adapter[l * ADAPTER_LAYER_WORDS + 2 * g + 1];
+            most = rows_count > most ? rows_count : most;
+        }
+    }
+    return most;
+}
+
+static int grow(scratch_t *s, const int64_t *m, int positions, int low_rank_rows) {
     int hidden = (int) m[M_HIDDEN], q_dim = (int) (m[M_HEADS] * m[M_HEAD_DIM]);
     int kv_dim = (int) (m[M_KV_HEADS] * m[M_HEAD_DIM]), inter = (int) m[M_INTER];
-    size_t need = (size_t) 2 * hidden + q_dim + inter + m[M_HEAD_DIM] + 2 * kv_dim + positions + 4 * (size_t) inter;
+    size_t need = (size_t) 2 * hidden + q_dim + inter + m[M_HEAD_DIM] + 2 * kv_dim + positions + low_rank_rows;
     if (need > s->capacity_floats) {
         size_t capacity = need * 2;
         float *block = aligned_alloc(64, ((capacity * sizeof(float)) + 63) & ~(size_t) 63);
@@ -513,7 +526,7 @@ static int grow(scratch_t *s, const int64_t *m, int positions) {
     s->q = p; p += m[M_HEAD_DIM];
     s->kv = p; p += 2 * kv_dim;
     s->scores = p; p += positions;
-    s->low_rank = p; /* at most 4 * inter ranks in a group: checked on the Java side */
+    s->low_rank = p;
     return 0;
 }
 
@@ -535,14 +548,14 @@ int32_t tuneforge_team_decode(const int64_t *model, const int64_t *adapter, cons
     if (threads > MAX_THREADS) {
         threads = MAX_THREADS;
     }
-    pthread_mutex_lock(&team.start_lock);
     int failed = 0;
     if (team.started == 0) {
         team.threads = threads;
     }
     threads = team.threads; /* fixed once the workers run */
+    int low_rank_rows = most_low_rank_rows(model, adapter);
     for (int t = 0; t < threads && !failed; t++) {
-        failed = grow(&team.scratch[t], model, position + 1);
+        failed = grow(&team.scratch[t], model, position + 1, low_rank_rows);
     }
     int hidden = (int) model[M_HIDDEN], heads = (int) model[M_HEADS], q_dim = (int) (heads * model[M_HEAD_DIM]);
     int qkv_rows = q_dim + 2 * (int) (model[M_KV_HEADS] * model[M_HEAD_DIM]);
@@ -569,7 +582,6 @@ int32_t tuneforge_team_decode(const int64_t *model, const int64_t *adapter, cons
         pthread_detach(thread);
         team.started++;
     }
-    pthread_mutex_unlock(&team.start_lock);
     if (failed) {
         atomic_store(&team.busy, 0);
         return -1;

@@ -188,13 +188,10 @@ final class LlamaDecoder implements SingleTokenDecoder {
 
     /**
      * The token from s.hidden on by the native team; false where it did not run (the team busy with another
-     * sequence's token, or an adapter it cannot take), and the caller decodes it itself.
+     * sequence's token), and the caller decodes it itself.
      */
     private boolean nextByTeam(Buffers s, int position, KvCache cache, AdapterWeights adapter) {
         MemorySegment adapterWords = team.adapter(adapter);
-        if (adapterWords == null) {
-            return false;
-        }
         LlamaTeam.Buffers n = s.teamBuffers;
         MemorySegment.copy(s.hidden, 0, n.hidden, ValueLayout.JAVA_FLOAT, 0, s.hidden.length);
         MemorySegment.copy(s.cos, 0, n.cos, ValueLayout.JAVA_FLOAT, 0, s.cos.length);

@@ -55,19 +55,12 @@ final class LlamaTeam {
         return model;
     }
 
-    /**
-     * The description of {@code adapter} (NULL for none), built on first use; null where the team cannot run it
-     * (a group with more low-rank rows than the team's scratch holds), so that the Java decoder does.
-     */
+    /** The description of {@code adapter} (NULL for none), built on first use. */
     synchronized MemorySegment adapter(AdapterWeights adapter) {
         if (adapter == null) {
             return MemorySegment.NULL;
         }
-        if (!adapters.containsKey(adapter)) {
-            adapters.put(adapter, describe(adapter));
-        }
-        Described described = adapters.get(adapter);
-        return described == null ? null : described.words();
+        return adapters.computeIfAbsent(adapter, this::describe).words();
     }
 
     /** An adapter's description and the block holding its matrices, which must live as long as it. */
@@ -88,9 +81,6 @@ final class LlamaTeam {
         for (int l = 0; l < layers; l++) {
             for (int g = 0; g < Projection.GROUPS.size(); g++) {
                 float[] stacked = adapter.stackedDown(l, Projection.GROUPS.get(g));
-                if (stacked != null && stacked.length / inputs[g] > 4 * config.intermediateSize()) {
-                    return null;
-                }
                 floats += lines(stacked == null ? 0 : stacked.length);
                 for (Projection p : Projection.GROUPS.get(g)) {
                     AdapterWeights.LowRank lowRank = adapter.lowRank(l, p);
@@ -151,15 +141,15 @@ final class LlamaTeam {
 
         Buffers() {
             Arena own = Arena.ofAuto();
-            hidden = floats(own, config.hiddenSize());
-            normed = floats(own, config.hiddenSize());
-            cos = floats(own, config.headDim() / 2);
-            sin = floats(own, config.headDim() / 2);
-            logits = floats(own, config.vocabSize());
+            hidden = lineAligned(own, config.hiddenSize());
+            normed = lineAligned(own, config.hiddenSize());
+            cos = lineAligned(own, config.headDim() / 2);
+            sin = lineAligned(own, config.headDim() / 2);
+            logits = lineAligned(own, config.vocabSize());
         }
 
         /** On whole cache lines: the cores write the logits in shares that meet at a line boundary (team_decoder.c). */
-        private static MemorySegment floats(Arena arena, int n) {
+        private static MemorySegment lineAligned(Arena arena, int n) {
             return arena.allocate((long) n * Float.BYTES, 64);
         }
 
