@@ -68,12 +68,12 @@ class SingleTokenDecoderTest {
      */
     @Test
     void theNativeTeamDecodesWhereItWasBuilt() throws Exception {
-        boolean built = getClass().getResource("/native/linux-x86_64/libtuneforge-row-pairs.so") != null;
+        boolean built = getClass().getResource("/native/linux-x86_64/libtuneforge-decoder.so") != null;
         boolean gcc = java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
                 .anyMatch(dir -> java.nio.file.Files.isExecutable(Path.of(dir, "gcc")));
         if (gcc && "Linux".equals(System.getProperty("os.name")) && "amd64".equals(System.getProperty("os.arch"))) {
             assertTrue(built, "gcc is installed but the native library was not built: see the build's "
-                    + "\"native row-pairs loop\" line");
+                    + "\"native decoder\" line");
         }
         org.junit.jupiter.api.Assumptions.assumeTrue(asChosen && built && CpuFeatures.hasAvx512()
                 && !"0".equals(System.getenv("TUNEFORGE_NATIVE_LOOP")) && !"0".equals(System.getenv("TUNEFORGE_TEAM_DECODER")),

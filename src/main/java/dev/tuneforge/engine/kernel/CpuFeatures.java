@@ -17,7 +17,7 @@ public final class CpuFeatures {
         return FLAGS.contains("avx512_bf16") || FLAGS.contains("amx_bf16");
     }
 
-    /** Whether the CPU has the AVX-512 subsets the native row-pairs loop is compiled for (F, BW, DQ). */
+    /** Whether the CPU has the AVX-512 subsets the native decoder is compiled for (F, BW, DQ). */
     public static boolean hasAvx512() {
         return FLAGS.contains("avx512f") && FLAGS.contains("avx512bw") && FLAGS.contains("avx512dq");
     }

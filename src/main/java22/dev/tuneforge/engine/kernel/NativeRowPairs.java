@@ -24,7 +24,7 @@ import java.nio.file.StandardCopyOption;
  */
 final class NativeRowPairs {
     static final String ENV = "TUNEFORGE_NATIVE_LOOP";
-    private static final String RESOURCE = "/native/linux-x86_64/libtuneforge-row-pairs.so";
+    private static final String RESOURCE = "/native/linux-x86_64/libtuneforge-decoder.so";
     private static final FunctionDescriptor SIGNATURE = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS,
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT);
@@ -106,7 +106,7 @@ final class NativeRowPairs {
         if ("file".equals(library.getProtocol())) {
             return Path.of(library.toURI());
         }
-        Path copy = Files.createTempFile("tuneforge-row-pairs", ".so");
+        Path copy = Files.createTempFile("tuneforge-decoder", ".so");
         copy.toFile().deleteOnExit();
         try (InputStream in = library.openStream()) {
             Files.copy(in, copy, StandardCopyOption.REPLACE_EXISTING);

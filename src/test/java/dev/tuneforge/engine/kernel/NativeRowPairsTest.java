@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * jar to a file the dynamic linker can open (Java 22+ class, reached by reflection from these Java 21 tests).
  */
 class NativeRowPairsTest {
-    private static final String RESOURCE = "/native/linux-x86_64/libtuneforge-row-pairs.so";
+    private static final String RESOURCE = "/native/linux-x86_64/libtuneforge-decoder.so";
 
     @Test
     void theLibraryIsCopiedOutOfAJar(@TempDir Path dir) throws Exception {

@@ -73,7 +73,7 @@ class WeightMatrixTest {
      */
     @Test
     void theNativeLoopIsUsedWhereItWasBuilt() throws Exception {
-        boolean built = weightMatrix.getResource("/native/linux-x86_64/libtuneforge-row-pairs.so") != null;
+        boolean built = weightMatrix.getResource("/native/linux-x86_64/libtuneforge-decoder.so") != null;
         String status = (String) weightMatrix.getMethod("loopStatus").invoke(null);
         org.junit.jupiter.api.Assumptions.assumeTrue(built && CpuFeatures.hasAvx512()
                 && !"0".equals(System.getenv("TUNEFORGE_NATIVE_LOOP")), status);
