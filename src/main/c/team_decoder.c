@@ -26,6 +26,9 @@ void tuneforge_bf16_row_pairs(const uint16_t *w, int32_t cols, const float *x, f
                               int32_t offset);
 void tuneforge_f32_row_pairs(const float *w, int32_t cols, const float *x, float *y, int32_t from, int32_t to,
                              int32_t offset);
+void tuneforge_even_odd(const float *x, int32_t cols, float *regrouped);
+void tuneforge_bf16_row_pairs_by_halves(const uint16_t *w, int32_t cols, const float *regrouped, const float *x,
+                                        float *y, int32_t from, int32_t to, int32_t offset);
 
 /* Model descriptor: MODEL_HEADER words, then LAYER_WORDS per layer. Pointers are addresses; absent biases are 0. */
 enum { M_HIDDEN, M_HEADS, M_KV_HEADS, M_HEAD_DIM, M_INTER, M_LAYERS, M_VOCAB, M_BF16, M_EPS_BITS, M_LM_HEAD,
@@ -49,9 +52,10 @@ typedef struct {
 
 /* Per-thread scratch, grown as needed. */
 typedef struct {
-    float *hidden, *normed, *attention, *activation, *q, *kv, *scores, *low_rank;
+    float *hidden, *normed, *attention, *activation, *q, *kv, *scores, *low_rank, *regrouped;
     size_t capacity_floats;
     float *block;
+    int low_rank_sequence; /* A x parts this thread has published (see product) */
 } scratch_t;
 
 /* Touched only by the caller holding busy, and by the workers during a token. */
@@ -60,14 +64,18 @@ static struct {
     int started; /* worker threads running */
     _Alignas(64) atomic_int generation;
     _Alignas(64) atomic_int sleepers;
-    _Alignas(64) atomic_int arrived;
-    _Alignas(64) atomic_int barrier_generation;
     _Alignas(64) job_t job;
+    /* each thread's count of barriers reached, on a line of its own */
+    struct { _Alignas(64) atomic_int count; } arrivals[MAX_THREADS];
     int threads;
     int start_generation;
     /* shared outputs of the products and attention's parts */
     float *shared;
     size_t shared_floats;
+    /* per thread, on lines of its own: the sequence number of its latest part of A x, then that part */
+    float *exchange;
+    size_t exchange_floats;
+    int exchange_stride;
     scratch_t scratch[MAX_THREADS];
 } team;
 
@@ -81,13 +89,17 @@ static inline double word_double(int64_t w) {
     return v.d;
 }
 
-static void barrier(int threads) {
-    int g = atomic_load_explicit(&team.barrier_generation, memory_order_acquire);
-    if (atomic_fetch_add_explicit(&team.arrived, 1, memory_order_acq_rel) == threads - 1) {
-        atomic_store_explicit(&team.arrived, 0, memory_order_relaxed);
-        atomic_fetch_add_explicit(&team.barrier_generation, 1, memory_order_release);
-    } else {
-        while (atomic_load_explicit(&team.barrier_generation, memory_order_acquire) == g) {
+/*
+ * Each thread counts the barriers it has reached on a line of its own and waits until every other count is as far:
+ * arriving is a store to a line this core already holds, where a shared counter needs its line fetched.
+ */
+static void barrier(int t, int threads) {
+    int mine = atomic_load_explicit(&team.arrivals[t].count, memory_order_relaxed) + 1;
+    atomic_store_explicit(&team.arrivals[t].count, mine, memory_order_release);
+    for (int p = 0; p < threads; p++) {
+        /* a count may already be one further: the thread has passed this barrier and reached the next */
+        while ((int) ((unsigned) atomic_load_explicit(&team.arrivals[p].count, memory_order_acquire)
+                      - (unsigned) mine) < 0) {
             _mm_pause();
         }
     }
@@ -154,6 +166,50 @@ static void low_rank_rows_times_x(const float *a, int rows_count, int cols, cons
     }
 }
 
+/*
+ * e^x for 16 lanes, within 1 ulp of expf (checked over [-104, 88.7]): x = n ln 2 + r with |r| <= ln 2 / 2 (ln 2 in two parts, as Cephes'
+ * expf), e^r by Cephes' polynomial, then scaled by 2^n (scalef also gives 0 and infinity where expf does).
+ */
+static inline __m512 exp16(__m512 x) {
+    /* the bounds first: min and max return their second operand when one is NaN, so a NaN stays NaN */
+    x = _mm512_max_ps(_mm512_set1_ps(-104.0f), _mm512_min_ps(_mm512_set1_ps(88.8f), x));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* activation = silu(gate) * up, sixteen at a time */
+static void swiglu(const float *gate, const float *up, int n, float *out) {
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 k = n - i >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << (n - i)) - 1);
+        __m512 g = _mm512_maskz_loadu_ps(k, gate + i);
+        __m512 silu = _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), exp16(_mm512_sub_ps(_mm512_setzero_ps(), g))));
+        _mm512_mask_storeu_ps(out + i, k, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(k, up + i)));
+    }
+}
+
+/* x[i] = e^(x[i] - max); returns their sum */
+static float exp_minus(float *x, int n, float max) {
+    __m512 sum = _mm512_setzero_ps();
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 k = n - i >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << (n - i)) - 1);
+        __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), _mm512_set1_ps(max)));
+        e = _mm512_maskz_mov_ps(k, e);
+        _mm512_mask_storeu_ps(x + i, k, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    return _mm512_reduce_add_ps(sum);
+}
+
 static void rms_norm(const float *x, const float *weight, double eps, int n, float *out) {
     float mean_square = dot(x, x, n) / n;
     float inv = (float) (1.0 / sqrt((double) mean_square + eps)); /* as VectorMath.rmsNorm: eps in double */
@@ -163,11 +219,14 @@ static void rms_norm(const float *x, const float *weight, double eps, int n, flo
 }
 
 /* Rows [from, to) of y = W x in pairs (row r with row r + half), as WeightMatrix does. */
-static void rows(const void *w, int bf16, int cols, const float *x, float *y, int from, int to, int offset) {
+static void rows(const void *w, int bf16, int cols, const float *x, const float *regrouped, float *y, int from, int to,
+                 int offset) {
     if (from >= to) {
         return;
     }
-    if (bf16) {
+    if (bf16 && regrouped) {
+        tuneforge_bf16_row_pairs_by_halves((const uint16_t *) w, cols, regrouped, x, y, from, to, offset);
+    } else if (bf16) {
         tuneforge_bf16_row_pairs((const uint16_t *) w, cols, x, y, from, to, offset);
     } else {
         tuneforge_f32_row_pairs((const float *) w, cols, x, y, from, to, offset);
@@ -196,19 +255,35 @@ static void share_ranges(int rows_count, int t, int threads, int range[4]) {
 }
 
 /* y = W x on the rows of a share (share_ranges): in pairs, row r with row r + half, and the odd last row alone. */
-static void share(const void *w, int bf16, int rows_count, int cols, const float *x, float *y, const int range[4]) {
+static void share(const void *w, int bf16, int rows_count, int cols, const float *x, float *y, const int range[4],
+                  scratch_t *s) {
     int half = rows_count / 2;
-    rows(w, bf16, cols, x, y, range[0], range[1], half);
-    if (range[3] > range[1] + half) {
-        rows(w, bf16, cols, x, y, rows_count - 1, rows_count, 0);
+    const float *regrouped = NULL;
+    if (bf16) {
+        tuneforge_even_odd(x, cols, s->regrouped);
+        regrouped = s->regrouped;
     }
+    rows(w, bf16, cols, x, regrouped, y, range[0], range[1], half);
+    if (range[3] > range[1] + half) {
+        rows(w, bf16, cols, x, regrouped, y, rows_count - 1, rows_count, 0);
+    }
+}
+
+/* thread t's exchange slot: the sequence number of its latest part of A x, then that part */
+static inline atomic_int *exchange_sequence(int t) {
+    return (atomic_int *) (team.exchange + (int64_t) t * team.exchange_stride);
+}
+
+static inline float *exchange_rows(int t) {
+    return team.exchange + (int64_t) t * team.exchange_stride + 1;
 }
 
 /*
  * One projection group's product: this thread's share of y = W x, then on the same rows the bias and each member's
- * low-rank update up^T t (t = A x, computed by every thread for itself beforehand into low_rank).
+ * low-rank update up^T t. Each thread computes its part of t = A x first and publishes it with a sequence number;
+ * after its share of the product it collects the other threads' parts (long since written by then, so the wait
+ * costs a cache line's transfer, not a barrier's) and adds up^T t to its rows.
  */
-
 static void product(const int64_t *model, const int64_t *adapter_layer, int group, const int *member_projections,
                     const int *member_offsets, int members, const void *w, const float *bias, int rows_count,
                     int cols, const float *x, float *y, scratch_t *s, int t, int threads) {
@@ -216,21 +291,31 @@ static void product(const int64_t *model, const int64_t *adapter_layer, int grou
     const float *stacked = adapter_layer ? (const float *) (intptr_t) adapter_layer[2 * group] : NULL;
     int low_rank_rows = stacked ? (int) adapter_layer[2 * group + 1] : 0;
     if (stacked) {
-        low_rank_rows_times_x(stacked, low_rank_rows, cols, x, s->low_rank);
+        int lo = low_rank_rows * t / threads, hi = low_rank_rows * (t + 1) / threads;
+        low_rank_rows_times_x(stacked + (int64_t) lo * cols, hi - lo, cols, x, exchange_rows(t));
+        atomic_store_explicit(exchange_sequence(t), ++s->low_rank_sequence, memory_order_release);
     }
     int range[4];
     share_ranges(rows_count, t, threads, range);
-    share(w, bf16, rows_count, cols, x, y, range);
+    share(w, bf16, rows_count, cols, x, y, range, s);
+    for (int part = 0; bias && part < 2; part++) {
+        for (int r = range[2 * part]; r < range[2 * part + 1]; r++) {
+            y[r] += bias[r];
+        }
+    }
+    if (!stacked) {
+        return;
+    }
+    /* a thread's slot holds this group's part until the group's barrier, which it cannot pass before us */
+    for (int p = 0; p < threads; p++) {
+        while (atomic_load_explicit(exchange_sequence(p), memory_order_acquire) != s->low_rank_sequence) {
+            _mm_pause();
+        }
+        int lo = low_rank_rows * p / threads, hi = low_rank_rows * (p + 1) / threads;
+        memcpy(s->low_rank + lo, exchange_rows(p), sizeof(float) * (hi - lo));
+    }
     for (int part = 0; part < 2; part++) {
         int from = range[2 * part], to = range[2 * part + 1];
-        if (bias) {
-            for (int r = from; r < to; r++) {
-                y[r] += bias[r];
-            }
-        }
-        if (!stacked) {
-            continue;
-        }
         int low_rank_at = 0;
         for (int m = 0; m < members; m++) {
             int p = member_projections[m];
@@ -323,7 +408,7 @@ static void token(int t) {
         rms_norm(s->hidden, (const float *) (intptr_t) lw[L_INPUT_NORM], eps, hidden, s->normed);
         product(m, aw, 0, qkv_members, qkv_offsets, 3, (const void *) (intptr_t) lw[L_QKV],
                 (const float *) (intptr_t) lw[L_QKV_BIAS], qkv_rows, hidden, s->normed, qkv, s, t, threads);
-        barrier(threads);
+        barrier(t, threads);
 
         /* this position's keys (rotated) and values, kept privately; thread 0 stores them in the cache */
         void *keys_base = (void *) (intptr_t) job->cache[C_ADDRESSES + 2 * l];
@@ -372,12 +457,7 @@ static void token(int t) {
                     max = score;
                 }
             }
-            float sum = 0;
-            for (int p = from; p < to; p++) {
-                float e = expf(s->scores[p - from] - max);
-                s->scores[p - from] = e;
-                sum += e;
-            }
+            float sum = exp_minus(s->scores, to - from, max);
             float *o = out + h * head_dim;
             memset(o, 0, sizeof(float) * head_dim);
             for (int p = from; p < to; p++) {
@@ -405,7 +485,7 @@ static void token(int t) {
             parts[t * parts_stride + h] = max;
             parts[t * parts_stride + heads + h] = sum;
         }
-        barrier(threads);
+        barrier(t, threads);
         for (int h = 0; h < heads; h++) {
             float max = -INFINITY;
             for (int p = 0; p < threads; p++) {
@@ -434,22 +514,19 @@ static void token(int t) {
         }
         product(m, aw, 1, o_members, single_offset, 1, (const void *) (intptr_t) lw[L_O],
                 (const float *) (intptr_t) lw[L_O_BIAS], hidden, q_dim, s->attention, projected, s, t, threads);
-        barrier(threads);
+        barrier(t, threads);
         for (int i = 0; i < hidden; i++) {
             s->hidden[i] += projected[i];
         }
         rms_norm(s->hidden, (const float *) (intptr_t) lw[L_POST_NORM], eps, hidden, s->normed);
         product(m, aw, 2, gate_up_members, gate_up_offsets, 2, (const void *) (intptr_t) lw[L_GATE_UP],
                 (const float *) (intptr_t) lw[L_GATE_UP_BIAS], 2 * inter, hidden, s->normed, gate_up, s, t, threads);
-        barrier(threads);
-        for (int i = 0; i < inter; i++) {
-            float g = gate_up[i];
-            s->activation[i] = g / (1.0f + expf(-g)) * gate_up[inter + i];
-        }
+        barrier(t, threads);
+        swiglu(gate_up, gate_up + inter, inter, s->activation);
         /* projected is free again: every thread added it to its hidden state before the gate/up barrier */
         product(m, aw, 3, down_members, single_offset, 1, (const void *) (intptr_t) lw[L_DOWN],
                 (const float *) (intptr_t) lw[L_DOWN_BIAS], hidden, inter, s->activation, projected, s, t, threads);
-        barrier(threads);
+        barrier(t, threads);
         for (int i = 0; i < hidden; i++) {
             s->hidden[i] += projected[i];
         }
@@ -461,8 +538,8 @@ static void token(int t) {
     }
     int range[4];
     share_ranges(vocab, t, threads, range);
-    share((const void *) (intptr_t) m[M_LM_HEAD], bf16, vocab, hidden, s->normed, job->logits, range);
-    barrier(threads);
+    share((const void *) (intptr_t) m[M_LM_HEAD], bf16, vocab, hidden, s->normed, job->logits, range, s);
+    barrier(t, threads);
 }
 
 static long futex(atomic_int *address, int op, int value) {
@@ -507,7 +584,10 @@ static int most_low_rank_rows(const int64_t *m, const int64_t *adapter) {
 static int grow(scratch_t *s, const int64_t *m, int positions, int low_rank_rows) {
     int hidden = (int) m[M_HIDDEN], q_dim = (int) (m[M_HEADS] * m[M_HEAD_DIM]);
     int kv_dim = (int) (m[M_KV_HEADS] * m[M_HEAD_DIM]), inter = (int) m[M_INTER];
-    size_t need = (size_t) 2 * hidden + q_dim + inter + m[M_HEAD_DIM] + 2 * kv_dim + positions + low_rank_rows;
+    int widest = hidden > inter ? hidden : inter;
+    widest = widest > q_dim ? widest : q_dim;
+    size_t need = (size_t) 2 * hidden + q_dim + inter + m[M_HEAD_DIM] + 2 * kv_dim + positions + low_rank_rows
+                  + widest + 16;
     if (need > s->capacity_floats) {
         size_t capacity = need * 2;
         float *block = aligned_alloc(64, ((capacity * sizeof(float)) + 63) & ~(size_t) 63);
@@ -526,7 +606,8 @@ static int grow(scratch_t *s, const int64_t *m, int positions, int low_rank_rows
     s->q = p; p += m[M_HEAD_DIM];
     s->kv = p; p += 2 * kv_dim;
     s->scores = p; p += positions;
-    s->low_rank = p;
+    s->low_rank = p; p += low_rank_rows;
+    s->regrouped = p;
     return 0;
 }
 
@@ -567,6 +648,23 @@ int32_t tuneforge_team_decode(const int64_t *model, const int64_t *adapter, cons
             free(team.shared);
             team.shared = block;
             team.shared_floats = shared * 2;
+        } else {
+            failed = -1;
+        }
+    }
+    /* the exchange slots of A x parts: a sequence number and a thread's rows, whole lines per thread */
+    int stride = up16(1 + (low_rank_rows + threads - 1) / threads);
+    if (!failed && (size_t) stride * threads > team.exchange_floats) {
+        float *block = aligned_alloc(64, sizeof(float) * stride * threads);
+        if (block) {
+            /* a fresh slot must not look published: sequence numbers start from each thread's count */
+            for (int t = 0; t < threads; t++) {
+                atomic_init((atomic_int *) (block + (int64_t) t * stride), team.scratch[t].low_rank_sequence);
+            }
+            free(team.exchange);
+            team.exchange = block;
+            team.exchange_floats = (size_t) stride * threads;
+            team.exchange_stride = stride;
         } else {
             failed = -1;
         }
