@@ -358,23 +358,74 @@ static void rotate(float *x, const float *cos, const float *sin, int half) {
     }
 }
 
-static float key_dot(const void *keys, int bf16, int64_t index, const float *q, int head_dim) {
-    if (!bf16) {
-        return dot((const float *) keys + index, q, head_dim);
+enum { QUERIES_AT_ONCE = 4 };
+
+/* a key or value row: float32 (the current position's, or a float32 cache's) or bf16 */
+typedef struct {
+    const void *at;
+    int bf16;
+} kv_row_t;
+
+static inline kv_row_t current_row(const float *row) {
+    return (kv_row_t) { row, 0 };
+}
+
+static inline kv_row_t cached_row(const void *base, int bf16, int64_t index) {
+    return (kv_row_t) { bf16 ? (const void *) ((const uint16_t *) base + index)
+                             : (const void *) ((const float *) base + index), bf16 };
+}
+
+static inline __m512 row16(kv_row_t row, int d) {
+    if (row.bf16) {
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(
+                _mm256_loadu_si256((const __m256i *) ((const uint16_t *) row.at + d))), 16));
     }
-    const uint16_t *k = (const uint16_t *) keys + index;
-    __m512 s = _mm512_setzero_ps();
+    return _mm512_loadu_ps((const float *) row.at + d);
+}
+
+static inline float row1(kv_row_t row, int d) {
+    return row.bf16 ? bf16_to_float(((const uint16_t *) row.at)[d]) : ((const float *) row.at)[d];
+}
+
+/* dots[i] = key . q[i] for the QUERIES_AT_ONCE queries (rows of q; unused ones zero) */
+static void query_dots(kv_row_t key, const float *q, int head_dim, float dots[QUERIES_AT_ONCE]) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     int d = 0;
     for (; d + 16 <= head_dim; d += 16) {
-        __m512 kv = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(
-                _mm256_loadu_si256((const __m256i *) (k + d))), 16));
-        s = _mm512_fmadd_ps(kv, _mm512_loadu_ps(q + d), s);
+        __m512 k = row16(key, d);
+        s0 = _mm512_fmadd_ps(k, _mm512_loadu_ps(q + d), s0);
+        s1 = _mm512_fmadd_ps(k, _mm512_loadu_ps(q + head_dim + d), s1);
+        s2 = _mm512_fmadd_ps(k, _mm512_loadu_ps(q + 2 * head_dim + d), s2);
+        s3 = _mm512_fmadd_ps(k, _mm512_loadu_ps(q + 3 * head_dim + d), s3);
     }
-    float r = _mm512_reduce_add_ps(s);
+    dots[0] = _mm512_reduce_add_ps(s0);
+    dots[1] = _mm512_reduce_add_ps(s1);
+    dots[2] = _mm512_reduce_add_ps(s2);
+    dots[3] = _mm512_reduce_add_ps(s3);
     for (; d < head_dim; d++) {
-        r += bf16_to_float(k[d]) * q[d];
+        float k = row1(key, d);
+        for (int i = 0; i < QUERIES_AT_ONCE; i++) {
+            dots[i] += k * q[i * head_dim + d];
+        }
     }
-    return r;
+}
+
+/* out[i] += weights[i * stride] * value for the first `queries` rows of out */
+static void add_weighted(kv_row_t value, const float *weights, int stride, int queries, int head_dim, float *out) {
+    int d = 0;
+    for (; d + 16 <= head_dim; d += 16) {
+        __m512 v = row16(value, d);
+        for (int i = 0; i < queries; i++) {
+            float *o = out + i * head_dim + d;
+            _mm512_storeu_ps(o, _mm512_fmadd_ps(v, _mm512_set1_ps(weights[i * stride]), _mm512_loadu_ps(o)));
+        }
+    }
+    for (; d < head_dim; d++) {
+        float v = row1(value, d);
+        for (int i = 0; i < queries; i++) {
+            out[i * head_dim + d] += weights[i * stride] * v;
+        }
+    }
 }
 
 static void token(int t) {
@@ -441,49 +492,43 @@ static void token(int t) {
         }
         /* attention over positions [from, to) for every head, unnormalised (combined below, as flash-decoding) */
         float *out = part_out + (int64_t) t * out_stride;
-        for (int h = 0; h < heads; h++) {
-            float *q = s->q;
-            memcpy(q, qkv + h * head_dim, sizeof(float) * head_dim);
-            rotate(q, job->cos, job->sin, half);
-            int kv = h / group;
-            int64_t head_base = (int64_t) kv * capacity * head_dim;
-            float max = -INFINITY;
-            for (int p = from; p < to; p++) {
-                float score = p == position ? dot(keys_now + kv * head_dim, q, head_dim)
-                                            : key_dot(keys_base, bf16_cache, head_base + (int64_t) p * head_dim, q, head_dim);
-                score *= scale;
-                s->scores[p - from] = score;
-                if (score > max) {
-                    max = score;
+        const int n = to - from;
+        for (int kv = 0; kv < kv_heads; kv++) {
+            const int64_t head_base = (int64_t) kv * capacity * head_dim;
+            /* the query heads sharing this key head, a few at a time: each key and value row is read once for them */
+            for (int h0 = kv * group; h0 < (kv + 1) * group; h0 += QUERIES_AT_ONCE) {
+                const int queries = (kv + 1) * group - h0 < QUERIES_AT_ONCE ? (kv + 1) * group - h0 : QUERIES_AT_ONCE;
+                float *q = s->q;
+                memset(q, 0, sizeof(float) * QUERIES_AT_ONCE * head_dim);
+                for (int i = 0; i < queries; i++) {
+                    memcpy(q + i * head_dim, qkv + (h0 + i) * head_dim, sizeof(float) * head_dim);
+                    rotate(q + i * head_dim, job->cos, job->sin, half);
                 }
-            }
-            float sum = exp_minus(s->scores, to - from, max);
-            float *o = out + h * head_dim;
-            memset(o, 0, sizeof(float) * head_dim);
-            for (int p = from; p < to; p++) {
-                float w = s->scores[p - from];
-                if (p == position) {
-                    const float *v = values_now + kv * head_dim;
-                    for (int d = 0; d < head_dim; d++) {
-                        o[d] += w * v[d];
-                    }
-                } else {
-                    int64_t index = head_base + (int64_t) p * head_dim;
-                    if (bf16_cache) {
-                        const uint16_t *v = (const uint16_t *) values_base + index;
-                        for (int d = 0; d < head_dim; d++) {
-                            o[d] += w * bf16_to_float(v[d]);
-                        }
-                    } else {
-                        const float *v = (const float *) values_base + index;
-                        for (int d = 0; d < head_dim; d++) {
-                            o[d] += w * v[d];
-                        }
+                float *scores = s->scores; /* [QUERIES_AT_ONCE, n] */
+                for (int p = from; p < to; p++) {
+                    float dots[QUERIES_AT_ONCE];
+                    query_dots(p == position ? current_row(keys_now + kv * head_dim)
+                                             : cached_row(keys_base, bf16_cache, head_base + (int64_t) p * head_dim),
+                               q, head_dim, dots);
+                    for (int i = 0; i < queries; i++) {
+                        scores[i * n + p - from] = dots[i] * scale;
                     }
                 }
+                for (int i = 0; i < queries; i++) {
+                    float max = -INFINITY;
+                    for (int p = 0; p < n; p++) {
+                        max = scores[i * n + p] > max ? scores[i * n + p] : max;
+                    }
+                    parts[t * parts_stride + h0 + i] = max;
+                    parts[t * parts_stride + heads + h0 + i] = exp_minus(scores + i * n, n, max);
+                    memset(out + (h0 + i) * head_dim, 0, sizeof(float) * head_dim);
+                }
+                for (int p = from; p < to; p++) {
+                    add_weighted(p == position ? current_row(values_now + kv * head_dim)
+                                               : cached_row(values_base, bf16_cache, head_base + (int64_t) p * head_dim),
+                                 scores + p - from, n, queries, head_dim, out + h0 * head_dim);
+                }
             }
-            parts[t * parts_stride + h] = max;
-            parts[t * parts_stride + heads + h] = sum;
         }
         barrier(t, threads);
         for (int h = 0; h < heads; h++) {
@@ -586,8 +631,8 @@ static int grow(scratch_t *s, const int64_t *m, int positions, int low_rank_rows
     int kv_dim = (int) (m[M_KV_HEADS] * m[M_HEAD_DIM]), inter = (int) m[M_INTER];
     int widest = hidden > inter ? hidden : inter;
     widest = widest > q_dim ? widest : q_dim;
-    size_t need = (size_t) 2 * hidden + q_dim + inter + m[M_HEAD_DIM] + 2 * kv_dim + positions + low_rank_rows
-                  + widest + 16;
+    size_t need = (size_t) 2 * hidden + q_dim + inter + QUERIES_AT_ONCE * m[M_HEAD_DIM] + 2 * kv_dim
+                  + (size_t) QUERIES_AT_ONCE * positions + low_rank_rows + widest + 16;
     if (need > s->capacity_floats) {
         size_t capacity = need * 2;
         float *block = aligned_alloc(64, ((capacity * sizeof(float)) + 63) & ~(size_t) 63);
@@ -603,9 +648,9 @@ static int grow(scratch_t *s, const int64_t *m, int positions, int low_rank_rows
     s->normed = p; p += hidden;
     s->attention = p; p += q_dim;
     s->activation = p; p += inter;
-    s->q = p; p += m[M_HEAD_DIM];
+    s->q = p; p += QUERIES_AT_ONCE * m[M_HEAD_DIM];
     s->kv = p; p += 2 * kv_dim;
-    s->scores = p; p += positions;
+    s->scores = p; p += (size_t) QUERIES_AT_ONCE * positions;
     s->low_rank = p; p += low_rank_rows;
     s->regrouped = p;
     return 0;

@@ -36,15 +36,24 @@ public final class TinyModels {
         }
     }
 
+    /** Sizes of the architecture written: head_dim = hidden / heads. */
+    public record Shape(int hidden, int intermediate, int heads) {
+        public static final Shape TINY = new Shape(HIDDEN, INTERMEDIATE, HEADS);
+    }
+
     public static Path write(Path dir, Spec spec, long seed) throws IOException {
+        return write(dir, spec, seed, Shape.TINY);
+    }
+
+    public static Path write(Path dir, Spec spec, long seed, Shape sizes) throws IOException {
         Files.createDirectories(dir);
         ObjectMapper json = new ObjectMapper();
         ObjectNode c = json.createObjectNode();
         c.put("model_type", spec.modelType());
-        c.put("hidden_size", HIDDEN);
-        c.put("intermediate_size", INTERMEDIATE);
+        c.put("hidden_size", sizes.hidden());
+        c.put("intermediate_size", sizes.intermediate());
         c.put("num_hidden_layers", LAYERS);
-        c.put("num_attention_heads", HEADS);
+        c.put("num_attention_heads", sizes.heads());
         c.put("num_key_value_heads", spec.kvHeads());
         c.put("vocab_size", VOCAB);
         c.put("max_position_embeddings", 128);
@@ -70,14 +79,14 @@ public final class TinyModels {
         Map<String, Tensor> w = new LinkedHashMap<>();
         java.util.function.BiConsumer<String, long[]> normal = (name, shape) -> w.put(name, torch.randn(shape,
                 new GeneratorOptional(gen), new TensorOptions(ScalarType.Float)).mul_(new Scalar(0.2)).to(spec.dtype()));
-        normal.accept("model.embed_tokens.weight", new long[]{VOCAB, HIDDEN});
+        normal.accept("model.embed_tokens.weight", new long[]{VOCAB, sizes.hidden()});
         if (!spec.tied()) {
-            normal.accept("lm_head.weight", new long[]{VOCAB, HIDDEN});
+            normal.accept("lm_head.weight", new long[]{VOCAB, sizes.hidden()});
         }
-        normal.accept("model.norm.weight", new long[]{HIDDEN});
+        normal.accept("model.norm.weight", new long[]{sizes.hidden()});
         for (int l = 0; l < LAYERS; l++) {
-            normal.accept("model.layers." + l + ".input_layernorm.weight", new long[]{HIDDEN});
-            normal.accept("model.layers." + l + ".post_attention_layernorm.weight", new long[]{HIDDEN});
+            normal.accept("model.layers." + l + ".input_layernorm.weight", new long[]{sizes.hidden()});
+            normal.accept("model.layers." + l + ".post_attention_layernorm.weight", new long[]{sizes.hidden()});
             for (Projection p : Projection.values()) {
                 long[] shape = p.weightShape(dev.tuneforge.engine.model.ModelConfig.parse(c));
                 normal.accept(p.path(l) + ".weight", shape);
