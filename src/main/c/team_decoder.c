@@ -2,8 +2,8 @@
  * The single-token decoder of a Llama-family model (LlamaDecoder's arithmetic) run by all cores as one team: every
  * thread keeps its own copy of the hidden state and does the norms, residual additions, RoPE and SwiGLU itself, and
  * each takes a fixed share of every matrix-vector product and of attention's positions; the threads meet at a spin
- * barrier after each product and after attention (five barriers a layer). Nothing but the products' outputs and
- * attention's partial results crosses between cores, where the Java decoder (one parallel job per step, the
+ * barrier after each product and after attention (five barriers a layer). Nothing but the products' outputs,
+ * the parts of the adapter's A x and attention's partial results crosses between cores, where the Java decoder (one parallel job per step, the
  * calling core doing the serial work) hands every step's input and output across: when the two vCPUs of the VM
  * this was written on sit far apart (a cache line's round trip ~400 ns) that held SmolLM2 at 63-73% of the memory
  * bandwidth (docs/engine.md, "The team decoder").
