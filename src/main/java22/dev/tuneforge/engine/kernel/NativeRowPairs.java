@@ -32,12 +32,14 @@ final class NativeRowPairs {
     private static final MethodHandle F32;
     /** {@code tuneforge_team_decode} of the same library ({@link NativeTeam}). */
     static final MethodHandle TEAM;
+    static final MethodHandle VECTOR_EXP;
     private static final String STATUS;
 
     static {
         MethodHandle bf16 = null;
         MethodHandle f32 = null;
         MethodHandle team = null;
+        MethodHandle vectorExp = null;
         String status;
         URL library = NativeRowPairs.class.getResource(RESOURCE);
         if ("0".equals(System.getenv(ENV))) {
@@ -57,17 +59,22 @@ final class NativeRowPairs {
                         SIGNATURE, critical);
                 team = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_team_decode").orElseThrow(),
                         NativeTeam.SIGNATURE);
+                vectorExp = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_vector_exp").orElseThrow(),
+                        FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT),
+                        critical);
                 status = "native AVX-512 loop";
             } catch (IOException | RuntimeException | URISyntaxException e) {
                 bf16 = null;
                 f32 = null;
                 team = null;
+                vectorExp = null;
                 status = "Java Vector API loop, the native loop did not load: " + e;
             }
         }
         BF16 = bf16;
         F32 = f32;
         TEAM = team;
+        VECTOR_EXP = vectorExp;
         STATUS = status;
     }
 
