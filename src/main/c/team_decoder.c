@@ -2,11 +2,11 @@
  * The single-token decoder of a Llama-family model (LlamaDecoder's arithmetic) run by all cores as one team: every
  * thread keeps its own copy of the hidden state and does the norms, residual additions, RoPE and SwiGLU itself, and
  * each takes a fixed share of every matrix-vector product and of attention's positions; the threads meet at a spin
- * barrier after each product and after attention (five barriers a layer). Nothing but the products' outputs,
- * the parts of the adapter's A x and attention's partial results crosses between cores, where the Java decoder (one parallel job per step, the
- * calling core doing the serial work) hands every step's input and output across: when the two vCPUs of the VM
- * this was written on sit far apart (a cache line's round trip ~400 ns) that held SmolLM2 at 63-73% of the memory
- * bandwidth (docs/engine.md, "The team decoder").
+ * barrier after each product and after attention (five barriers a layer). Nothing but the products' outputs, the
+ * parts of the adapter's A x and attention's partial results crosses between cores, where the Java decoder (one
+ * parallel job per step, the calling core doing the serial work) hands every step's input and output across: when
+ * the two vCPUs of the VM this was written on sit far apart (a cache line's round trip ~400 ns) that held SmolLM2 at
+ * 63-73% of the memory bandwidth (docs/engine.md, "The team decoder").
  *
  * Descriptors are arrays of 64-bit words written by the Java side (LlamaTeam); see the layouts below.
  */
@@ -22,8 +22,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-void tuneforge_bf16_row_pairs(const uint16_t *w, int32_t cols, const float *x, float *y, int32_t from, int32_t to,
-                              int32_t offset);
 void tuneforge_f32_row_pairs(const float *w, int32_t cols, const float *x, float *y, int32_t from, int32_t to,
                              int32_t offset);
 void tuneforge_even_odd(const float *x, int32_t cols, float *regrouped);
@@ -167,8 +165,9 @@ static void low_rank_rows_times_x(const float *a, int rows_count, int cols, cons
 }
 
 /*
- * e^x for 16 lanes, within 1 ulp of expf (checked over [-104, 88.7]): x = n ln 2 + r with |r| <= ln 2 / 2 (ln 2 in two parts, as Cephes'
- * expf), e^r by Cephes' polynomial, then scaled by 2^n (scalef also gives 0 and infinity where expf does).
+ * e^x for 16 lanes, within one float step where it is a normal float (NativeExpTest): x = n ln 2 + r with
+ * |r| <= ln 2 / 2 (ln 2 in two parts, as Cephes' expf), e^r by Cephes' polynomial, then scaled by 2^n (scalef also
+ * gives 0 and infinity at the ends).
  */
 static inline __m512 exp16(__m512 x) {
     /* the bounds first: min and max return their second operand when one is NaN, so a NaN stays NaN */
@@ -226,16 +225,17 @@ static void rms_norm(const float *x, const float *weight, double eps, int n, flo
     }
 }
 
-/* Rows [from, to) of y = W x in pairs (row r with row r + half), as WeightMatrix does. */
+/*
+ * Rows [from, to) of y = W x in pairs (row r with row r + half), as WeightMatrix does; bf16 rows against x regrouped
+ * by tuneforge_even_odd.
+ */
 static void rows(const void *w, int bf16, int cols, const float *x, const float *regrouped, float *y, int from, int to,
                  int offset) {
     if (from >= to) {
         return;
     }
-    if (bf16 && regrouped) {
+    if (bf16) {
         tuneforge_bf16_row_pairs_by_halves((const uint16_t *) w, cols, regrouped, x, y, from, to, offset);
-    } else if (bf16) {
-        tuneforge_bf16_row_pairs((const uint16_t *) w, cols, x, y, from, to, offset);
     } else {
         tuneforge_f32_row_pairs((const float *) w, cols, x, y, from, to, offset);
     }
