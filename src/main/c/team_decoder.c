@@ -640,7 +640,7 @@ static int grow(scratch_t *s, const int64_t *m, int positions, int low_rank_rows
     int widest = hidden > inter ? hidden : inter;
     widest = widest > q_dim ? widest : q_dim;
     size_t need = (size_t) 2 * hidden + q_dim + inter + QUERIES_AT_ONCE * m[M_HEAD_DIM] + 2 * kv_dim
-                  + (size_t) QUERIES_AT_ONCE * positions + low_rank_rows + widest + 16;
+                  + (size_t) QUERIES_AT_ONCE * positions + low_rank_rows + widest;
     if (need > s->capacity_floats) {
         size_t capacity = need * 2;
         float *block = aligned_alloc(64, ((capacity * sizeof(float)) + 63) & ~(size_t) 63);
@@ -705,8 +705,11 @@ int32_t tuneforge_team_decode(const int64_t *model, const int64_t *adapter, cons
             failed = -1;
         }
     }
-    /* the exchange slots of A x parts: a sequence number and a thread's rows, whole lines per thread */
-    int stride = up16(1 + (low_rank_rows + threads - 1) / threads);
+    /*
+     * the exchange slots of A x parts: a sequence number and a thread's rows, whole lines per thread; each holds a
+     * whole group's rows, so that a team left with fewer threads (a worker that did not start, below) still fits
+     */
+    int stride = up16(1 + low_rank_rows);
     if (!failed && (size_t) stride * threads > team.exchange_floats) {
         float *block = aligned_alloc(64, sizeof(float) * stride * threads);
         if (block) {
