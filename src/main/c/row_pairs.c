@@ -96,6 +96,52 @@ void tuneforge_bf16_row_pairs_by_halves(const uint16_t *w, int32_t cols, const f
     }
 }
 
+/*
+ * As tuneforge_bf16_row_pairs_by_halves with four rows at once: rows [from, to) each with rows r + offsets[0],
+ * r + offsets[1] and r + offsets[2]. Four places apart in memory, four streams.
+ */
+void tuneforge_bf16_row_quads_by_halves(const uint16_t *w, int32_t cols, const float *regrouped, const float *x,
+                                        float *y, int32_t from, int32_t to, const int32_t offsets[3]) {
+    int32_t vec = cols - cols % 32;
+    const __m512i high = _mm512_set1_epi32((int32_t) 0xffff0000);
+    for (int32_t r = from; r < to; r++) {
+        const uint16_t *a = w + (int64_t) r * cols;
+        const uint16_t *b = w + (int64_t) (r + offsets[0]) * cols;
+        const uint16_t *c2 = w + (int64_t) (r + offsets[1]) * cols;
+        const uint16_t *d = w + (int64_t) (r + offsets[2]) * cols;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        int32_t c = 0;
+        for (; c < vec; c += 32) {
+            __m512 even = _mm512_loadu_ps(regrouped + c);
+            __m512 odd = _mm512_loadu_ps(regrouped + c + 16);
+            __m512i wa = _mm512_loadu_si512((const void *) (a + c));
+            __m512i wb = _mm512_loadu_si512((const void *) (b + c));
+            __m512i wc = _mm512_loadu_si512((const void *) (c2 + c));
+            __m512i wd = _mm512_loadu_si512((const void *) (d + c));
+            a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(wa, 16)), even, a0);
+            a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(wa, high)), odd, a1);
+            b0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(wb, 16)), even, b0);
+            b1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(wb, high)), odd, b1);
+            c0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(wc, 16)), even, c0);
+            c1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(wc, high)), odd, c1);
+            d0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(wd, 16)), even, d0);
+            d1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(wd, high)), odd, d1);
+        }
+        float sa = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)), sb = _mm512_reduce_add_ps(_mm512_add_ps(b0, b1));
+        float sc = _mm512_reduce_add_ps(_mm512_add_ps(c0, c1)), sd = _mm512_reduce_add_ps(_mm512_add_ps(d0, d1));
+        for (; c < cols; c++) {
+            sa += from_bf16(a[c]) * x[c];
+            sb += from_bf16(b[c]) * x[c];
+            sc += from_bf16(c2[c]) * x[c];
+            sd += from_bf16(d[c]) * x[c];
+        }
+        y[r] = sa;
+        y[r + offsets[0]] = sb;
+        y[r + offsets[1]] = sc;
+        y[r + offsets[2]] = sd;
+    }
+}
+
 void tuneforge_f32_row_pairs(const float *w, int32_t cols, const float *x, float *y, int32_t from, int32_t to,
                              int32_t offset) {
     int32_t vec = cols - cols % 32;
