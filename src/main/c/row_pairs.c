@@ -1,49 +1,16 @@
 /*
- * The single-token decoder's matrix-vector loop (WeightMatrix.multiplyRowPairs) in C, for x86-64 with AVX-512:
- * rows [from, to) each with row r + offset, y[r] = w[r, :] . x, the two rows' lines loaded side by side. The same
- * arithmetic as the Java loop (bf16 widened to float32 by zero extension and a shift, float32 FMAs into two
- * accumulators per row, the tail in scalar code); compiled ahead of time it streams weights faster than the JIT's
- * code for the Java loop (docs/engine.md, "A native loop").
+ * The single-token decoders' matrix-vector loops in C, for x86-64 with AVX-512: rows [from, to) each with row
+ * r + offset (or, four at a time, with rows r + offsets[0..2]), y[r] = w[r, :] . x, the rows' lines loaded side by
+ * side, float32 FMAs into two accumulators per row and the tail in scalar code. Compiled ahead of time they stream
+ * weights faster than the JIT's code for the Java loop (docs/engine.md, "A native loop"); the team decoder and
+ * the Java decoder (WeightMatrix) both use them.
  */
 #include <immintrin.h>
 #include <stdint.h>
 
-static inline __m512 widen(__m256i bf16) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bf16), 16));
-}
-
 static inline float from_bf16(uint16_t v) {
     union { uint32_t u; float f; } bits = { (uint32_t) v << 16 };
     return bits.f;
-}
-
-void tuneforge_bf16_row_pairs(const uint16_t *w, int32_t cols, const float *x, float *y, int32_t from, int32_t to,
-                              int32_t offset) {
-    int32_t vec = cols - cols % 32;
-    for (int32_t r = from; r < to; r++) {
-        const uint16_t *a = w + (int64_t) r * cols;
-        const uint16_t *b = w + (int64_t) (r + offset) * cols;
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, b0 = a0, b1 = a0;
-        int32_t c = 0;
-        for (; c < vec; c += 32) {
-            __m512 x0 = _mm512_loadu_ps(x + c);
-            __m512 x1 = _mm512_loadu_ps(x + c + 16);
-            __m512i wa = _mm512_loadu_si512((const void *) (a + c));
-            __m512i wb = _mm512_loadu_si512((const void *) (b + c));
-            a0 = _mm512_fmadd_ps(widen(_mm512_castsi512_si256(wa)), x0, a0);
-            a1 = _mm512_fmadd_ps(widen(_mm512_extracti64x4_epi64(wa, 1)), x1, a1);
-            b0 = _mm512_fmadd_ps(widen(_mm512_castsi512_si256(wb)), x0, b0);
-            b1 = _mm512_fmadd_ps(widen(_mm512_extracti64x4_epi64(wb, 1)), x1, b1);
-        }
-        float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
-        float t = _mm512_reduce_add_ps(_mm512_add_ps(b0, b1));
-        for (; c < cols; c++) {
-            s += from_bf16(a[c]) * x[c];
-            t += from_bf16(b[c]) * x[c];
-        }
-        y[r] = s;
-        y[r + offset] = t;
-    }
 }
 
 /*
@@ -62,9 +29,9 @@ void tuneforge_even_odd(const float *x, int32_t cols, float *regrouped) {
 }
 
 /*
- * As tuneforge_bf16_row_pairs, with each line of weights widened by a shift (the even columns) and a mask (the odd
- * ones) instead of two zero-extending conversions and two shifts, against x regrouped by tuneforge_even_odd (the
- * tail in scalar code reads x itself): fewer instructions a line, so more lines in flight.
+ * bf16 rows, each 64-byte line of weights widened by a shift (the even columns) and a mask (the odd ones) against x
+ * regrouped by tuneforge_even_odd (the tail in scalar code reads x itself): three instructions fewer a line than
+ * two zero-extending conversions and two shifts, so more lines in flight.
  */
 void tuneforge_bf16_row_pairs_by_halves(const uint16_t *w, int32_t cols, const float *regrouped, const float *x,
                                         float *y, int32_t from, int32_t to, int32_t offset) {
@@ -98,7 +65,9 @@ void tuneforge_bf16_row_pairs_by_halves(const uint16_t *w, int32_t cols, const f
 
 /*
  * As tuneforge_bf16_row_pairs_by_halves with four rows at once: rows [from, to) each with rows r + offsets[0],
- * r + offsets[1] and r + offsets[2]. Four places apart in memory, four streams.
+ * r + offsets[1] and r + offsets[2]. Four places apart in memory, four streams. Written out rather than sharing an
+ * inlined n-rows helper with the pairs loop: gcc compiled that helper to shifts and masks reading memory (each line
+ * loaded twice) and decoding was 5% slower (Qwen2.5-0.5B, vCPUs far).
  */
 void tuneforge_bf16_row_quads_by_halves(const uint16_t *w, int32_t cols, const float *regrouped, const float *x,
                                         float *y, int32_t from, int32_t to, const int32_t offsets[3]) {

@@ -17,18 +17,25 @@ import java.nio.file.StandardCopyOption;
 
 /**
  * {@link WeightMatrix}'s row-pairs loop compiled ahead of time ({@code src/main/c/row_pairs.c}, built by the Maven
- * build where gcc is there), called through the FFM API. The same arithmetic as the Java loop; it streams the
- * weights faster (whole SmolLM2 tokens with an adapter 3–5% faster, Qwen2.5-0.5B 3–4%, alternated every 16 tokens
- * in one process; docs/engine.md, "A native loop"). Used where the library was built, the CPU has AVX-512 and
- * {@value #ENV} is not {@code 0}; otherwise the decoder runs the Java loop, and {@link #status()} says why.
+ * build where gcc is there), called through the FFM API. It streams the weights faster than the Java loop (whole
+ * SmolLM2 tokens with an adapter 3–5% faster, Qwen2.5-0.5B 3–4%, alternated every 16 tokens in one process;
+ * docs/engine.md, "A native loop"). float32: the same arithmetic as the Java loop. bf16: the team decoder's loop,
+ * which sums the even and the odd columns in separate accumulators (the Java loop the first and the second 16 of
+ * each 32), so its products differ from the Java loop's in the last bits and are summed as the team decoder's.
+ * Used where the library was built, the CPU has AVX-512 and {@value #ENV} is not {@code 0}; otherwise the decoder
+ * runs the Java loop, and {@link #status()} says why.
  */
 final class NativeRowPairs {
     static final String ENV = "TUNEFORGE_NATIVE_LOOP";
     private static final String RESOURCE = "/native/linux-x86_64/libtuneforge-decoder.so";
-    private static final FunctionDescriptor SIGNATURE = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS,
+    private static final FunctionDescriptor F32_SIGNATURE = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS,
             ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
             ValueLayout.JAVA_INT);
+    private static final FunctionDescriptor BF16_SIGNATURE = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS,
+            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT);
     private static final MethodHandle BF16;
+    private static final MethodHandle EVEN_ODD;
     private static final MethodHandle F32;
     /** {@code tuneforge_team_decode} of the same library ({@link NativeTeam}). */
     static final MethodHandle TEAM;
@@ -37,6 +44,7 @@ final class NativeRowPairs {
 
     static {
         MethodHandle bf16 = null;
+        MethodHandle evenOdd = null;
         MethodHandle f32 = null;
         MethodHandle team = null;
         MethodHandle vectorExp = null;
@@ -53,10 +61,13 @@ final class NativeRowPairs {
                 SymbolLookup lookup = SymbolLookup.libraryLookup(libraryPath(library), Arena.global());
                 // critical: the calls are short and take the decoder's float[] arrays in place
                 Linker.Option critical = Linker.Option.critical(true);
-                bf16 = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_bf16_row_pairs").orElseThrow(),
-                        SIGNATURE, critical);
+                bf16 = Linker.nativeLinker().downcallHandle(
+                        lookup.find("tuneforge_bf16_row_pairs_by_halves").orElseThrow(), BF16_SIGNATURE, critical);
+                evenOdd = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_even_odd").orElseThrow(),
+                        FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
+                        critical);
                 f32 = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_f32_row_pairs").orElseThrow(),
-                        SIGNATURE, critical);
+                        F32_SIGNATURE, critical);
                 team = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_team_decode").orElseThrow(),
                         NativeTeam.SIGNATURE);
                 vectorExp = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_vector_exp").orElseThrow(),
@@ -65,6 +76,7 @@ final class NativeRowPairs {
                 status = "native AVX-512 loop";
             } catch (IOException | RuntimeException | URISyntaxException e) {
                 bf16 = null;
+                evenOdd = null;
                 f32 = null;
                 team = null;
                 vectorExp = null;
@@ -72,6 +84,7 @@ final class NativeRowPairs {
             }
         }
         BF16 = bf16;
+        EVEN_ODD = evenOdd;
         F32 = f32;
         TEAM = team;
         VECTOR_EXP = vectorExp;
@@ -91,21 +104,40 @@ final class NativeRowPairs {
         return STATUS;
     }
 
-    /** As the Java loop: rows [from, to) of the matrix (bf16 or float32), each with row r + offset. */
-    static void rowPairs(boolean bf16, MemorySegment weights, int cols, float[] x, float[] y, int from, int to,
-                         int offset) {
+    /**
+     * Rows [from, to) of the matrix (bf16 or float32), each with row r + offset. For bf16, {@code regrouped} is x
+     * as {@link #evenOdd} regroups it.
+     */
+    static void rowPairs(boolean bf16, MemorySegment weights, int cols, float[] x, float[] regrouped, float[] y,
+                         int from, int to, int offset) {
         MemorySegment in = MemorySegment.ofArray(x);
         MemorySegment out = MemorySegment.ofArray(y);
         try {
             // each handle invoked where it is a constant, so that the JIT inlines the downcall
             if (bf16) {
-                BF16.invokeExact(weights, cols, in, out, from, to, offset);
+                BF16.invokeExact(weights, cols, MemorySegment.ofArray(regrouped), in, out, from, to, offset);
             } else {
                 F32.invokeExact(weights, cols, in, out, from, to, offset);
             }
         } catch (Throwable e) {
             throw new IllegalStateException("the native row-pairs loop failed", e);
         }
+    }
+
+    /**
+     * x's columns regrouped for the bf16 loop ({@code tuneforge_even_odd}): in each whole block of 32, the 16 even
+     * columns, then the 16 odd ones. A 64-byte line of bf16 weights holds the even columns in its words' low halves
+     * and the odd ones in the high halves, so the loop widens each by one shift or one mask; the columns after the
+     * last whole block are left out (the loop's tail reads x).
+     */
+    static float[] evenOdd(float[] x, int cols) {
+        float[] regrouped = new float[cols - cols % 32];
+        try {
+            EVEN_ODD.invokeExact(MemorySegment.ofArray(x), cols, MemorySegment.ofArray(regrouped));
+        } catch (Throwable e) {
+            throw new IllegalStateException("the native even/odd regrouping failed", e);
+        }
+        return regrouped;
     }
 
     /** The library as a file: where it is on the classpath, or copied out of the jar. */

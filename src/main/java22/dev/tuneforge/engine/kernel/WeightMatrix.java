@@ -112,12 +112,13 @@ public final class WeightMatrix {
         }
         int half = rows / 2;
         int extra = extraRows == null ? 0 : extraRows.length / cols;
+        float[] regrouped = nativeLoop && bf16 ? NativeRowPairs.evenOdd(x, cols) : null;
         if (extra == 0) {
-            RowParallel.forRows(half, blockPairs, (from, to) -> multiplyRowPairs(x, y, from, to, half));
+            RowParallel.forRows(half, blockPairs, (from, to) -> multiplyRowPairs(x, regrouped, y, from, to, half));
         } else {
             RowParallel.forRows(half + extra, blockPairs, (from, to) -> {
                 if (from < half) {
-                    multiplyRowPairs(x, y, from, Math.min(to, half), half);
+                    multiplyRowPairs(x, regrouped, y, from, Math.min(to, half), half);
                 }
                 for (int i = Math.max(from, half) - half; i < to - half; i++) {
                     extraY[i] = VectorMath.dot(extraRows, i * cols, x, 0, cols);
@@ -125,7 +126,7 @@ public final class WeightMatrix {
             });
         }
         if (rows % 2 == 1) {
-            multiplyRowPairs(x, y, rows - 1, rows, 0);
+            multiplyRowPairs(x, regrouped, y, rows - 1, rows, 0);
         }
     }
 
@@ -145,9 +146,9 @@ public final class WeightMatrix {
      * process, the VM's fast-memory phase). Rows next to each other as the pair read at ~20 GB/s: the two streams
      * then interleave within the same pages.
      */
-    private void multiplyRowPairs(float[] x, float[] y, int from, int to, int offset) {
+    private void multiplyRowPairs(float[] x, float[] regrouped, float[] y, int from, int to, int offset) {
         if (nativeLoop) {
-            NativeRowPairs.rowPairs(bf16, data, cols, x, y, from, to, offset);
+            NativeRowPairs.rowPairs(bf16, data, cols, x, regrouped, y, from, to, offset);
             return;
         }
         if (bf16) {
