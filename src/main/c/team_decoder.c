@@ -58,6 +58,12 @@ typedef struct {
     int low_rank_sequence; /* A x parts this thread has published (see product) */
 } scratch_t;
 
+/* A thread's exchange slot: the sequence number of its latest part of A x (see product), then that part. */
+typedef struct {
+    atomic_int sequence;
+    float rows[];
+} exchange_slot_t;
+
 /* Touched only by the caller holding busy, and by the workers during a token. */
 static struct {
     atomic_int busy;
@@ -72,10 +78,10 @@ static struct {
     /* shared outputs of the products and attention's parts */
     float *shared;
     size_t shared_floats;
-    /* per thread, on lines of its own: the sequence number of its latest part of A x, then that part */
-    float *exchange;
-    size_t exchange_floats;
-    int exchange_stride;
+    /* per thread, on lines of its own: its exchange slot (exchange_slot_t), exchange_stride bytes apart */
+    char *exchange;
+    size_t exchange_bytes;
+    size_t exchange_stride;
     scratch_t scratch[MAX_THREADS];
 } team;
 
@@ -292,13 +298,8 @@ static void share(const void *w, int bf16, int rows_count, int cols, const float
     }
 }
 
-/* thread t's exchange slot: the sequence number of its latest part of A x, then that part */
-static inline atomic_int *exchange_sequence(int t) {
-    return (atomic_int *) (team.exchange + (int64_t) t * team.exchange_stride);
-}
-
-static inline float *exchange_rows(int t) {
-    return team.exchange + (int64_t) t * team.exchange_stride + 1;
+static inline exchange_slot_t *exchange_slot(int t) {
+    return (exchange_slot_t *) (team.exchange + (size_t) t * team.exchange_stride);
 }
 
 /*
@@ -315,8 +316,8 @@ static void product(const int64_t *model, const int64_t *adapter_layer, int grou
     int low_rank_rows = stacked ? (int) adapter_layer[2 * group + 1] : 0;
     if (stacked) {
         int lo = low_rank_rows * t / threads, hi = low_rank_rows * (t + 1) / threads;
-        low_rank_rows_times_x(stacked + (int64_t) lo * cols, hi - lo, cols, x, exchange_rows(t));
-        atomic_store_explicit(exchange_sequence(t), ++s->low_rank_sequence, memory_order_release);
+        low_rank_rows_times_x(stacked + (int64_t) lo * cols, hi - lo, cols, x, exchange_slot(t)->rows);
+        atomic_store_explicit(&exchange_slot(t)->sequence, ++s->low_rank_sequence, memory_order_release);
     }
     int range[4];
     share_ranges(rows_count, t, threads, range);
@@ -331,11 +332,11 @@ static void product(const int64_t *model, const int64_t *adapter_layer, int grou
     }
     /* a thread's slot holds this group's part until the group's barrier, which it cannot pass before us */
     for (int p = 0; p < threads; p++) {
-        while (atomic_load_explicit(exchange_sequence(p), memory_order_acquire) != s->low_rank_sequence) {
+        while (atomic_load_explicit(&exchange_slot(p)->sequence, memory_order_acquire) != s->low_rank_sequence) {
             _mm_pause();
         }
         int lo = low_rank_rows * p / threads, hi = low_rank_rows * (p + 1) / threads;
-        memcpy(s->low_rank + lo, exchange_rows(p), sizeof(float) * (hi - lo));
+        memcpy(s->low_rank + lo, exchange_slot(p)->rows, sizeof(float) * (hi - lo));
     }
     for (int part = 0; part < 2; part++) {
         int from = range[2 * part], to = range[2 * part + 1];
@@ -724,18 +725,18 @@ int32_t tuneforge_team_decode(const int64_t *model, const int64_t *adapter, cons
      * the exchange slots of A x parts: a sequence number and a thread's rows, whole lines per thread; each holds a
      * whole group's rows, so that a team left with fewer threads (a worker that did not start, below) still fits
      */
-    int stride = up16(1 + low_rank_rows);
-    if (!failed && (size_t) stride * threads > team.exchange_floats) {
-        float *block = aligned_alloc(64, sizeof(float) * stride * threads);
+    size_t stride = (sizeof(exchange_slot_t) + sizeof(float) * (size_t) low_rank_rows + 63) & ~(size_t) 63;
+    if (!failed && stride * threads > team.exchange_bytes) {
+        char *block = aligned_alloc(64, stride * threads);
         if (block) {
-            /* a fresh slot must not look published: sequence numbers start from each thread's count */
-            for (int t = 0; t < threads; t++) {
-                atomic_init((atomic_int *) (block + (int64_t) t * stride), team.scratch[t].low_rank_sequence);
-            }
             free(team.exchange);
             team.exchange = block;
-            team.exchange_floats = (size_t) stride * threads;
+            team.exchange_bytes = stride * threads;
             team.exchange_stride = stride;
+            /* a fresh slot must not look published: sequence numbers start from each thread's count */
+            for (int t = 0; t < threads; t++) {
+                atomic_init(&exchange_slot(t)->sequence, team.scratch[t].low_rank_sequence);
+            }
         } else {
             failed = -1;
         }
