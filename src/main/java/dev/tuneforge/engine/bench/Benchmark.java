@@ -54,6 +54,8 @@ public final class Benchmark {
 
     /** Measured rounds of the single-token decoder after a short prompt. */
     private static final int DECODER_ROUNDS = 5;
+    /** The JIT compiled for 10-45 ms a round until about the seventh (SmolLM2), on one of the cores that decode. */
+    private static final int DECODER_WARM_UP = 8;
 
     public Benchmark(ModelConfig config, ScalarType dtype, int steps, PrintStream out) {
         this.config = config;
@@ -123,9 +125,11 @@ public final class Benchmark {
         SingleTokenDecoder decoder = model.decoder();
         DecodeRounds decode = viaTorch;
         if (decoder != null) {
-            decode = decodeRounds(model, adapter, decoder, DECODE_PROMPT, 2, DECODER_ROUNDS, true);
+            decode = decodeRounds(model, adapter, decoder, DECODE_PROMPT, DECODER_WARM_UP, DECODER_ROUNDS, true);
             printDecode("single-token decoder (" + decoder.loop() + ", " + RowParallel.threads()
-                    + " threads; median of " + DECODER_ROUNDS + " rounds after 2 warm-up rounds)", decode, bytesPerToken);
+                    + " threads; median of " + DECODER_ROUNDS + " rounds after " + DECODER_WARM_UP
+                    + " warm-up rounds; the JIT compiled for " + decode.compilationMillis()
+                    + " ms in the measured rounds)", decode, bytesPerToken);
         }
         if (decoder != null && config.maxPositionEmbeddings() >= LONG_DECODE_PROMPT + DECODE_TOKENS) {
             // the decoder is warm from the rounds above: three measured rounds, no warm-up
@@ -214,7 +218,12 @@ public final class Benchmark {
      * just before each round ({@link CoreToCoreLatency}), which shows where the VM has placed its cores.
      */
     record DecodeRounds(double[] timesToFirstToken, double[] rates, double[] bandwidthsBefore,
-                        double[] bandwidthsAfter, double[] roundTripsNanos) {
+                        double[] bandwidthsAfter, double[] roundTripsNanos, long compilationMillis) {
+        DecodeRounds(double[] timesToFirstToken, double[] rates, double[] bandwidthsBefore, double[] bandwidthsAfter,
+                     double[] roundTripsNanos) {
+            this(timesToFirstToken, rates, bandwidthsBefore, bandwidthsAfter, roundTripsNanos, 0);
+        }
+
         /** Per round, the higher of the bandwidths measured just before and just after it. */
         double[] bandwidths() {
             double[] higher = new double[rates.length];
@@ -263,63 +272,87 @@ public final class Benchmark {
 
     /**
      * The prompt through libtorch, then one token at a time through the single-token decoder ({@code decoder}
-     * non-null) or through libtorch, {@code warmUp} + {@code measured} times. The decoder is Java: its first round
-     * runs partly interpreted and the second one still partly in code compiled before the JIT had seen it whole
-     * (SmolLM2: 94 tokens/s in the second round, 105-117 after), so it gets two warm-up rounds; libtorch's ops are
-     * compiled code from the start.
+     * non-null) or through libtorch: {@code warmUp} rounds, then {@code measured} rounds. The decoder's caller is
+     * Java: its first round runs partly interpreted and the second one still partly in code compiled before the JIT
+     * had seen it whole (SmolLM2: 94 tokens/s in the second round, 105-117 after), and the JIT went on compiling for
+     * 10-45 ms a round until about the seventh, on one of the two cores that decode, so the decoder gets
+     * {@link #DECODER_WARM_UP} rounds (the measurements between rounds included); libtorch's ops are compiled code
+     * from the start.
      */
     private DecodeRounds decodeRounds(LlamaModel model, LoraAdapter adapter, SingleTokenDecoder decoder, int promptLen,
                                       int warmUp, int measured, boolean withBandwidth) {
-        int newTokens = DECODE_TOKENS;
         Random random = new Random(3);
         long[] prompt = new long[promptLen];
         for (int i = 0; i < promptLen; i++) {
             prompt[i] = random.nextInt(config.vocabSize());
         }
         AdapterWeights weights = decoder == null ? null : adapter.decodeWeights();
+        for (int round = 0; round < warmUp; round++) {
+            if (withBandwidth) {
+                // the measurements around the measured rounds warm up too: their code compiles in the background
+                readBandwidthGBps();
+                roundTripNanos();
+            }
+            decodeRound(model, adapter, decoder, weights, prompt);
+        }
         double[] ttfts = new double[measured];
         double[] rates = new double[measured];
         double[] before = new double[measured];
         double[] after = new double[measured];
         double[] roundTrips = new double[measured];
-        for (int round = 0; round < warmUp + measured; round++) {
-            boolean measuring = round >= warmUp;
-            if (measuring && withBandwidth) {
-                before[round - warmUp] = readBandwidthGBps();
-                roundTrips[round - warmUp] = roundTripNanos();
+        long compiling = 0;
+        for (int round = 0; round < measured; round++) {
+            if (withBandwidth) {
+                before[round] = readBandwidthGBps();
+                roundTrips[round] = roundTripNanos();
             }
-            try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
-                KvCache cache = model.newCache(promptLen + newTokens);
-                SingleTokenDecoder.State state = decoder == null ? null : decoder.newState(cache);
-                long t0 = System.nanoTime();
-                long next;
-                try (PointerScope s = new PointerScope()) {
-                    Tensor h = model.forward(Tensors.longs(prompt, 1, promptLen), 0, cache, adapter);
-                    next = model.logits(h.select(1, promptLen - 1), adapter).argmax().item_long();
-                }
-                long t1 = System.nanoTime();
-                for (int i = 1; i < newTokens; i++) {
-                    int position = promptLen + i - 1;
-                    if (decoder != null) {
-                        next = TokenSampler.argmax(decoder.next(state, (int) next, position, cache, weights));
-                        continue;
-                    }
-                    try (PointerScope s = new PointerScope()) {
-                        Tensor h = model.forward(Tensors.longs(new long[]{next}, 1, 1), position, cache, adapter);
-                        next = model.logits(h.select(1, 0), adapter).argmax().item_long();
-                    }
-                }
-                long t2 = System.nanoTime();
-                if (measuring) {
-                    ttfts[round - warmUp] = (t1 - t0) / 1e6;
-                    rates[round - warmUp] = (newTokens - 1) / ((t2 - t1) / 1e9);
-                }
-            }
-            if (measuring && withBandwidth) {
-                after[round - warmUp] = readBandwidthGBps();
+            long compiled = compilationMillis();
+            double[] timed = decodeRound(model, adapter, decoder, weights, prompt);
+            compiling += compilationMillis() - compiled;
+            ttfts[round] = timed[0];
+            rates[round] = timed[1];
+            if (withBandwidth) {
+                after[round] = readBandwidthGBps();
             }
         }
-        return new DecodeRounds(ttfts, rates, before, after, roundTrips);
+        return new DecodeRounds(ttfts, rates, before, after, roundTrips, compiling);
+    }
+
+    /** One round: the time to first token (ms) and the rate of the following tokens (tokens/s). */
+    private double[] decodeRound(LlamaModel model, LoraAdapter adapter, SingleTokenDecoder decoder,
+                                 AdapterWeights weights, long[] prompt) {
+        int promptLen = prompt.length;
+        int newTokens = DECODE_TOKENS;
+        try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            KvCache cache = model.newCache(promptLen + newTokens);
+            SingleTokenDecoder.State state = decoder == null ? null : decoder.newState(cache);
+            long t0 = System.nanoTime();
+            long next;
+            try (PointerScope s = new PointerScope()) {
+                Tensor h = model.forward(Tensors.longs(prompt, 1, promptLen), 0, cache, adapter);
+                next = model.logits(h.select(1, promptLen - 1), adapter).argmax().item_long();
+            }
+            long t1 = System.nanoTime();
+            for (int i = 1; i < newTokens; i++) {
+                int position = promptLen + i - 1;
+                if (decoder != null) {
+                    next = TokenSampler.argmax(decoder.next(state, (int) next, position, cache, weights));
+                    continue;
+                }
+                try (PointerScope s = new PointerScope()) {
+                    Tensor h = model.forward(Tensors.longs(new long[]{next}, 1, 1), position, cache, adapter);
+                    next = model.logits(h.select(1, 0), adapter).argmax().item_long();
+                }
+            }
+            long t2 = System.nanoTime();
+            return new double[]{(t1 - t0) / 1e6, (newTokens - 1) / ((t2 - t1) / 1e9)};
+        }
+    }
+
+    /** Milliseconds the JIT has spent compiling so far (0 where the JVM does not say). */
+    private static long compilationMillis() {
+        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
     }
 
     static double median(double[] values) {
