@@ -215,15 +215,11 @@ public final class Benchmark {
      * for, this machine's read bandwidth measured just before and just after the round (the higher of the two, GB/s):
      * on a shared machine it moved between 35 and 76 GB/s within minutes, at times from one round to the next, so a
      * figure from the start of the run, or one for all rounds, says little. Also the core-to-core round trip measured
-     * just before each round ({@link CoreToCoreLatency}), which shows where the VM has placed its cores.
+     * just before each round ({@link CoreToCoreLatency}), which shows where the VM has placed its cores. And the
+     * milliseconds the JIT spent compiling during the rounds (on one of the cores that decode).
      */
     record DecodeRounds(double[] timesToFirstToken, double[] rates, double[] bandwidthsBefore,
                         double[] bandwidthsAfter, double[] roundTripsNanos, long compilationMillis) {
-        DecodeRounds(double[] timesToFirstToken, double[] rates, double[] bandwidthsBefore, double[] bandwidthsAfter,
-                     double[] roundTripsNanos) {
-            this(timesToFirstToken, rates, bandwidthsBefore, bandwidthsAfter, roundTripsNanos, 0);
-        }
-
         /** Per round, the higher of the bandwidths measured just before and just after it. */
         double[] bandwidths() {
             double[] higher = new double[rates.length];

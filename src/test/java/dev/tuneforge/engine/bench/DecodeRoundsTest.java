@@ -18,7 +18,7 @@ class DecodeRoundsTest {
         // 400 tokens/s × 100 MB = 40 GB/s; 200 tokens/s × 100 MB = 20 GB/s
         Benchmark.DecodeRounds rounds = new Benchmark.DecodeRounds(new double[]{70, 60, 80},
                 new double[]{400, 200, 380}, new double[]{64, 64, 35}, new double[]{62, 34, 36},
-                new double[]{300, 300, 70});
+                new double[]{300, 300, 70}, 0);
         assertArrayEquals(new double[]{64, 64, 36}, rounds.bandwidths(), 1e-9);
         // 40/64 = 62.5%, 20/64 = 31.3%, 38/36 = 105.6%: the median is 62.5%
         assertEquals(0.625, rounds.utilisation(BYTES_PER_TOKEN), 1e-9);
@@ -35,7 +35,7 @@ class DecodeRoundsTest {
     @Test
     void withoutASteadyRoundThereIsNoSteadyFigure() {
         Benchmark.DecodeRounds rounds = new Benchmark.DecodeRounds(new double[]{70}, new double[]{400},
-                new double[]{64}, new double[]{34}, new double[]{300});
+                new double[]{64}, new double[]{34}, new double[]{300}, 0);
         assertTrue(Double.isNaN(rounds.steadyUtilisation(BYTES_PER_TOKEN)));
         assertEquals(0, rounds.steadyRounds());
     }
