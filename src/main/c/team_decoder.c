@@ -172,6 +172,11 @@ static void low_rank_rows_times_x(const float *a, int rows_count, int cols, cons
     }
 }
 
+/* a mask of the first min(left, 16) lanes: the whole vector, or the tail of an array */
+static inline __mmask16 first_lanes(int left) {
+    return left >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << left) - 1);
+}
+
 /*
  * e^x for 16 lanes, within one float step where it is a normal float (NativeExpTest): x = n ln 2 + r with
  * |r| <= ln 2 / 2 (ln 2 in two parts, as Cephes' expf), e^r by Cephes' polynomial, then scaled by 2^n (scalef also
@@ -197,7 +202,7 @@ static inline __m512 exp16(__m512 x) {
 /* out = e^in for n floats with exp16: the team's exponential, for tests */
 void tuneforge_vector_exp(const float *in, float *out, int32_t n) {
     for (int32_t i = 0; i < n; i += 16) {
-        __mmask16 k = n - i >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << (n - i)) - 1);
+        __mmask16 k = first_lanes(n - i);
         _mm512_mask_storeu_ps(out + i, k, exp16(_mm512_maskz_loadu_ps(k, in + i)));
     }
 }
@@ -205,7 +210,7 @@ void tuneforge_vector_exp(const float *in, float *out, int32_t n) {
 /* activation = silu(gate) * up, sixteen at a time */
 static void swiglu(const float *gate, const float *up, int n, float *out) {
     for (int i = 0; i < n; i += 16) {
-        __mmask16 k = n - i >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << (n - i)) - 1);
+        __mmask16 k = first_lanes(n - i);
         __m512 g = _mm512_maskz_loadu_ps(k, gate + i);
         __m512 silu = _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), exp16(_mm512_sub_ps(_mm512_setzero_ps(), g))));
         _mm512_mask_storeu_ps(out + i, k, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(k, up + i)));
@@ -216,7 +221,7 @@ static void swiglu(const float *gate, const float *up, int n, float *out) {
 static float exp_minus(float *x, int n, float max) {
     __m512 sum = _mm512_setzero_ps();
     for (int i = 0; i < n; i += 16) {
-        __mmask16 k = n - i >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << (n - i)) - 1);
+        __mmask16 k = first_lanes(n - i);
         __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), _mm512_set1_ps(max)));
         e = _mm512_maskz_mov_ps(k, e);
         _mm512_mask_storeu_ps(x + i, k, e);
