@@ -128,10 +128,10 @@ final class NativeRowPairs {
      * x's columns regrouped for the bf16 loop ({@code tuneforge_even_odd}): in each whole block of 32, the 16 even
      * columns, then the 16 odd ones. A 64-byte line of bf16 weights holds the even columns in its words' low halves
      * and the odd ones in the high halves, so the loop widens each by one shift or one mask; the columns after the
-     * last whole block are left out (the loop's tail reads x).
+     * last whole block are left out (the loop's tail reads x). Written into {@code regrouped} (at least cols floats),
+     * which is returned.
      */
-    static float[] evenOdd(float[] x, int cols) {
-        float[] regrouped = new float[cols - cols % 32];
+    static float[] evenOdd(float[] x, int cols, float[] regrouped) {
         try {
             EVEN_ODD.invokeExact(MemorySegment.ofArray(x), cols, MemorySegment.ofArray(regrouped));
         } catch (Throwable e) {

@@ -95,16 +95,23 @@ public final class WeightMatrix {
      * each core reads two streams far apart (see {@link #multiplyRowPairs}); an odd last row pairs with itself.
      */
     public void multiply(float[] x, float[] y) {
-        multiply(x, y, null, null);
+        multiply(x, y, null, null, null);
+    }
+
+    /** As {@link #multiply(float[], float[], float[], float[], float[])} with scratch of its own. */
+    public void multiply(float[] x, float[] y, float[] extraRows, float[] extraY) {
+        multiply(x, y, extraRows, extraY, null);
     }
 
     /**
      * As {@link #multiply(float[], float[])}, and in the same parallel job {@code extraY[i] = extraRows[i] · x} for
      * the float32 rows {@code extraRows} ([n, cols], row-major; null for none): an adapter's down (A) rows, which
      * read the same input. The cores take them on after the matrix's rows, so that they are read at the speed of
-     * two cores rather than by the calling core alone.
+     * two cores rather than by the calling core alone. {@code scratch} (null for none) is room for x's columns as the
+     * native bf16 loop reads them, at least {@link #cols()} floats: a decoder passes the same one for every product,
+     * so that a token allocates nothing (a fresh array otherwise).
      */
-    public void multiply(float[] x, float[] y, float[] extraRows, float[] extraY) {
+    public void multiply(float[] x, float[] y, float[] extraRows, float[] extraY, float[] scratch) {
         // the native loop reads and writes the arrays without bounds checks
         if (x.length < cols || y.length < rows) {
             throw new IllegalArgumentException("a " + rows + "×" + cols + " product needs x of at least " + cols
@@ -112,7 +119,9 @@ public final class WeightMatrix {
         }
         int half = rows / 2;
         int extra = extraRows == null ? 0 : extraRows.length / cols;
-        float[] regrouped = nativeLoop && bf16 ? NativeRowPairs.evenOdd(x, cols) : null;
+        float[] regrouped = nativeLoop && bf16
+                ? NativeRowPairs.evenOdd(x, cols, scratch != null && scratch.length >= cols ? scratch : new float[cols])
+                : null;
         if (extra == 0) {
             RowParallel.forRows(half, blockPairs, (from, to) -> multiplyRowPairs(x, regrouped, y, from, to, half));
         } else {

@@ -95,6 +95,9 @@ final class LlamaDecoder implements SingleTokenDecoder {
         private final float[][] partOut = new float[RowParallel.threads()][config.numHeads() * config.headDim()];
         /** An adapter's intermediates A · x of one projection group, members one after another; grown as needed. */
         private float[] lowRank = new float[0];
+        /** x's columns regrouped for the native bf16 loop, for every product ({@link WeightMatrix#multiply}). */
+        private final float[] regrouped = new float[Math.max(config.hiddenSize(),
+                Math.max(config.intermediateSize(), config.numHeads() * config.headDim()))];
         /** The team decoder's buffers, where it runs. */
         private final LlamaTeam.Buffers teamBuffers = team == null ? null : team.new Buffers();
 
@@ -168,7 +171,7 @@ final class LlamaDecoder implements SingleTokenDecoder {
             VectorMath.add(s.hidden, s.projected, hiddenSize);
         }
         VectorMath.rmsNorm(s.hidden, finalNorm, config.rmsNormEps(), s.normed);
-        lmHead.multiply(s.normed, s.logits);
+        lmHead.multiply(s.normed, s.logits, null, null, s.regrouped);
         finish(s, position, cache, adapter);
         return s.logits;
     }
@@ -384,7 +387,7 @@ final class LlamaDecoder implements SingleTokenDecoder {
         if (stacked != null && s.lowRank.length < stacked.length / matrix.cols()) {
             s.lowRank = new float[stacked.length / matrix.cols()];
         }
-        matrix.multiply(x, y, stacked, s.lowRank);
+        matrix.multiply(x, y, stacked, s.lowRank, s.regrouped);
     }
 
     /**

@@ -61,6 +61,7 @@ class WeightMatrixTest {
                         tolerances[r] = assertProduct(y[r], values, r * cols, x, what + " row " + r);
                     }
                     checkExtraRows(loop, rows, cols, x, y, tolerances, random);
+                    checkScratch(loop, rows, cols, x, y, tolerances);
                     java.lang.ref.Reference.reachabilityFence(w);
                 }
             }
@@ -103,6 +104,27 @@ class WeightMatrixTest {
             assertTrue(e.getCause() instanceof IllegalArgumentException, String.valueOf(e.getCause()));
         }
         java.lang.ref.Reference.reachabilityFence(w);
+    }
+
+    /**
+     * A decoder's scratch for the regrouped x, left dirty by earlier products (NaN here), gives the same product, and
+     * so does one too short to use (a fresh array is taken instead).
+     */
+    private static void checkScratch(Object matrix, int rows, int cols, float[] x, float[] expectedY,
+                                     double[] tolerances) throws Exception {
+        Method multiply = weightMatrix.getMethod("multiply", float[].class, float[].class, float[].class, float[].class,
+                float[].class);
+        for (int length : new int[]{cols + 7, cols, cols - 1}) {
+            float[] scratch = new float[length];
+            java.util.Arrays.fill(scratch, Float.NaN);
+            float[] y = new float[rows];
+            multiply.invoke(matrix, x, y, null, null, scratch);
+            // equal up to rounding, as in checkExtraRows (the Java loop's lanes); NaN from the scratch fails
+            for (int r = 0; r < rows; r++) {
+                assertTrue(Math.abs(y[r] - expectedY[r]) <= tolerances[r], rows + "×" + cols + " row " + r
+                        + " with a scratch of " + length + " floats: " + y[r] + " against " + expectedY[r]);
+            }
+        }
     }
 
     /** Extra float32 rows (an adapter's A) in the same job: their products, and the matrix's as without them. */
