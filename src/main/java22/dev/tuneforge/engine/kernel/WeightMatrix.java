@@ -108,8 +108,8 @@ public final class WeightMatrix {
      * the float32 rows {@code extraRows} ([n, cols], row-major; null for none): an adapter's down (A) rows, which
      * read the same input. The cores take them on after the matrix's rows, so that they are read at the speed of
      * two cores rather than by the calling core alone. {@code scratch} (null for none) is room for x's columns as the
-     * native bf16 loop reads them, at least {@link #cols()} floats: a decoder passes the same one for every product,
-     * so that a token allocates nothing (a fresh array otherwise).
+     * native bf16 loop reads them, at least {@link #cols()} floats: a decoder passes the same one for every product
+     * instead of a fresh array each time (null, or one too short: a fresh array).
      */
     public void multiply(float[] x, float[] y, float[] extraRows, float[] extraY, float[] scratch) {
         // the native loop reads and writes the arrays without bounds checks
