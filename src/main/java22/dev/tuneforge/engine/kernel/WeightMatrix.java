@@ -98,11 +98,6 @@ public final class WeightMatrix {
         multiply(x, y, null, null, null);
     }
 
-    /** As {@link #multiply(float[], float[], float[], float[], float[])} with scratch of its own. */
-    public void multiply(float[] x, float[] y, float[] extraRows, float[] extraY) {
-        multiply(x, y, extraRows, extraY, null);
-    }
-
     /**
      * As {@link #multiply(float[], float[])}, and in the same parallel job {@code extraY[i] = extraRows[i] · x} for
      * the float32 rows {@code extraRows} ([n, cols], row-major; null for none): an adapter's down (A) rows, which

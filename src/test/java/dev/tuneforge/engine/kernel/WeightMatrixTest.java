@@ -137,8 +137,8 @@ class WeightMatrixTest {
             }
             float[] y = new float[rows];
             float[] extraY = new float[extra + 3];
-            weightMatrix.getMethod("multiply", float[].class, float[].class, float[].class, float[].class)
-                    .invoke(matrix, x, y, extraRows, extraY);
+            weightMatrix.getMethod("multiply", float[].class, float[].class, float[].class, float[].class,
+                    float[].class).invoke(matrix, x, y, extraRows, extraY, null);
             // equal up to rounding: interpreted and compiled Vector API code sum the lanes in different orders
             for (int r = 0; r < rows; r++) {
                 assertTrue(Math.abs(y[r] - expectedY[r]) <= tolerances[r],
