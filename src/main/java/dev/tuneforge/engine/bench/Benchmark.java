@@ -3,6 +3,7 @@ package dev.tuneforge.engine.bench;
 import dev.tuneforge.engine.generate.TokenSampler;
 import dev.tuneforge.engine.kernel.ComputeThreads;
 import dev.tuneforge.engine.kernel.CoreToCoreLatency;
+import dev.tuneforge.engine.kernel.CpuSteal;
 import dev.tuneforge.engine.kernel.OpenMpWaitPolicy;
 import dev.tuneforge.engine.kernel.ProcessMemory;
 import dev.tuneforge.engine.lora.LoraAdapter;
@@ -73,11 +74,16 @@ public final class Benchmark {
         ComputeThreads.applyToLibtorch();
         out.printf(Locale.ROOT, "threads: %d (%s), base weights: %s, LoRA rank 8 on all projections + stop-token row "
                         + "(fp32), gradient step%n", torch.get_num_threads(), OpenMpWaitPolicy.describe(), dtype);
+        CpuSteal.Snapshot beforeFp32 = CpuSteal.now();
         double fp32 = matmulGflops(ScalarType.Float);
+        CpuSteal.Snapshot beforeBf16 = CpuSteal.now();
         double bf16 = matmulGflops(ScalarType.BFloat16);
+        CpuSteal.Snapshot afterPeaks = CpuSteal.now();
         double bandwidth = readBandwidthGBps();
-        out.printf(Locale.ROOT, "machine: matmul peak fp32 %.1f GFLOP/s, bf16 %.1f GFLOP/s; memory read %.1f GB/s; "
-                + "core-to-core round trip %.0f ns%n", fp32, bf16, bandwidth, roundTripNanos());
+        out.printf(Locale.ROOT, "machine: matmul peak fp32 %.1f GFLOP/s, bf16 %.1f GFLOP/s (%s / %s of the CPU time "
+                        + "stolen meanwhile); memory read %.1f GB/s; core-to-core round trip %.0f ns%n", fp32, bf16,
+                percent(beforeFp32.stolenShareUntil(beforeBf16)), percent(beforeBf16.stolenShareUntil(afterPeaks)),
+                bandwidth, roundTripNanos());
 
         LlamaModel model = LlamaModel.random(config, dtype, 1);
         LoraAdapter adapter = LoraAdapter.initialize(model, LoraConfig.defaults().withTrainableTokens(
@@ -93,8 +99,8 @@ public final class Benchmark {
         boolean bf16Base = dtype.value == ScalarType.BFloat16.value;
         double peak = bf16Base ? bf16 : fp32;
         String peakName = bf16Base ? "bf16" : "fp32";
-        double[] t64 = new double[3];
-        double[] t256 = new double[3];
+        double[] t64 = new double[4];
+        double[] t256 = new double[4];
         if (steps > 0) {
             // the trainer's optimizer, with its gradient clipping
             AdamW optimizer = new AdamW(adapter.namedParameters(), 1e-4, 0.01);
@@ -102,13 +108,13 @@ public final class Benchmark {
             t256 = trainThroughput(model, adapter, optimizer, TRAIN_TOKENS_LONG);
             // this shared machine's limits drift by tens of percent within minutes: measured again right after
             // training, and the higher of the two is the reference
+            CpuSteal.Snapshot beforeAgain = CpuSteal.now();
             double again = matmulGflops(dtype);
-            out.printf(Locale.ROOT, "matmul peak %s again after training: %.1f GFLOP/s%n", peakName, again);
+            out.printf(Locale.ROOT, "matmul peak %s again after training: %.1f GFLOP/s (%s of the CPU time stolen)%n",
+                    peakName, again, percent(beforeAgain.stolenShareUntil(CpuSteal.now())));
             peak = Math.max(peak, again);
-            out.printf(Locale.ROOT, "train batch 4 × 64:  median %.3f s/step, %.0f tokens/s, %.1f GFLOP/s, MFU %.1f%% of %s peak%n",
-                    t64[0], t64[1], t64[2] / 1e9, t64[2] / (peak * 1e9) * 100, peakName);
-            out.printf(Locale.ROOT, "train batch 4 × 256: median %.3f s/step, %.0f tokens/s, %.1f GFLOP/s, MFU %.1f%% of %s peak%n",
-                    t256[0], t256[1], t256[2] / 1e9, t256[2] / (peak * 1e9) * 100, peakName);
+            printTraining(TRAIN_TOKENS_SHORT, t64, peak, peakName);
+            printTraining(TRAIN_TOKENS_LONG, t256, peak, peakName);
         }
         double mfu256 = t256[2] / (peak * 1e9);
 
@@ -151,22 +157,43 @@ public final class Benchmark {
         double[] bandwidths = decode.bandwidths();
         for (int i = 0; i < decode.rates().length; i++) {
             rounds.append(String.format(Locale.ROOT, "%s%.1f tokens/s at %.1f GB/s (%.1f before, %.1f after; core-to-core "
-                            + "round trip %.0f ns before) = %.1f%%", i == 0 ? "" : "; ", decode.rates()[i], bandwidths[i],
-                    decode.bandwidthsBefore()[i], decode.bandwidthsAfter()[i], decode.roundTripsNanos()[i],
+                            + "round trip %.0f ns before; %s of the CPU time stolen) = %.1f%%", i == 0 ? "" : "; ",
+                    decode.rates()[i], bandwidths[i], decode.bandwidthsBefore()[i], decode.bandwidthsAfter()[i],
+                    decode.roundTripsNanos()[i], percent(decode.stolenShares()[i]),
                     bytesPerToken * decode.rates()[i] / 1e9 / bandwidths[i] * 100));
         }
-        double steady = decode.steadyUtilisation(bytesPerToken);
         out.printf(Locale.ROOT, "decode batch 1, 32-token prompt, 128 new tokens, %s: time to first token %.1f ms, "
                         + "%.1f tokens/s, weights read %.1f MB/token = %.1f GB/s, %.1f%% of the read bandwidth "
                         + "(median over the rounds, each against the higher of the bandwidths measured just before and "
-                        + "after it; %s over the %d of %d rounds where those two agree within 10%%: %s)%n",
+                        + "after it; %s over the %d of %d rounds where those two agree within 10%%, %s over the %d of "
+                        + "them with under %s of the CPU time stolen: %s)%n",
                 path, decode.timeToFirstTokenMs(), decode.tokensPerSecond(), bytesPerToken / 1e6, achieved,
-                decode.utilisation(bytesPerToken) * 100,
-                Double.isNaN(steady) ? "no figure" : String.format(Locale.ROOT, "%.1f%%", steady * 100),
-                decode.steadyRounds(), decode.rates().length, rounds);
+                decode.utilisation(bytesPerToken) * 100, figure(decode.steadyUtilisation(bytesPerToken)),
+                decode.steadyRounds(), decode.rates().length, figure(decode.undisturbedUtilisation(bytesPerToken)),
+                decode.undisturbedRounds(), percent(CpuSteal.UNDISTURBED_BELOW), rounds);
     }
 
-    /** Returns {seconds per step, tokens per second, FLOP/s}. */
+    private void printTraining(int seqLen, double[] measured, double peak, String peakName) {
+        out.printf(Locale.ROOT, "train batch 4 × %d:%s median %.3f s/step over %s, %.0f tokens/s, %.1f GFLOP/s, MFU %.1f%% "
+                        + "of %s peak%n", seqLen, seqLen < 100 ? " " : "", measured[0],
+                measured[3] == steps ? "all " + steps + " steps" : String.format(Locale.ROOT,
+                        "the %.0f of %d steps with under %s of the CPU time stolen", measured[3], steps,
+                        percent(CpuSteal.UNDISTURBED_BELOW)),
+                measured[1], measured[2] / 1e9, measured[2] / (peak * 1e9) * 100, peakName);
+    }
+
+    private static String percent(double share) {
+        return Double.isNaN(share) ? "n/a" : String.format(Locale.ROOT, "%.1f%%", share * 100);
+    }
+
+    private static String figure(double share) {
+        return Double.isNaN(share) ? "no figure" : percent(share);
+    }
+
+    /**
+     * Returns {seconds per step, tokens per second, FLOP/s, steps counted}: the median over the steps during which
+     * the hypervisor took under {@link CpuSteal#UNDISTURBED_BELOW} of the CPU time, or over all steps where none was.
+     */
     private double[] trainThroughput(LlamaModel model, LoraAdapter adapter, AdamW optimizer, int seqLen) {
         int batch = 4;
         Random random = new Random(seqLen);
@@ -194,20 +221,34 @@ public final class Benchmark {
             step.run();
         }
         double[] times = new double[steps];
+        double[] stolen = new double[steps];
         for (int i = 0; i < steps; i++) {
+            CpuSteal.Snapshot cpu = CpuSteal.now();
             long start = System.nanoTime();
             step.run();
             times[i] = (System.nanoTime() - start) / 1e9;
+            stolen[i] = cpu.stolenShareUntil(CpuSteal.now());
         }
         // the median: on a shared machine single steps vary by ±20%
-        double seconds = median(times);
-        out.printf(Locale.ROOT, "  4 × %d steps (%d microbatch%s side by side) after %d warm-up steps: %s s%n", seqLen,
-                microbatches[0], microbatches[0] == 1 ? "" : "es", WARM_UP_STEPS, java.util.Arrays.stream(times)
-                .mapToObj(t -> String.format(Locale.ROOT, "%.2f", t)).collect(java.util.stream.Collectors.joining(", ")));
+        double[] counted = undisturbedOrAll(times, stolen);
+        double seconds = median(counted);
+        out.printf(Locale.ROOT, "  4 × %d steps (%d microbatch%s side by side) after %d warm-up steps: %s s; CPU time "
+                        + "stolen: %s%n", seqLen, microbatches[0], microbatches[0] == 1 ? "" : "es", WARM_UP_STEPS,
+                java.util.Arrays.stream(times).mapToObj(t -> String.format(Locale.ROOT, "%.2f", t))
+                        .collect(java.util.stream.Collectors.joining(", ")),
+                java.util.Arrays.stream(stolen).mapToObj(Benchmark::percent)
+                        .collect(java.util.stream.Collectors.joining(", ")));
         double tokens = batch * seqLen;
         double flopsPerToken = 4.0 * config.matmulParameterCount()
                 + 12.0 * config.numLayers() * seqLen * config.numHeads() * config.headDim();
-        return new double[]{seconds, tokens / seconds, flopsPerToken * tokens / seconds};
+        return new double[]{seconds, tokens / seconds, flopsPerToken * tokens / seconds, counted.length};
+    }
+
+    /** The values measured while under {@link CpuSteal#UNDISTURBED_BELOW} of the CPU time was stolen; all if none was. */
+    static double[] undisturbedOrAll(double[] values, double[] stolenShares) {
+        double[] undisturbed = java.util.stream.IntStream.range(0, values.length)
+                .filter(i -> CpuSteal.undisturbed(stolenShares[i])).mapToDouble(i -> values[i]).toArray();
+        return undisturbed.length > 0 ? undisturbed : values;
     }
 
     /**
@@ -215,11 +256,13 @@ public final class Benchmark {
      * for, this machine's read bandwidth measured just before and just after the round (the higher of the two, GB/s):
      * on a shared machine it moved between 35 and 76 GB/s within minutes, at times from one round to the next, so a
      * figure from the start of the run, or one for all rounds, says little. Also the core-to-core round trip measured
-     * just before each round ({@link CoreToCoreLatency}), which shows where the VM has placed its cores. And the
-     * milliseconds the JIT spent compiling during the rounds (on one of the cores that decode).
+     * just before each round ({@link CoreToCoreLatency}), which shows where the VM has placed its cores; the share of
+     * the CPU time the hypervisor gave to others during each round ({@link CpuSteal}); and the milliseconds the JIT
+     * spent compiling during the rounds (on one of the cores that decode).
      */
     record DecodeRounds(double[] timesToFirstToken, double[] rates, double[] bandwidthsBefore,
-                        double[] bandwidthsAfter, double[] roundTripsNanos, long compilationMillis) {
+                        double[] bandwidthsAfter, double[] roundTripsNanos, double[] stolenShares,
+                        long compilationMillis) {
         /** Per round, the higher of the bandwidths measured just before and just after it. */
         double[] bandwidths() {
             double[] higher = new double[rates.length];
@@ -233,6 +276,11 @@ public final class Benchmark {
         boolean steady(int i) {
             return Math.abs(bandwidthsBefore[i] - bandwidthsAfter[i])
                     <= 0.1 * Math.max(bandwidthsBefore[i], bandwidthsAfter[i]);
+        }
+
+        /** Whether round i is {@link #steady} and the hypervisor left the CPUs alone during it ({@link CpuSteal}). */
+        boolean undisturbed(int i) {
+            return steady(i) && CpuSteal.undisturbed(stolenShares[i]);
         }
 
         double timeToFirstTokenMs() {
@@ -255,14 +303,27 @@ public final class Benchmark {
 
         /** As {@link #utilisation} over the {@link #steady} rounds only; NaN when there is none. */
         double steadyUtilisation(double bytesPerToken) {
+            return utilisationOver(this::steady, bytesPerToken);
+        }
+
+        /** As {@link #utilisation} over the {@link #undisturbed} rounds only; NaN when there is none. */
+        double undisturbedUtilisation(double bytesPerToken) {
+            return utilisationOver(this::undisturbed, bytesPerToken);
+        }
+
+        private double utilisationOver(java.util.function.IntPredicate rounds, double bytesPerToken) {
             double[] bandwidths = bandwidths();
-            double[] shares = java.util.stream.IntStream.range(0, rates.length).filter(this::steady)
+            double[] shares = java.util.stream.IntStream.range(0, rates.length).filter(rounds)
                     .mapToDouble(i -> bytesPerToken * rates[i] / 1e9 / bandwidths[i]).toArray();
             return shares.length == 0 ? Double.NaN : median(shares);
         }
 
         long steadyRounds() {
             return java.util.stream.IntStream.range(0, rates.length).filter(this::steady).count();
+        }
+
+        long undisturbedRounds() {
+            return java.util.stream.IntStream.range(0, rates.length).filter(this::undisturbed).count();
         }
     }
 
@@ -296,6 +357,7 @@ public final class Benchmark {
         double[] before = new double[measured];
         double[] after = new double[measured];
         double[] roundTrips = new double[measured];
+        double[] stolen = new double[measured];
         long compiling = 0;
         for (int round = 0; round < measured; round++) {
             if (withBandwidth) {
@@ -303,7 +365,9 @@ public final class Benchmark {
                 roundTrips[round] = roundTripNanos();
             }
             long compiled = compilationMillis();
+            CpuSteal.Snapshot cpu = CpuSteal.now();
             double[] timed = decodeRound(model, adapter, decoder, weights, prompt);
+            stolen[round] = cpu.stolenShareUntil(CpuSteal.now());
             compiling += compilationMillis() - compiled;
             ttfts[round] = timed[0];
             rates[round] = timed[1];
@@ -311,7 +375,7 @@ public final class Benchmark {
                 after[round] = readBandwidthGBps();
             }
         }
-        return new DecodeRounds(ttfts, rates, before, after, roundTrips, compiling);
+        return new DecodeRounds(ttfts, rates, before, after, roundTrips, stolen, compiling);
     }
 
     /** One round: the time to first token (ms) and the rate of the following tokens (tokens/s). */
