@@ -99,8 +99,8 @@ public final class Benchmark {
         boolean bf16Base = dtype.value == ScalarType.BFloat16.value;
         double peak = bf16Base ? bf16 : fp32;
         String peakName = bf16Base ? "bf16" : "fp32";
-        double[] t64 = new double[4];
-        double[] t256 = new double[4];
+        TrainingThroughput t64 = TrainingThroughput.NOT_MEASURED;
+        TrainingThroughput t256 = TrainingThroughput.NOT_MEASURED;
         if (steps > 0) {
             // the trainer's optimizer, with its gradient clipping
             AdamW optimizer = new AdamW(adapter.namedParameters(), 1e-4, 0.01);
@@ -116,7 +116,7 @@ public final class Benchmark {
             printTraining(TRAIN_TOKENS_SHORT, t64, peak, peakName);
             printTraining(TRAIN_TOKENS_LONG, t256, peak, peakName);
         }
-        double mfu256 = t256[2] / (peak * 1e9);
+        double mfu256 = t256.flopsPerSecond() / (peak * 1e9);
 
         adapter.parametersChanged();
         // every token reads the base's weights (the embedding table only for one row) and all of the adapter's
@@ -147,7 +147,7 @@ public final class Benchmark {
                     longContext.tokensPerSecond() / decode.tokensPerSecond() * 100, DECODE_PROMPT);
         }
         out.printf(Locale.ROOT, "peak resident memory: %.0f MB%n", ProcessMemory.peakResident() / 1e6);
-        return new Result(t64[1], t256[1], decode.tokensPerSecond(), decode.timeToFirstTokenMs(), fp32, bf16,
+        return new Result(t64.tokensPerSecond(), t256.tokensPerSecond(), decode.tokensPerSecond(), decode.timeToFirstTokenMs(), fp32, bf16,
                 median(decode.bandwidths()), mfu256, decode.utilisation(bytesPerToken));
     }
 
@@ -173,13 +173,19 @@ public final class Benchmark {
                 decode.undisturbedRounds(), percent(CpuSteal.UNDISTURBED_BELOW), rounds);
     }
 
-    private void printTraining(int seqLen, double[] measured, double peak, String peakName) {
+    /** A training shape's median step (over {@code stepsCounted} of the measured steps) and the rates it gives. */
+    record TrainingThroughput(double secondsPerStep, double tokensPerSecond, double flopsPerSecond, int stepsCounted) {
+        static final TrainingThroughput NOT_MEASURED = new TrainingThroughput(0, 0, 0, 0);
+    }
+
+    private void printTraining(int seqLen, TrainingThroughput measured, double peak, String peakName) {
         out.printf(Locale.ROOT, "train batch 4 × %d:%s median %.3f s/step over %s, %.0f tokens/s, %.1f GFLOP/s, MFU %.1f%% "
-                        + "of %s peak%n", seqLen, seqLen < 100 ? " " : "", measured[0],
-                measured[3] == steps ? "all " + steps + " steps" : String.format(Locale.ROOT,
-                        "the %.0f of %d steps with under %s of the CPU time stolen", measured[3], steps,
+                        + "of %s peak%n", seqLen, seqLen < 100 ? " " : "", measured.secondsPerStep(),
+                measured.stepsCounted() == steps ? "all " + steps + " steps" : String.format(Locale.ROOT,
+                        "the %d of %d steps with under %s of the CPU time stolen", measured.stepsCounted(), steps,
                         percent(CpuSteal.UNDISTURBED_BELOW)),
-                measured[1], measured[2] / 1e9, measured[2] / (peak * 1e9) * 100, peakName);
+                measured.tokensPerSecond(), measured.flopsPerSecond() / 1e9,
+                measured.flopsPerSecond() / (peak * 1e9) * 100, peakName);
     }
 
     private static String percent(double share) {
@@ -191,10 +197,10 @@ public final class Benchmark {
     }
 
     /**
-     * Returns {seconds per step, tokens per second, FLOP/s, steps counted}: the median over the steps during which
-     * the hypervisor took under {@link CpuSteal#UNDISTURBED_BELOW} of the CPU time, or over all steps where none was.
+     * The median over the steps during which the hypervisor took under {@link CpuSteal#UNDISTURBED_BELOW} of the CPU
+     * time, or over all steps where none was.
      */
-    private double[] trainThroughput(LlamaModel model, LoraAdapter adapter, AdamW optimizer, int seqLen) {
+    private TrainingThroughput trainThroughput(LlamaModel model, LoraAdapter adapter, AdamW optimizer, int seqLen) {
         int batch = 4;
         Random random = new Random(seqLen);
         List<TrainingSequence> sequences = new ArrayList<>();
@@ -241,7 +247,7 @@ public final class Benchmark {
         double tokens = batch * seqLen;
         double flopsPerToken = 4.0 * config.matmulParameterCount()
                 + 12.0 * config.numLayers() * seqLen * config.numHeads() * config.headDim();
-        return new double[]{seconds, tokens / seconds, flopsPerToken * tokens / seconds, counted.length};
+        return new TrainingThroughput(seconds, tokens / seconds, flopsPerToken * tokens / seconds, counted.length);
     }
 
     /** The values measured while under {@link CpuSteal#UNDISTURBED_BELOW} of the CPU time was stolen; all if none was. */
@@ -313,17 +319,21 @@ public final class Benchmark {
 
         private double utilisationOver(java.util.function.IntPredicate rounds, double bytesPerToken) {
             double[] bandwidths = bandwidths();
-            double[] shares = java.util.stream.IntStream.range(0, rates.length).filter(rounds)
-                    .mapToDouble(i -> bytesPerToken * rates[i] / 1e9 / bandwidths[i]).toArray();
+            double[] shares = roundsWhere(rounds).mapToDouble(i -> bytesPerToken * rates[i] / 1e9 / bandwidths[i])
+                    .toArray();
             return shares.length == 0 ? Double.NaN : median(shares);
         }
 
         long steadyRounds() {
-            return java.util.stream.IntStream.range(0, rates.length).filter(this::steady).count();
+            return roundsWhere(this::steady).count();
         }
 
         long undisturbedRounds() {
-            return java.util.stream.IntStream.range(0, rates.length).filter(this::undisturbed).count();
+            return roundsWhere(this::undisturbed).count();
+        }
+
+        private java.util.stream.IntStream roundsWhere(java.util.function.IntPredicate rounds) {
+            return java.util.stream.IntStream.range(0, rates.length).filter(rounds);
         }
     }
 
