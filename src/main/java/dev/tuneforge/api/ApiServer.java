@@ -10,11 +10,14 @@ import dev.tuneforge.auth.Caller;
 import dev.tuneforge.auth.Scopes;
 import dev.tuneforge.catalog.BaseModelCatalog;
 import dev.tuneforge.engine.generate.GenerationOptions;
+import dev.tuneforge.engine.generate.GenerationThreads;
 import dev.tuneforge.engine.generate.GenerationResult;
 import dev.tuneforge.store.TunedModelRecord;
+import dev.tuneforge.tuning.DamagedModelException;
 import dev.tuneforge.tuning.InvalidRequestException;
 import dev.tuneforge.tuning.ServiceException;
 import dev.tuneforge.tuning.ServiceException.Code;
+import dev.tuneforge.tuning.TunedModelPatch;
 import dev.tuneforge.tuning.TuningRequestParser;
 import dev.tuneforge.tuning.TuningService;
 import io.javalin.Javalin;
@@ -24,7 +27,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -43,14 +45,20 @@ public final class ApiServer implements AutoCloseable {
     private final TuningService tuning;
     private final BaseModelCatalog catalog;
     private final Authenticator auth;
+    private final GenerationThreads generation;
+    private final Readiness readiness;
     private final Javalin app;
 
-    public ApiServer(TuningService tuning, Authenticator auth) {
+    ApiServer(TuningService tuning, Authenticator auth, GenerationThreads generation, Readiness readiness) {
         this.tuning = tuning;
         this.catalog = tuning.catalog();
         this.auth = auth;
+        this.generation = generation;
+        this.readiness = readiness;
         this.app = Javalin.create(config -> {
-            config.useVirtualThreads = true;
+            // platform threads: request handlers call JDBC (SQLite) and the tokenizer through JNI, and a virtual
+            // thread that blocks inside a native frame pins its carrier (see GenerationThreads)
+            config.useVirtualThreads = false;
             config.showJavalinBanner = false;
             config.http.maxRequestSize = MAX_REQUEST_BYTES;
             config.router.ignoreTrailingSlashes = true;
@@ -89,8 +97,7 @@ public final class ApiServer implements AutoCloseable {
                 ctx.header("x-goog-api-key"), ctx.queryParam("key"))));
         new OAuthRoutes(auth).register(app);
         app.get("/healthz", ctx -> ctx.json(GoogleJson.MAPPER.createObjectNode().put("status", "ok")));
-        app.get("/readyz", ctx -> ctx.json(GoogleJson.MAPPER.createObjectNode().put("status", "ready")
-                .put("tunedModels", tuning.store().count())));
+        app.get("/readyz", this::readyz);
         for (String v : List.of("v1beta", "v1")) {
             String base = "/" + v;
             app.get(base + "/models", this::listModels);
@@ -109,7 +116,13 @@ public final class ApiServer implements AutoCloseable {
             app.get(base + "/apiKeys", this::listApiKeys);
             app.delete(base + "/apiKeys/{id}", this::revokeApiKey);
         }
+        app.exception(DamagedModelException.class, (e, ctx) -> error(ctx, e.code(), e.getMessage() + " (request id "
+                + ctx.<String>attribute("requestId") + ")"));
         app.exception(ServiceException.class, (e, ctx) -> error(ctx, e.code(), e.getMessage()));
+        app.exception(GenerationThreads.Busy.class, (e, ctx) -> {
+            ctx.header("Retry-After", "1");
+            error(ctx, Code.UNAVAILABLE, "the model is overloaded: " + e.getMessage() + "; retry later");
+        });
         app.exception(HttpResponseException.class, (e, ctx) -> {
             Code code = switch (e.getStatus()) {
                 case 413 -> Code.INVALID_ARGUMENT;
@@ -132,6 +145,18 @@ public final class ApiServer implements AutoCloseable {
             }
         });
         app.error(405, ctx -> error(ctx, Code.NOT_FOUND, "no such method: " + ctx.method() + " " + ctx.path()));
+    }
+
+    private void readyz(Context ctx) {
+        List<String> problems = readiness.problems();
+        ObjectNode out = GoogleJson.MAPPER.createObjectNode();
+        if (problems.isEmpty()) {
+            ctx.json(out.put("status", "ready"));
+            return;
+        }
+        out.put("status", "not ready");
+        problems.forEach(out.putArray("reasons")::add);
+        ctx.status(503).json(out);
     }
 
     static void error(Context ctx, Code code, String message) {
@@ -187,13 +212,14 @@ public final class ApiServer implements AutoCloseable {
 
     private void listModels(Context ctx) {
         requireCaller(ctx);
-        Page page = Page.of(ctx);
         List<String> ids = catalog.ids();
+        int size = Page.size(ctx);
+        int offset = Page.offset(ctx, ids.size());
         ObjectNode out = GoogleJson.MAPPER.createObjectNode();
         ArrayNode arr = out.putArray("models");
-        ids.stream().skip(page.offset()).limit(page.size()).forEach(id -> arr.add(Resources.model(id, catalog)));
-        if (page.offset() + page.size() < ids.size()) {
-            out.put("nextPageToken", Page.token(page.offset() + page.size()));
+        ids.stream().skip(offset).limit(size).forEach(id -> arr.add(Resources.model(id, catalog)));
+        if (offset + size < ids.size()) {
+            out.put("nextPageToken", Page.offsetToken(offset + size));
         }
         ctx.json(out);
     }
@@ -225,21 +251,24 @@ public final class ApiServer implements AutoCloseable {
     // ---- tuned models
 
     private TunedModelRecord visible(Context ctx, String id) {
-        return tuning.store().get(id).filter(r -> r.project().equals(project(ctx)))
+        return tuning.store().get(project(ctx), id)
                 .orElseThrow(() -> new ServiceException(Code.NOT_FOUND, "tunedModels/" + id + " not found"));
     }
 
     private void listTunedModels(Context ctx) {
         requireTuning(ctx);
-        Page page = Page.of(ctx);
-        TunedModelFilter filter = TunedModelFilter.parse(ctx.queryParam("filter"));
-        List<TunedModelRecord> rows = tuning.store().list(project(ctx)).stream()
-                .filter(filter::matches).skip(page.offset()).limit(page.size() + 1L).toList();
+        int size = Page.size(ctx);
+        String filterText = ctx.queryParam("filter");
+        TunedModelFilter filter = TunedModelFilter.parse(filterText);
+        TunedModelPageToken token = TunedModelPageToken.parse(Page.token(ctx), filterText);
+        List<TunedModelRecord> rows = filter.everyoneOnly() ? List.of() : tuning.store().list(project(ctx),
+                filter.words(), token == null ? null : token.position(), size + 1);
         ObjectNode out = GoogleJson.MAPPER.createObjectNode();
         ArrayNode arr = out.putArray("tunedModels");
-        rows.stream().limit(page.size()).forEach(r -> arr.add(Resources.tunedModel(r, tuning.store().snapshots(r.id()))));
-        if (rows.size() > page.size()) {
-            out.put("nextPageToken", Page.token(page.offset() + page.size()));
+        rows.stream().limit(size).forEach(r -> arr.add(Resources.tunedModel(r, tuning.store().snapshots(r.uid()))));
+        if (rows.size() > size) {
+            TunedModelRecord last = rows.get(size - 1);
+            out.put("nextPageToken", new TunedModelPageToken(last.createTime(), last.id(), filterText).encode());
         }
         if (arr.isEmpty()) {
             out.remove("tunedModels");
@@ -263,7 +292,7 @@ public final class ApiServer implements AutoCloseable {
         }
         requireCaller(ctx);
         TunedModelRecord r = visible(ctx, id);
-        ctx.json(Resources.tunedModel(r, tuning.store().snapshots(r.id())));
+        ctx.json(Resources.tunedModel(r, tuning.store().snapshots(r.uid())));
     }
 
     private void patchTunedModel(Context ctx) {
@@ -271,38 +300,18 @@ public final class ApiServer implements AutoCloseable {
         TunedModelRecord r = visible(ctx, ctx.pathParam("id"));
         JsonNode body = GoogleJson.parseBody(ctx.body());
         String mask = ctx.queryParam("updateMask") != null ? ctx.queryParam("updateMask") : ctx.queryParam("update_mask");
-        if (mask == null || mask.isBlank()) {
-            throw new InvalidRequestException("update_mask is required (displayName, description, temperature, topP, topK)");
-        }
-        String displayName = r.displayName();
-        String description = r.description();
-        Double temperature = r.temperature();
-        Double topP = r.topP();
-        Integer topK = r.topK();
-        for (String raw : mask.split(",")) {
-            String f = GoogleJson.toCamel(raw.trim());
-            switch (f) {
-                case "displayName" -> displayName = textOrNull(body, "displayName", "display_name");
-                case "description" -> description = textOrNull(body, "description", "description");
-                case "temperature" -> temperature = numberOrNull(body, "temperature", 0, 2);
-                case "topP" -> topP = numberOrNull(body, "topP", 0, 1);
-                case "topK" -> {
-                    Double k = numberOrNull(body, "topK", 1, 1000);
-                    topK = k == null ? null : k.intValue();
-                }
-                default -> throw new InvalidRequestException("update_mask field '" + raw.trim()
-                        + "' cannot be updated (displayName, description, temperature, topP, topK)");
-            }
-        }
-        tuning.store().patch(r.id(), displayName, description, temperature, topP, topK, Instant.now().toString());
+        TunedModelPatch patched = TuningRequestParser.patch(body, mask, new TunedModelPatch(r.displayName(),
+                r.description(), r.temperature(), r.topP(), r.topK()));
+        tuning.store().patch(r.uid(), patched.displayName(), patched.description(), patched.temperature(),
+                patched.topP(), patched.topK(), Instant.now().toString());
         TunedModelRecord updated = visible(ctx, r.id());
-        ctx.json(Resources.tunedModel(updated, tuning.store().snapshots(r.id())));
+        ctx.json(Resources.tunedModel(updated, tuning.store().snapshots(r.uid())));
     }
 
     private void deleteTunedModel(Context ctx) {
         requireTuning(ctx);
         TunedModelRecord r = visible(ctx, ctx.pathParam("id"));
-        tuning.delete(r.id());
+        tuning.delete(r);
         ctx.json(GoogleJson.MAPPER.createObjectNode());
     }
 
@@ -325,7 +334,7 @@ public final class ApiServer implements AutoCloseable {
         requireTuning(ctx);
         TunedModelRecord r = visible(ctx, ctx.pathParam("id"));
         ObjectNode out = GoogleJson.MAPPER.createObjectNode();
-        out.putArray("operations").add(Resources.operation(r, tuning.store().snapshots(r.id())));
+        out.putArray("operations").add(Resources.operation(r, tuning.store().snapshots(r.uid())));
         ctx.json(out);
     }
 
@@ -335,7 +344,7 @@ public final class ApiServer implements AutoCloseable {
         if (!r.operationId().equals(ctx.pathParam("op"))) {
             throw new ServiceException(Code.NOT_FOUND, r.name() + "/operations/" + ctx.pathParam("op") + " not found");
         }
-        ctx.json(Resources.operation(r, tuning.store().snapshots(r.id())));
+        ctx.json(Resources.operation(r, tuning.store().snapshots(r.uid())));
     }
 
     private void operationMethod(Context ctx) {
@@ -349,7 +358,7 @@ public final class ApiServer implements AutoCloseable {
             throw new ServiceException(Code.NOT_FOUND, "no such method: operations:" + parts[1]);
         }
         if (!r.done()) {
-            tuning.cancel(r.id());
+            tuning.cancel(r);
         }
         ctx.json(GoogleJson.MAPPER.createObjectNode());
     }
@@ -407,7 +416,7 @@ public final class ApiServer implements AutoCloseable {
             case "generateContent" -> {
                 String input = GenerateContent.inputText(body, target.tuned());
                 GenerationOptions options = GenerateContent.options(body, target);
-                GenerationResult result = GenerateContent.run(target, input, options, t -> { });
+                GenerationResult result = generation.run(() -> GenerateContent.run(target, input, options, t -> { }));
                 ctx.json(GenerateContent.response(target, result.text(), result));
             }
             case "streamGenerateContent" -> stream(ctx, body, target);
@@ -420,42 +429,40 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Streams the answer as it is generated (a generation thread writes the chunks). A client that goes away ends
+     * the generation at its next chunk, with one line in the log: that is an ordinary event, not a failure.
+     */
     private void stream(Context ctx, JsonNode body, GenerateContent.Target target) {
         String input = GenerateContent.inputText(body, target.tuned());
         GenerationOptions options = GenerateContent.options(body, target);
         boolean sse = "sse".equals(ctx.queryParam("alt"));
+        ChunkWriter writer;
+        try {
+            writer = new ChunkWriter(ctx.res().getOutputStream(), sse);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         ctx.status(200);
         ctx.res().setContentType(sse ? "text/event-stream" : "application/json");
         ctx.res().setCharacterEncoding("UTF-8");
         try {
-            OutputStream out = ctx.res().getOutputStream();
-            boolean[] first = {true};
-            StringBuilder pending = new StringBuilder();
-            java.util.function.Consumer<ObjectNode> emit = chunk -> {
-                String json = chunk.toString();
-                String framed = sse ? "data: " + json + "\r\n\r\n" : (first[0] ? "[" : ",\r\n") + json;
-                first[0] = false;
-                try {
-                    out.write(framed.getBytes(StandardCharsets.UTF_8));
-                    out.flush();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            };
-            GenerationResult result = GenerateContent.run(target, input, options, piece -> {
-                if (pending.length() > 0) {
-                    emit.accept(GenerateContent.chunk(target, pending.toString()));
-                    pending.setLength(0);
-                }
-                pending.append(piece);
+            generation.run(() -> {
+                StringBuilder pending = new StringBuilder();
+                GenerationResult result = GenerateContent.run(target, input, options, piece -> {
+                    if (pending.length() > 0) {
+                        writer.write(GenerateContent.chunk(target, pending.toString()));
+                        pending.setLength(0);
+                    }
+                    pending.append(piece);
+                });
+                writer.write(GenerateContent.response(target, pending.toString(), result));
+                writer.finish();
+                return result;
             });
-            emit.accept(GenerateContent.response(target, pending.toString(), result));
-            if (!sse) {
-                out.write("]".getBytes(StandardCharsets.UTF_8));
-            }
-            out.flush();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        } catch (ChunkWriter.ClientGone e) {
+            LOG.info("request_id={} client disconnected after {} chunks; generation stopped",
+                    ctx.<String>attribute("requestId"), e.chunksWritten());
         }
     }
 
@@ -467,61 +474,56 @@ public final class ApiServer implements AutoCloseable {
         return new String[]{segment.substring(0, colon), segment.substring(colon + 1)};
     }
 
-    private static String textOrNull(JsonNode body, String field, String path) {
-        JsonNode v = body.get(field);
-        if (v == null || v.isNull()) {
-            return null;
+    /** pageSize / pageToken of list calls. */
+    static final class Page {
+        private Page() {
         }
-        if (!v.isTextual()) {
-            throw new InvalidRequestException(path + " must be a string");
-        }
-        return v.asText();
-    }
 
-    private static Double numberOrNull(JsonNode body, String field, double min, double max) {
-        JsonNode v = body.get(field);
-        if (v == null || v.isNull()) {
-            return null;
-        }
-        if (!v.isNumber() || v.asDouble() < min || v.asDouble() > max) {
-            throw new InvalidRequestException(field + " must be a number between " + min + " and " + max + ", got " + v);
-        }
-        return v.asDouble();
-    }
-
-    /** pageSize / pageToken of list calls; tokens are opaque offsets. */
-    record Page(int offset, int size) {
-        static Page of(Context ctx) {
+        /** The page size asked for: 50 when absent or 0, at most 1000. */
+        static int size(Context ctx) {
             String sizeParam = ctx.queryParam("pageSize") != null ? ctx.queryParam("pageSize") : ctx.queryParam("page_size");
-            String token = ctx.queryParam("pageToken") != null ? ctx.queryParam("pageToken") : ctx.queryParam("page_token");
-            int size = 50;
-            if (sizeParam != null) {
-                try {
-                    size = Integer.parseInt(sizeParam);
-                } catch (NumberFormatException e) {
-                    throw new InvalidRequestException("page_size must be an integer, got '" + sizeParam + "'");
-                }
-                if (size < 0) {
-                    throw new InvalidRequestException("page_size must not be negative");
-                }
-                size = size == 0 ? 50 : Math.min(size, 1000);
+            if (sizeParam == null) {
+                return 50;
             }
-            int offset = 0;
-            if (token != null && !token.isEmpty()) {
-                try {
-                    String decoded = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
-                    if (!decoded.startsWith("o:")) {
-                        throw new IllegalArgumentException();
-                    }
-                    offset = Integer.parseInt(decoded.substring(2));
-                } catch (IllegalArgumentException e) {
-                    throw new InvalidRequestException("page_token is not a token this server issued");
-                }
+            int size;
+            try {
+                size = Integer.parseInt(sizeParam.trim());
+            } catch (NumberFormatException e) {
+                throw new InvalidRequestException("page_size must be an integer, got '" + sizeParam + "'");
             }
-            return new Page(offset, size);
+            if (size < 0) {
+                throw new InvalidRequestException("page_size must not be negative");
+            }
+            return size == 0 ? 50 : Math.min(size, 1000);
         }
 
-        static String token(int offset) {
+        /** The page token sent, or null. */
+        static String token(Context ctx) {
+            String token = ctx.queryParam("pageToken") != null ? ctx.queryParam("pageToken") : ctx.queryParam("page_token");
+            return token == null || token.isEmpty() ? null : token;
+        }
+
+        /** Where a page of a fixed list of {@code total} items starts: an offset token this server issued. */
+        static int offset(Context ctx, int total) {
+            String token = token(ctx);
+            if (token == null) {
+                return 0;
+            }
+            try {
+                String decoded = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+                if (decoded.startsWith("o:")) {
+                    int offset = Integer.parseInt(decoded.substring(2));
+                    if (offset > 0 && offset < total) {
+                        return offset;
+                    }
+                }
+            } catch (IllegalArgumentException e) {
+                // refused below
+            }
+            throw new InvalidRequestException("page_token is not a token this server issued for this list");
+        }
+
+        static String offsetToken(int offset) {
             return Base64.getUrlEncoder().withoutPadding().encodeToString(("o:" + offset).getBytes(StandardCharsets.UTF_8));
         }
     }

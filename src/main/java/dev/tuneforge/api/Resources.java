@@ -27,7 +27,14 @@ final class Resources {
         } else {
             n.put("baseModel", r.baseModel());
         }
-        n.put("state", r.state().name());
+        if (r.damaged()) {
+            // unusable until its adapter can be read again; the model's own record still says ACTIVE
+            n.put("state", "FAILED");
+            n.putObject("error").put("code", 13).put("message", r.name() + " is damaged: " + r.damageReason())
+                    .put("status", "INTERNAL");
+        } else {
+            n.put("state", r.state().name());
+        }
         n.put("createTime", r.createTime());
         n.put("updateTime", r.updateTime());
         if (r.temperature() != null) {

@@ -17,7 +17,29 @@ import java.util.Map;
  * ({@code --config}); without one, the bundled stories-260k is the only base model, aliased by the tutorial's
  * Gemini model names.
  */
-public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService.LoraSettings lora, Auth auth) {
+public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService.LoraSettings lora, Auth auth,
+                           Serving serving) {
+
+    /**
+     * Generation capacity: how many generations run at once on their own threads, and how many more may wait for
+     * one before requests are refused with UNAVAILABLE.
+     */
+    public record Serving(int maxConcurrentGenerations, int maxQueuedGenerations) {
+        public Serving {
+            if (maxConcurrentGenerations < 1) {
+                throw new IllegalArgumentException("serving.maxConcurrentGenerations must be at least 1, got "
+                        + maxConcurrentGenerations);
+            }
+            if (maxQueuedGenerations < 0) {
+                throw new IllegalArgumentException("serving.maxQueuedGenerations must not be negative, got "
+                        + maxQueuedGenerations);
+            }
+        }
+
+        public static Serving defaults() {
+            return new Serving(16, 64);
+        }
+    }
 
     /** Token settings: the issuer name of tokens this server signs, their lifetime, an optional external issuer. */
     public record Auth(String issuer, java.time.Duration tokenTtl, dev.tuneforge.auth.ExternalIssuer external) {
@@ -32,17 +54,21 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
 
     public static ServerConfig defaults(Path dataDir, Path projectRoot) {
         return new ServerConfig(dataDir, BaseModelCatalog.withDefault(projectRoot.resolve("models/stories-260k")),
-                TuningService.LoraSettings.defaults(), Auth.defaults());
+                TuningService.LoraSettings.defaults(), Auth.defaults(), Serving.defaults());
     }
 
     public ServerConfig withAuth(Auth a) {
-        return new ServerConfig(dataDir, catalog, lora, a);
+        return new ServerConfig(dataDir, catalog, lora, a, serving);
+    }
+
+    public ServerConfig withServing(Serving s) {
+        return new ServerConfig(dataDir, catalog, lora, auth, s);
     }
 
     /**
      * Reads {@code {"baseModels": [{"id", "path" | "hubRepo" + "revision", "displayName", "description", "dtype"}],
      * "aliases": {"alias": "id"}, "hubEndpoint", "hubCache", "lora": {"rank", "alpha", "dropout",
-     * "checkpointEvery"}}}; relative paths are resolved against the file, the Hub cache defaults to DATA/hub.
+     * "checkpointEvery"}, "serving": {"maxConcurrentGenerations", "maxQueuedGenerations"}}}; relative paths are resolved against the file, the Hub cache defaults to DATA/hub.
      */
     public static ServerConfig read(Path file, Path dataDir) {
         JsonNode root;
@@ -93,6 +119,9 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
                 ext.isObject() ? new dev.tuneforge.auth.ExternalIssuer(ext.path("issuer").asText(null),
                         ext.path("jwksUrl").asText(null), ext.path("audience").asText(null),
                         ext.path("projectsClaim").asText(null)) : null);
-        return new ServerConfig(dataDir, catalog, lora, auth);
+        JsonNode sv = root.path("serving");
+        Serving serving = new Serving(sv.path("maxConcurrentGenerations").asInt(Serving.defaults().maxConcurrentGenerations()),
+                sv.path("maxQueuedGenerations").asInt(Serving.defaults().maxQueuedGenerations()));
+        return new ServerConfig(dataDir, catalog, lora, auth, serving);
     }
 }

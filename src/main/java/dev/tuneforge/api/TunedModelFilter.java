@@ -1,6 +1,5 @@
 package dev.tuneforge.api;
 
-import dev.tuneforge.store.TunedModelRecord;
 import dev.tuneforge.tuning.InvalidRequestException;
 
 import java.util.ArrayList;
@@ -11,7 +10,8 @@ import java.util.Locale;
  * The {@code filter} of tunedModels.list, as Google defines it: a full-text search over display name and
  * description (every word must appear, case-insensitively), plus the operators {@code owner:me},
  * {@code writers:me}, {@code readers:me} (the caller's own models: every model of its project, as tuned models
- * are not shared yet) and {@code readers:everyone} (models shared with everyone: none).
+ * are not shared yet) and {@code readers:everyone} (models shared with everyone: none). The store applies it, in
+ * SQL.
  */
 record TunedModelFilter(List<String> words, boolean everyoneOnly) {
 
@@ -38,14 +38,5 @@ record TunedModelFilter(List<String> words, boolean everyoneOnly) {
             }
         }
         return new TunedModelFilter(List.copyOf(words), everyone);
-    }
-
-    boolean matches(TunedModelRecord r) {
-        if (everyoneOnly) {
-            return false;
-        }
-        String text = ((r.displayName() == null ? "" : r.displayName()) + " "
-                + (r.description() == null ? "" : r.description())).toLowerCase(Locale.ROOT);
-        return words.stream().allMatch(text::contains);
     }
 }

@@ -4,25 +4,59 @@ import dev.tuneforge.auth.AuthStore;
 import dev.tuneforge.auth.Authenticator;
 import dev.tuneforge.auth.SigningKeys;
 import dev.tuneforge.auth.TokenService;
+import dev.tuneforge.engine.generate.GenerationThreads;
 import dev.tuneforge.store.ArtifactStore;
+import dev.tuneforge.store.DataDirectoryLock;
 import dev.tuneforge.store.Database;
+import dev.tuneforge.store.OwnerOnly;
 import dev.tuneforge.store.TunedModelStore;
 import dev.tuneforge.tuning.TuningService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Wires the database, artifact store, tuning worker and HTTP API of one server process. */
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Wires the database, artifact store, tuning worker and HTTP API of one server process, which holds its data
+ * directory exclusively ({@link DataDirectoryLock}) until it is closed.
+ */
 public final class TuneforgeServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(TuneforgeServer.class);
+    private static final String DATABASE_FILE = "tuneforge.db";
+    private final DataDirectoryLock lock;
     private final TuningService tuning;
     private final Authenticator auth;
+    private final GenerationThreads generation;
     private final ApiServer api;
 
     public TuneforgeServer(ServerConfig config) {
-        Database db = Database.sqlite(config.dataDir().resolve("tuneforge.db"));
-        this.tuning = new TuningService(new TunedModelStore(db), new ArtifactStore(config.dataDir()), config.catalog(),
-                config.lora());
-        TokenService tokens = new TokenService(config.auth().issuer(), new SigningKeys(config.dataDir()),
-                config.auth().tokenTtl(), config.auth().external());
-        this.auth = new Authenticator(tokens, new AuthStore(db));
-        this.api = new ApiServer(tuning, auth);
+        Path dataDir = config.dataDir();
+        this.lock = DataDirectoryLock.acquire(dataDir);
+        try {
+            Database db = Database.sqlite(dataDir.resolve(DATABASE_FILE));
+            warnIfOthersHaveAccess(List.of(dataDir, dataDir.resolve(DATABASE_FILE), dataDir.resolve("tunedModels")));
+            this.tuning = new TuningService(new TunedModelStore(db), new ArtifactStore(dataDir), config.catalog(),
+                    config.lora());
+            TokenService tokens = new TokenService(config.auth().issuer(), new SigningKeys(dataDir),
+                    config.auth().tokenTtl(), config.auth().external());
+            this.auth = new Authenticator(tokens, new AuthStore(db));
+            this.generation = new GenerationThreads(config.serving().maxConcurrentGenerations(),
+                    config.serving().maxQueuedGenerations());
+            this.api = new ApiServer(tuning, auth, generation, new Readiness(tuning, dataDir));
+        } catch (RuntimeException | Error e) {
+            lock.close();
+            throw e;
+        }
+    }
+
+    private static void warnIfOthersHaveAccess(List<Path> paths) {
+        for (Path p : paths) {
+            if (OwnerOnly.othersHaveAccess(p)) {
+                LOG.warn("{} can be read by users other than its owner; it holds training data and credentials: "
+                        + "chmod go-rwx it", p.toAbsolutePath());
+            }
+        }
     }
 
     /** Projects, clients, API keys and tokens of this server (tests and the demo set up callers with it). */
@@ -46,7 +80,12 @@ public final class TuneforgeServer implements AutoCloseable {
 
     @Override
     public void close() {
-        api.close();
-        tuning.close();
+        try {
+            api.close();
+            tuning.close();
+            generation.close();
+        } finally {
+            lock.close();
+        }
     }
 }

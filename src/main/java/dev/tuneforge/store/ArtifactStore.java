@@ -7,7 +7,10 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.stream.Stream;
 
-/** Files of tuned models under the data directory: the PEFT adapter and the training checkpoint. */
+/**
+ * Files of tuned models under the data directory, by the model's internal id: the PEFT adapter and the training
+ * checkpoint, in owner-only directories.
+ */
 public final class ArtifactStore {
     private final Path root;
 
@@ -15,29 +18,30 @@ public final class ArtifactStore {
         this.root = dataDir.resolve("tunedModels");
     }
 
-    public Path adapterDir(String id) {
-        return root.resolve(id).resolve("adapter");
+    /** Creates the model's directory (owner-only) before its files are written. */
+    public void prepare(String uid) {
+        OwnerOnly.createDirectories(root.resolve(uid));
     }
 
-    public Path checkpoint(String id) {
-        return root.resolve(id).resolve("checkpoint.safetensors");
+    public Path adapterDir(String uid) {
+        return root.resolve(uid).resolve("adapter");
     }
 
-    public boolean hasAdapter(String id) {
-        return Files.isRegularFile(adapterDir(id).resolve("adapter_config.json"));
+    public Path checkpoint(String uid) {
+        return root.resolve(uid).resolve("checkpoint.safetensors");
     }
 
-    public void deleteCheckpoint(String id) {
+    public void deleteCheckpoint(String uid) {
         try {
-            Files.deleteIfExists(checkpoint(id));
+            Files.deleteIfExists(checkpoint(uid));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
     /** Removes every file of the tuned model. */
-    public void delete(String id) {
-        Path dir = root.resolve(id);
+    public void delete(String uid) {
+        Path dir = root.resolve(uid);
         if (!Files.exists(dir)) {
             return;
         }

@@ -6,7 +6,6 @@ import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteDataSource;
 
 import javax.sql.DataSource;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** The metadata database: SQLite in the data directory by default, schema versioned by Flyway migrations. */
@@ -18,13 +17,11 @@ public final class Database {
         this.jdbi = Jdbi.create(dataSource);
     }
 
-    /** Opens (creating and migrating when needed) the SQLite database file {@code file}. */
+    /** Opens (creating owner-only and migrating when needed) the SQLite database file {@code file}. */
     public static Database sqlite(Path file) {
-        try {
-            Files.createDirectories(file.toAbsolutePath().getParent());
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("cannot create " + file.getParent(), e);
-        }
+        // the database holds training data: owner-only, as its -wal and -shm files will be (SQLite copies the mode)
+        OwnerOnly.createDirectories(file.toAbsolutePath().getParent());
+        OwnerOnly.createFileIfAbsent(file);
         SQLiteConfig config = new SQLiteConfig();
         config.setJournalMode(SQLiteConfig.JournalMode.WAL);
         config.setBusyTimeout(10_000);

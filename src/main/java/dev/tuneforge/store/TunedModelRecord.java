@@ -1,7 +1,11 @@
 package dev.tuneforge.store;
 
-/** A tuned model row: its metadata, hyperparameters, training data (JSON) and its tuning job's progress. */
+/**
+ * A tuned model row: its metadata, hyperparameters, training data (JSON) and its tuning job's progress. {@code id}
+ * is the public id, unique within its project; {@code uid} the internal one that names its files and its job.
+ */
 public record TunedModelRecord(
+        String uid,
         String id,
         String project,
         String operationId,
@@ -27,7 +31,8 @@ public record TunedModelRecord(
         String completeTime,
         Integer errorCode,
         String errorMessage,
-        boolean cancelRequested) {
+        boolean cancelRequested,
+        String damageReason) {
 
     /** Lifecycle, with the Gemini API's names. */
     public enum State { CREATING, ACTIVE, FAILED }
@@ -42,5 +47,10 @@ public record TunedModelRecord(
 
     public boolean done() {
         return state != State.CREATING;
+    }
+
+    /** Whether its adapter could not be read the last time it was loaded (it stays unusable until it can). */
+    public boolean damaged() {
+        return damageReason != null;
     }
 }

@@ -8,130 +8,184 @@ import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
 
-/** Tuned models and their snapshots in the metadata database. */
+/**
+ * Tuned models and their snapshots in the metadata database. A model is addressed by its project and public id
+ * from the API, and by its internal uid from its tuning job and its files.
+ */
 public final class TunedModelStore {
-    private static final String COLUMNS = "id, project, operation_id, display_name, description, base_model, "
+    private static final String COLUMNS = "uid, id, project, operation_id, display_name, description, base_model, "
             + "source_tuned_model, state, create_time, update_time, temperature, top_p, top_k, epoch_count, batch_size, "
             + "learning_rate, learning_rate_multiplier, effective_learning_rate, training_examples, total_steps, "
-            + "completed_steps, start_time, complete_time, error_code, error_message, cancel_requested";
+            + "completed_steps, start_time, complete_time, error_code, error_message, cancel_requested, damage_reason";
     private static final RowMapper<TunedModelRecord> MAPPER = TunedModelStore::map;
     private final Jdbi jdbi;
+
+    /** Where a page of {@link #list} starts: after the model with this create time and id. */
+    public record ListPosition(String createTime, String id) {
+    }
 
     public TunedModelStore(Database db) {
         this.jdbi = db.jdbi();
     }
 
-    /** Inserts a new tuned model; false when the id is taken. */
+    /** Inserts a new tuned model; false when its project already has a model with its id. */
     public boolean insert(TunedModelRecord r) {
         return jdbi.inTransaction(h -> {
-            if (h.createQuery("SELECT COUNT(*) FROM tuned_models WHERE id = :id").bind("id", r.id())
-                    .mapTo(Integer.class).one() > 0) {
+            if (h.createQuery("SELECT COUNT(*) FROM tuned_models WHERE project = :project AND id = :id")
+                    .bind("project", r.project()).bind("id", r.id()).mapTo(Integer.class).one() > 0) {
                 return false;
             }
-            h.createUpdate("INSERT INTO tuned_models (" + COLUMNS + ") VALUES (:id, :project, :operationId, "
-                            + ":displayName, :description, :baseModel, :sourceTunedModel, :state, :createTime, :updateTime, "
-                            + ":temperature, :topP, :topK, :epochCount, :batchSize, :learningRate, :learningRateMultiplier, "
-                            + ":effectiveLearningRate, :trainingExamplesJson, :totalSteps, :completedSteps, :startTime, "
-                            + ":completeTime, :errorCode, :errorMessage, :cancel)")
+            h.createUpdate("INSERT INTO tuned_models (uid, id, project, operation_id, display_name, description, "
+                            + "base_model, source_tuned_model, state, create_time, update_time, temperature, top_p, top_k, "
+                            + "epoch_count, batch_size, learning_rate, learning_rate_multiplier, effective_learning_rate, "
+                            + "training_examples, total_steps, completed_steps, cancel_requested) VALUES (:uid, :id, "
+                            + ":project, :operationId, :displayName, :description, :baseModel, :sourceTunedModel, :state, "
+                            + ":createTime, :updateTime, :temperature, :topP, :topK, :epochCount, :batchSize, :learningRate, "
+                            + ":learningRateMultiplier, :effectiveLearningRate, :trainingExamplesJson, :totalSteps, "
+                            + ":completedSteps, 0)")
                     .bindMethods(r)
                     .bind("state", r.state().name())
-                    .bind("cancel", r.cancelRequested() ? 1 : 0)
                     .execute();
             return true;
         });
     }
 
-    public Optional<TunedModelRecord> get(String id) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM tuned_models WHERE id = :id")
-                .bind("id", id).map(MAPPER).findOne());
-    }
-
-    /** A project's tuned models, oldest first (the API filters and pages them). */
-    public List<TunedModelRecord> list(String project) {
+    /** The model {@code id} of {@code project}. */
+    public Optional<TunedModelRecord> get(String project, String id) {
         return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM tuned_models WHERE project = :project "
-                        + "ORDER BY create_time, id")
-                .bind("project", project).map(MAPPER).list());
+                + "AND id = :id").bind("project", project).bind("id", id).map(MAPPER).findOne());
     }
 
-    /** Ids of tuned models still being created: jobs to run or to resume. */
+    /** The model with internal id {@code uid}. */
+    public Optional<TunedModelRecord> byUid(String uid) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM tuned_models WHERE uid = :uid")
+                .bind("uid", uid).map(MAPPER).findOne());
+    }
+
+    /**
+     * Up to {@code limit} of a project's tuned models, oldest first, after {@code after} (null: from the start),
+     * those whose display name and description contain every one of {@code words} (lowercase; ASCII letters
+     * compared case-insensitively).
+     */
+    public List<TunedModelRecord> list(String project, List<String> words, ListPosition after, int limit) {
+        StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM tuned_models WHERE project = :project");
+        if (after != null) {
+            sql.append(" AND (create_time > :afterTime OR (create_time = :afterTime AND id > :afterId))");
+        }
+        for (int i = 0; i < words.size(); i++) {
+            sql.append(" AND LOWER(COALESCE(display_name, '') || ' ' || COALESCE(description, '')) LIKE :word")
+                    .append(i).append(" ESCAPE '\\'");
+        }
+        sql.append(" ORDER BY create_time, id LIMIT :limit");
+        return jdbi.withHandle(h -> {
+            var q = h.createQuery(sql.toString()).bind("project", project).bind("limit", limit);
+            if (after != null) {
+                q.bind("afterTime", after.createTime()).bind("afterId", after.id());
+            }
+            for (int i = 0; i < words.size(); i++) {
+                q.bind("word" + i, "%" + likeEscaped(words.get(i)) + "%");
+            }
+            return q.map(MAPPER).list();
+        });
+    }
+
+    private static String likeEscaped(String word) {
+        return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_");
+    }
+
+    /** Uids of tuned models still being created, oldest first: jobs to run or to resume. */
     public List<String> creating() {
-        return jdbi.withHandle(h -> h.createQuery("SELECT id FROM tuned_models WHERE state = 'CREATING' ORDER BY create_time, id")
-                .mapTo(String.class).list());
+        return jdbi.withHandle(h -> h.createQuery("SELECT uid FROM tuned_models WHERE state = 'CREATING' "
+                + "ORDER BY create_time, uid").mapTo(String.class).list());
     }
 
-    /** Records that the job starts (again) and returns how many times it has been started, this time included. */
-    public int markStarted(String id, String time) {
+    /**
+     * Records that the job starts (again) and returns how many times it has been started, this time included.
+     * {@code replacesUnfinishedStart}: the previous start ended without the process dying (its undo could not be
+     * written then), so this one does not count again.
+     */
+    public int markStarted(String uid, String time, boolean replacesUnfinishedStart) {
         return jdbi.inTransaction(h -> {
             h.createUpdate("UPDATE tuned_models SET start_time = COALESCE(start_time, :t), update_time = :t, "
-                    + "attempts = attempts + 1 WHERE id = :id").bind("t", time).bind("id", id).execute();
-            return h.createQuery("SELECT attempts FROM tuned_models WHERE id = :id").bind("id", id).mapTo(Integer.class).one();
+                    + "attempts = attempts + :increment WHERE uid = :uid").bind("t", time)
+                    .bind("increment", replacesUnfinishedStart ? 0 : 1).bind("uid", uid).execute();
+            return h.createQuery("SELECT attempts FROM tuned_models WHERE uid = :uid").bind("uid", uid)
+                    .mapTo(Integer.class).one();
         });
     }
 
     /** Records a step's snapshot and the progress in one transaction. */
-    public void recordStep(String id, Snapshot s, String time) {
+    public void recordStep(String uid, Snapshot s, String time) {
         jdbi.useTransaction(h -> {
-            h.createUpdate("DELETE FROM tuning_snapshots WHERE tuned_model_id = :id AND step = :step")
-                    .bind("id", id).bind("step", s.step()).execute();
-            h.createUpdate("INSERT INTO tuning_snapshots (tuned_model_id, step, epoch, mean_loss, compute_time) "
-                            + "VALUES (:id, :step, :epoch, :loss, :time)")
-                    .bind("id", id).bind("step", s.step()).bind("epoch", s.epoch()).bind("loss", s.meanLoss())
+            h.createUpdate("DELETE FROM tuning_snapshots WHERE tuned_model_uid = :uid AND step = :step")
+                    .bind("uid", uid).bind("step", s.step()).execute();
+            h.createUpdate("INSERT INTO tuning_snapshots (tuned_model_uid, step, epoch, mean_loss, compute_time) "
+                            + "VALUES (:uid, :step, :epoch, :loss, :time)")
+                    .bind("uid", uid).bind("step", s.step()).bind("epoch", s.epoch()).bind("loss", s.meanLoss())
                     .bind("time", s.computeTime()).execute();
-            h.createUpdate("UPDATE tuned_models SET completed_steps = :step, update_time = :t WHERE id = :id")
-                    .bind("step", s.step()).bind("t", time).bind("id", id).execute();
+            h.createUpdate("UPDATE tuned_models SET completed_steps = :step, update_time = :t WHERE uid = :uid")
+                    .bind("step", s.step()).bind("t", time).bind("uid", uid).execute();
         });
     }
 
     /** Drops snapshots after {@code step} (they are recomputed when a job resumes from an earlier checkpoint). */
-    public void truncateSnapshots(String id, int step) {
+    public void truncateSnapshots(String uid, int step) {
         jdbi.useTransaction(h -> {
-            h.createUpdate("DELETE FROM tuning_snapshots WHERE tuned_model_id = :id AND step > :step")
-                    .bind("id", id).bind("step", step).execute();
-            h.createUpdate("UPDATE tuned_models SET completed_steps = :step WHERE id = :id")
-                    .bind("step", step).bind("id", id).execute();
+            h.createUpdate("DELETE FROM tuning_snapshots WHERE tuned_model_uid = :uid AND step > :step")
+                    .bind("uid", uid).bind("step", step).execute();
+            h.createUpdate("UPDATE tuned_models SET completed_steps = :step WHERE uid = :uid")
+                    .bind("step", step).bind("uid", uid).execute();
         });
     }
 
-    /** Takes back a start that ended in an orderly shutdown: it does not count towards the job's attempts. */
-    public void undoStart(String id) {
-        jdbi.useHandle(h -> h.createUpdate("UPDATE tuned_models SET attempts = attempts - 1 WHERE id = :id AND attempts > 0")
-                .bind("id", id).execute());
+    /** Takes back a start that ended without its process dying: it does not count towards the job's attempts. */
+    public void undoStart(String uid) {
+        jdbi.useHandle(h -> h.createUpdate("UPDATE tuned_models SET attempts = attempts - 1 WHERE uid = :uid AND attempts > 0")
+                .bind("uid", uid).execute());
     }
 
-    public void markActive(String id, String time) {
+    public void markActive(String uid, String time) {
         jdbi.useHandle(h -> h.createUpdate("UPDATE tuned_models SET state = 'ACTIVE', complete_time = :t, update_time = :t "
-                + "WHERE id = :id AND state = 'CREATING'").bind("t", time).bind("id", id).execute());
+                + "WHERE uid = :uid AND state = 'CREATING'").bind("t", time).bind("uid", uid).execute());
     }
 
-    public void markFailed(String id, int code, String message, String time) {
+    public void markFailed(String uid, int code, String message, String time) {
         jdbi.useHandle(h -> h.createUpdate("UPDATE tuned_models SET state = 'FAILED', error_code = :code, "
-                        + "error_message = :message, complete_time = :t, update_time = :t WHERE id = :id AND state = 'CREATING'")
-                .bind("code", code).bind("message", message).bind("t", time).bind("id", id).execute());
+                        + "error_message = :message, complete_time = :t, update_time = :t WHERE uid = :uid AND state = 'CREATING'")
+                .bind("code", code).bind("message", message).bind("t", time).bind("uid", uid).execute());
     }
 
-    public void requestCancel(String id) {
-        jdbi.useHandle(h -> h.createUpdate("UPDATE tuned_models SET cancel_requested = 1 WHERE id = :id").bind("id", id).execute());
+    public void requestCancel(String uid) {
+        jdbi.useHandle(h -> h.createUpdate("UPDATE tuned_models SET cancel_requested = 1 WHERE uid = :uid")
+                .bind("uid", uid).execute());
     }
 
-    public void patch(String id, String displayName, String description, Double temperature, Double topP, Integer topK,
+    public void patch(String uid, String displayName, String description, Double temperature, Double topP, Integer topK,
                       String time) {
         jdbi.useHandle(h -> h.createUpdate("UPDATE tuned_models SET display_name = :displayName, description = :description, "
-                        + "temperature = :temperature, top_p = :topP, top_k = :topK, update_time = :t WHERE id = :id")
+                        + "temperature = :temperature, top_p = :topP, top_k = :topK, update_time = :t WHERE uid = :uid")
                 .bind("displayName", displayName).bind("description", description).bind("temperature", temperature)
-                .bind("topP", topP).bind("topK", topK).bind("t", time).bind("id", id).execute());
+                .bind("topP", topP).bind("topK", topK).bind("t", time).bind("uid", uid).execute());
     }
 
-    public boolean delete(String id) {
+    /** Marks the model's adapter unreadable ({@code reason}: what was wrong, without server paths); null clears it. */
+    public void markDamaged(String uid, String reason, String time) {
+        jdbi.useHandle(h -> h.createUpdate("UPDATE tuned_models SET damage_reason = :reason, damage_time = :t "
+                        + "WHERE uid = :uid").bind("reason", reason).bind("t", reason == null ? null : time)
+                .bind("uid", uid).execute());
+    }
+
+    public boolean delete(String uid) {
         return jdbi.inTransaction(h -> {
-            h.createUpdate("DELETE FROM tuning_snapshots WHERE tuned_model_id = :id").bind("id", id).execute();
-            return h.createUpdate("DELETE FROM tuned_models WHERE id = :id").bind("id", id).execute() > 0;
+            h.createUpdate("DELETE FROM tuning_snapshots WHERE tuned_model_uid = :uid").bind("uid", uid).execute();
+            return h.createUpdate("DELETE FROM tuned_models WHERE uid = :uid").bind("uid", uid).execute() > 0;
         });
     }
 
-    public List<Snapshot> snapshots(String id) {
+    public List<Snapshot> snapshots(String uid) {
         return jdbi.withHandle(h -> h.createQuery("SELECT step, epoch, mean_loss, compute_time FROM tuning_snapshots "
-                        + "WHERE tuned_model_id = :id ORDER BY step")
-                .bind("id", id)
+                        + "WHERE tuned_model_uid = :uid ORDER BY step")
+                .bind("uid", uid)
                 .map((rs, ctx) -> new Snapshot(rs.getInt(1), rs.getInt(2), rs.getDouble(3), rs.getString(4))).list());
     }
 
@@ -139,8 +193,14 @@ public final class TunedModelStore {
         return jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*) FROM tuned_models").mapTo(Integer.class).one());
     }
 
+    /** Throws unless the database answers a query (readiness). */
+    public void ping() {
+        jdbi.withHandle(h -> h.createQuery("SELECT 1").mapTo(Integer.class).one());
+    }
+
     private static TunedModelRecord map(ResultSet rs, org.jdbi.v3.core.statement.StatementContext ctx) throws SQLException {
-        return new TunedModelRecord(rs.getString("id"), rs.getString("project"), rs.getString("operation_id"),
+        return new TunedModelRecord(rs.getString("uid"), rs.getString("id"), rs.getString("project"),
+                rs.getString("operation_id"),
                 rs.getString("display_name"), rs.getString("description"), rs.getString("base_model"),
                 rs.getString("source_tuned_model"), TunedModelRecord.State.valueOf(rs.getString("state")),
                 rs.getString("create_time"), rs.getString("update_time"),
@@ -153,7 +213,7 @@ public final class TunedModelStore {
                 rs.getDouble("effective_learning_rate"), rs.getString("training_examples"),
                 rs.getInt("total_steps"), rs.getInt("completed_steps"), rs.getString("start_time"),
                 rs.getString("complete_time"), (Integer) nullable(rs, "error_code", rs.getInt("error_code")),
-                rs.getString("error_message"), rs.getInt("cancel_requested") != 0);
+                rs.getString("error_message"), rs.getInt("cancel_requested") != 0, rs.getString("damage_reason"));
     }
 
     private static Object nullable(ResultSet rs, String column, Object value) throws SQLException {

@@ -23,6 +23,14 @@ public final class TunedModelIds {
         return slug + "-" + random(12);
     }
 
+    /**
+     * A new internal id (see {@code TunedModelRecord.uid}): the underscore keeps it apart from every public id
+     * (which has none), so it never names the files of a model created before internal ids existed.
+     */
+    public static String uid() {
+        return "tm_" + random(20);
+    }
+
     public static String random(int length) {
         StringBuilder sb = new StringBuilder(length);
         for (int i = 0; i < length; i++) {

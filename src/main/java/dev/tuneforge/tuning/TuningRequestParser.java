@@ -16,6 +16,9 @@ public final class TuningRequestParser {
     public static final int MAX_INPUT_CHARS = 40_000;
     public static final int MAX_OUTPUT_CHARS = 5_000;
     public static final int MAX_EXAMPLES = 100_000;
+    public static final int MAX_DISPLAY_NAME_CHARS = 128;
+    public static final int MAX_DESCRIPTION_CHARS = 16_384;
+    private static final String UPDATABLE = "displayName, description, temperature, topP, topK";
     private static final Pattern ID = Pattern.compile("[a-z]([a-z0-9-]{0,38}[a-z0-9])?");
     private static final String EXAMPLES = "tuning_task.training_data.examples.examples";
 
@@ -30,8 +33,8 @@ public final class TuningRequestParser {
             throw new InvalidRequestException("tuned_model_id '" + tunedModelIdParam + "' must be 1-40 characters of "
                     + "lowercase letters, digits and dashes, starting with a letter and not ending with a dash");
         }
-        String displayName = optionalText(body, "displayName", "display_name", 128);
-        String description = optionalText(body, "description", "description", 16_384);
+        String displayName = optionalText(body, "displayName", "display_name", MAX_DISPLAY_NAME_CHARS);
+        String description = optionalText(body, "description", "description", MAX_DESCRIPTION_CHARS);
         String baseModel = optionalText(body, "baseModel", "base_model", 200);
         String sourceTunedModel = null;
         JsonNode source = body.get("tunedModelSource");
@@ -66,13 +69,68 @@ public final class TuningRequestParser {
             throw new InvalidRequestException("give either tuning_task.hyperparameters.learning_rate or "
                     + "learning_rate_multiplier, not both");
         }
-        Double temperature = doubleInRange(body, "temperature", "temperature", 0.0, 2.0);
-        Double topP = doubleInRange(body, "topP", "top_p", 0.0, 1.0);
-        Integer topK = body.has("topK") && !body.get("topK").isNull()
-                ? intInRange(body, "topK", "top_k", 0, 1, 1000) : null;
+        Double temperature = temperature(body);
+        Double topP = topP(body);
+        Integer topK = topK(body);
         List<TrainingExample> examples = examples(task);
         return new TuningRequest(tunedModelIdParam, displayName, description, baseModel, sourceTunedModel, epochs,
                 batch, lr, lrm, temperature, topP, topK, examples);
+    }
+
+    /**
+     * Applies a {@code tunedModels.patch} body to {@code current}: the fields named in {@code updateMask}
+     * (comma-separated, camelCase or snake_case) take the body's values (absent or null clears them), validated as
+     * create validates them.
+     */
+    public static TunedModelPatch patch(JsonNode body, String updateMask, TunedModelPatch current) {
+        if (body == null || !body.isObject()) {
+            throw new InvalidRequestException("the request body must be a JSON object (a TunedModel)");
+        }
+        if (updateMask == null || updateMask.isBlank()) {
+            throw new InvalidRequestException("update_mask is required (" + UPDATABLE + ")");
+        }
+        TunedModelPatch out = current;
+        for (String raw : updateMask.split(",")) {
+            String field = raw.trim();
+            out = switch (camelCase(field)) {
+                case "displayName" -> out.withDisplayName(optionalText(body, "displayName", "display_name",
+                        MAX_DISPLAY_NAME_CHARS));
+                case "description" -> out.withDescription(optionalText(body, "description", "description",
+                        MAX_DESCRIPTION_CHARS));
+                case "temperature" -> out.withTemperature(temperature(body));
+                case "topP" -> out.withTopP(topP(body));
+                case "topK" -> out.withTopK(topK(body));
+                default -> throw new InvalidRequestException("update_mask field '" + field + "' cannot be updated ("
+                        + UPDATABLE + ")");
+            };
+        }
+        return out;
+    }
+
+    private static String camelCase(String field) {
+        StringBuilder sb = new StringBuilder(field.length());
+        boolean upper = false;
+        for (char c : field.toCharArray()) {
+            if (c == '_') {
+                upper = sb.length() > 0;
+            } else {
+                sb.append(upper ? Character.toUpperCase(c) : c);
+                upper = false;
+            }
+        }
+        return sb.toString();
+    }
+
+    private static Double temperature(JsonNode body) {
+        return doubleInRange(body, "temperature", "temperature", 0.0, 2.0);
+    }
+
+    private static Double topP(JsonNode body) {
+        return doubleInRange(body, "topP", "top_p", 0.0, 1.0);
+    }
+
+    private static Integer topK(JsonNode body) {
+        return body.has("topK") && !body.get("topK").isNull() ? intInRange(body, "topK", "top_k", 0, 1, 1000) : null;
     }
 
     private static List<TrainingExample> examples(JsonNode task) {

@@ -18,24 +18,30 @@ import dev.tuneforge.store.ArtifactStore;
 import dev.tuneforge.store.Snapshot;
 import dev.tuneforge.store.TunedModelRecord;
 import dev.tuneforge.store.TunedModelStore;
+import org.jdbi.v3.core.JdbiException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Tuning as durable jobs: create validates and stores the tuned model (CREATING) and queues its job; a worker
  * trains it on the engine, recording a snapshot per step and checkpoints, then stores the adapter and marks it
  * ACTIVE, or FAILED with the error. Jobs still CREATING when the server starts resume from their last checkpoint.
+ * <p>
+ * A job whose storage fails (the database or the data directory cannot be written: disk full, read-only) is
+ * neither failed nor dropped: it goes back to the head of the queue and is retried with a growing wait, resuming
+ * from its last checkpoint once writes succeed again; meanwhile {@link #storageProblem()} says what is wrong.
  */
 public final class TuningService implements AutoCloseable {
     public static final double DEFAULT_LEARNING_RATE = 0.001;
@@ -43,6 +49,8 @@ public final class TuningService implements AutoCloseable {
     public static final int MAX_ATTEMPTS = 5;
     private static final Logger LOG = LoggerFactory.getLogger(TuningService.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** How often an idle worker looks whether the service is closing. */
+    private static final Duration IDLE_POLL = Duration.ofMillis(200);
 
     /** LoRA settings of this server. */
     public record LoraSettings(int rank, double alpha, double dropout, int checkpointEvery) {
@@ -51,33 +59,46 @@ public final class TuningService implements AutoCloseable {
         }
     }
 
+    /** How a run of a job ended. */
+    private enum Outcome { FINISHED, STORAGE_UNAVAILABLE, STOPPED }
+
     private final TunedModelStore store;
     private final ArtifactStore artifacts;
     private final BaseModelCatalog catalog;
     private final LoraSettings lora;
-    private final ExecutorService worker;
+    private final StorageRetry retry;
+    private final LinkedBlockingDeque<String> queue = new LinkedBlockingDeque<>();
+    private final Thread worker;
+    /** Uids of jobs asked to stop (cancelled or deleted): a job's own id, never shared with a later model. */
     private final Set<String> cancelRequests = ConcurrentHashMap.newKeySet();
+    /** Uids whose last start ended without the process dying but could not be taken back in the database. */
+    private final Set<String> startsToUndo = ConcurrentHashMap.newKeySet();
     private final Map<String, LoraAdapter> adapters = new ConcurrentHashMap<>();
+    private volatile String storageProblem;
     private volatile boolean shuttingDown;
 
     public TuningService(TunedModelStore store, ArtifactStore artifacts, BaseModelCatalog catalog, LoraSettings lora) {
+        this(store, artifacts, catalog, lora, StorageRetry.defaults());
+    }
+
+    public TuningService(TunedModelStore store, ArtifactStore artifacts, BaseModelCatalog catalog, LoraSettings lora,
+                         StorageRetry retry) {
         this.store = store;
         this.artifacts = artifacts;
         this.catalog = catalog;
         this.lora = lora;
-        this.worker = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "tuning-worker");
-            t.setDaemon(true);
-            return t;
-        });
+        this.retry = retry;
+        this.worker = new Thread(this::work, "tuning-worker");
+        worker.setDaemon(true);
     }
 
-    /** Queues every job left CREATING (after a restart or crash). */
+    /** Queues every job left CREATING (after a restart or crash) and starts the worker. */
     public void start() {
-        for (String id : store.creating()) {
-            LOG.info("resuming tuning job of tunedModels/{}", id);
-            worker.submit(() -> run(id));
+        for (String uid : store.creating()) {
+            LOG.info("resuming tuning job {}", uid);
+            queue.add(uid);
         }
+        worker.start();
     }
 
     public TunedModelStore store() {
@@ -88,12 +109,20 @@ public final class TuningService implements AutoCloseable {
         return catalog;
     }
 
+    /**
+     * What keeps the worker from writing its jobs' progress (it waits and retries), or null when its last write
+     * succeeded.
+     */
+    public String storageProblem() {
+        return storageProblem;
+    }
+
     public TunedModelRecord create(String project, TuningRequest req) {
         String baseModelName;
         String source = null;
         if (req.sourceTunedModel() != null) {
             String sourceId = stripPrefix(req.sourceTunedModel(), "tunedModels/");
-            TunedModelRecord src = store.get(sourceId).filter(r -> r.project().equals(project))
+            TunedModelRecord src = store.get(project, sourceId)
                     .orElseThrow(() -> new ServiceException(ServiceException.Code.NOT_FOUND,
                             "tuned_model_source.tuned_model " + req.sourceTunedModel() + " not found"));
             if (src.state() != TunedModelRecord.State.ACTIVE) {
@@ -118,37 +147,67 @@ public final class TuningService implements AutoCloseable {
         double lr = req.learningRate() != null ? req.learningRate()
                 : DEFAULT_LEARNING_RATE * (req.learningRateMultiplier() != null ? req.learningRateMultiplier() : 1.0);
         int totalSteps = BatchSchedule.totalSteps(req.examples().size(), req.epochCount(), req.batchSize());
-        TunedModelRecord record = new TunedModelRecord(id, project, TunedModelIds.random(12), req.displayName(),
-                req.description(), baseModelName, source, TunedModelRecord.State.CREATING, now, now,
+        TunedModelRecord record = new TunedModelRecord(TunedModelIds.uid(), id, project, TunedModelIds.random(12),
+                req.displayName(), req.description(), baseModelName, source, TunedModelRecord.State.CREATING, now, now,
                 req.temperature(), req.topP(), req.topK(), req.epochCount(), req.batchSize(), req.learningRate(),
                 req.learningRateMultiplier(), lr, examplesJson(req.examples()), totalSteps, 0, null, null, null,
-                null, false);
+                null, false, null);
         if (!store.insert(record)) {
             throw new ServiceException(ServiceException.Code.ALREADY_EXISTS, "tunedModels/" + id + " already exists");
         }
-        worker.submit(() -> run(id));
+        queue.add(record.uid());
         return record;
     }
 
-    /** Asks a running job to stop; it ends FAILED with a CANCELLED error. */
-    public void cancel(String id) {
-        cancelRequests.add(id);
-        store.requestCancel(id);
+    /** Asks the model's job to stop; it ends FAILED with a CANCELLED error. */
+    public void cancel(TunedModelRecord r) {
+        cancelRequests.add(r.uid());
+        store.requestCancel(r.uid());
     }
 
-    /** Deletes the tuned model and its files; a running job stops. */
-    public boolean delete(String id) {
-        cancelRequests.add(id);
-        adapters.remove(id);
-        boolean deleted = store.delete(id);
-        artifacts.delete(id);
+    /** Deletes the tuned model and its files; its job, running or queued, stops. */
+    public boolean delete(TunedModelRecord r) {
+        cancelRequests.add(r.uid());
+        adapters.remove(r.uid());
+        boolean deleted = store.delete(r.uid());
+        artifacts.delete(r.uid());
         return deleted;
     }
 
-    /** The tuned model's adapter, loaded once and shared by requests. */
+    /**
+     * The tuned model's adapter, loaded once and shared by requests. An adapter that cannot be read marks the model
+     * damaged (until it can be read again) and throws {@link DamagedModelException}, which names the model but not
+     * where its files are; the log has the cause.
+     */
     public LoraAdapter adapter(TunedModelRecord r) {
-        return adapters.computeIfAbsent(r.id(), id -> PeftAdapterFormat.load(artifacts.adapterDir(id),
-                baseOf(r).model()));
+        LoraAdapter loaded = adapters.get(r.uid());
+        if (loaded != null) {
+            return loaded;
+        }
+        BaseModel base = baseOf(r);
+        LoraAdapter adapter;
+        try {
+            adapter = PeftAdapterFormat.load(artifacts.adapterDir(r.uid()), base.model());
+        } catch (RuntimeException e) {
+            LOG.error("the adapter of {} in {} cannot be read", r.name(), artifacts.adapterDir(r.uid()), e);
+            String reason = "its adapter cannot be read (" + PublicMessages.withoutPaths(e.getMessage()) + ")";
+            recordDamage(r, reason);
+            throw new DamagedModelException(r.name(), reason);
+        }
+        LoraAdapter shared = adapters.computeIfAbsent(r.uid(), uid -> adapter);
+        if (r.damaged()) {
+            recordDamage(r, null);
+            LOG.info("the adapter of {} can be read again", r.name());
+        }
+        return shared;
+    }
+
+    private void recordDamage(TunedModelRecord r, String reason) {
+        try {
+            store.markDamaged(r.uid(), reason, Instant.now().toString());
+        } catch (JdbiException e) {
+            LOG.warn("cannot record the state of {}'s adapter: {}", r.name(), e.getMessage());
+        }
     }
 
     public BaseModel baseOf(TunedModelRecord r) {
@@ -172,64 +231,208 @@ public final class TuningService implements AutoCloseable {
         }
     }
 
-    private void run(String id) {
-        TunedModelRecord r = store.get(id).orElse(null);
-        if (r == null || r.done() || shuttingDown) {
-            return;
-        }
-        try {
-            if (r.cancelRequested()) {
-                throw new TrainingCancelledException(r.completedSteps());
-            }
-            int attempt = store.markStarted(id, Instant.now().toString());
-            if (attempt > MAX_ATTEMPTS) {
-                store.markFailed(id, 13, "tuning failed: the job was started " + MAX_ATTEMPTS
-                        + " times and its process ended each time before it finished", Instant.now().toString());
-                artifacts.deleteCheckpoint(id);
-                LOG.error("tunedModels/{} failed: started {} times without finishing", id, MAX_ATTEMPTS);
+    private void work() {
+        Duration wait = retry.first();
+        while (!shuttingDown) {
+            String uid;
+            try {
+                uid = queue.pollFirst(IDLE_POLL.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
                 return;
             }
-            BaseModel base = baseOf(r);
-            long[] added = base.promptFormat().addedTokenIds();
-            TrainingOptions options = new TrainingOptions(r.epochCount(), r.batchSize(), r.effectiveLearningRate(),
-                    id.hashCode(), new LoraConfig(lora.rank(), lora.alpha(), lora.dropout(), LoraConfig.ALL_PROJECTIONS, added),
-                    0.0, 1.0, lora.checkpointEvery(), 0);
-            LoraTrainer trainer = new LoraTrainer(base.model(), base.promptFormat(), examples(r), options);
-            if (r.sourceTunedModel() != null) {
-                TunedModelRecord src = store.get(stripPrefix(r.sourceTunedModel(), "tunedModels/"))
-                        .orElseThrow(() -> new IllegalStateException("source " + r.sourceTunedModel() + " was deleted"));
-                trainer.initializeFrom(adapter(src));
+            if (uid == null) {
+                continue;
             }
-            if (Files.isRegularFile(artifacts.checkpoint(id))) {
-                trainer.resumeFrom(artifacts.checkpoint(id));
-                store.truncateSnapshots(id, trainer.completedSteps());
-                LOG.info("tunedModels/{} resumes at step {}/{}", id, trainer.completedSteps(), trainer.totalSteps());
-            }
-            trainer.train(step -> store.recordStep(id, new Snapshot(step.step(), step.epoch(), step.meanLoss(),
-                            step.computeTime().toString()), Instant.now().toString()),
-                    artifacts.checkpoint(id), () -> shuttingDown || cancelRequests.contains(id));
-            PeftAdapterFormat.save(trainer.adapter(), artifacts.adapterDir(id), r.baseModel());
-            store.markActive(id, Instant.now().toString());
-            artifacts.deleteCheckpoint(id);
-            LOG.info("tunedModels/{} is ACTIVE after {} steps", id, trainer.totalSteps());
-        } catch (TrainingCancelledException e) {
-            if (!shuttingDown || cancelRequests.contains(id)) {
-                store.markFailed(id, 1, "tuning was cancelled", Instant.now().toString());
-                artifacts.deleteCheckpoint(id);
-                LOG.info("tunedModels/{} cancelled", id);
+            Outcome outcome = run(uid);
+            if (outcome == Outcome.STORAGE_UNAVAILABLE) {
+                queue.addFirst(uid);
+                pause(wait);
+                wait = retry.next(wait);
             } else {
-                store.undoStart(id);
+                wait = retry.first();
             }
+        }
+    }
+
+    /** Waits {@code duration}, or less when the service closes meanwhile. */
+    private void pause(Duration duration) {
+        long end = System.nanoTime() + duration.toNanos();
+        try {
+            while (!shuttingDown && System.nanoTime() < end) {
+                Thread.sleep(Math.min(IDLE_POLL.toMillis(), Math.max(1, (end - System.nanoTime()) / 1_000_000)));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private Outcome run(String uid) {
+        TunedModelRecord r;
+        try {
+            r = store.byUid(uid).orElse(null);
+        } catch (JdbiException e) {
+            return storageFailed(uid, "reading the job", e, false);
+        }
+        if (r == null) {
+            cancelRequests.remove(uid);
+            removeLeftovers(uid);
+            return Outcome.FINISHED;
+        }
+        if (r.done()) {
+            cancelRequests.remove(uid);
+            return Outcome.FINISHED;
+        }
+        if (shuttingDown) {
+            return Outcome.STOPPED;
+        }
+        boolean started = false;
+        try {
+            if (r.cancelRequested() || cancelRequests.contains(uid)) {
+                throw new TrainingCancelledException(r.completedSteps());
+            }
+            int attempt = store.markStarted(uid, Instant.now().toString(), startsToUndo.remove(uid));
+            started = true;
+            if (attempt > MAX_ATTEMPTS) {
+                store.markFailed(uid, 13, "tuning failed: the job was started " + MAX_ATTEMPTS
+                        + " times and its process ended each time before it finished", Instant.now().toString());
+                artifacts.deleteCheckpoint(uid);
+                LOG.error("{} failed: started {} times without finishing", r.name(), MAX_ATTEMPTS);
+                cancelRequests.remove(uid);
+                return Outcome.FINISHED;
+            }
+            train(r);
+            cancelRequests.remove(uid);
+            storageRecovered();
+            return Outcome.FINISHED;
+        } catch (TrainingCancelledException e) {
+            return cancelledOrStopped(r, started);
+        } catch (JdbiException | UncheckedIOException e) {
+            if (deletedMeanwhile(uid)) {
+                return Outcome.FINISHED;
+            }
+            return storageFailed(uid, "running " + r.name(), e, started);
         } catch (RuntimeException | Error e) {
-            LOG.error("tuning tunedModels/{} failed", id, e);
-            store.markFailed(id, 13, "tuning failed: " + e.getMessage(), Instant.now().toString());
+            LOG.error("tuning {} failed", r.name(), e);
+            try {
+                store.markFailed(uid, 13, "tuning failed: " + PublicMessages.withoutPaths(e.getMessage()),
+                        Instant.now().toString());
+            } catch (JdbiException storage) {
+                return storageFailed(uid, "recording the failure of " + r.name(), storage, true);
+            }
+            cancelRequests.remove(uid);
+            return Outcome.FINISHED;
         } finally {
-            cancelRequests.remove(id);
             long released = dev.tuneforge.engine.kernel.FreedMemory.release();
             if (released > 0) {
                 LOG.info("returned {} MB of freed training memory to the system", released >> 20);
             }
         }
+    }
+
+    private void train(TunedModelRecord r) {
+        String uid = r.uid();
+        BaseModel base = baseOf(r);
+        long[] added = base.promptFormat().addedTokenIds();
+        TrainingOptions options = new TrainingOptions(r.epochCount(), r.batchSize(), r.effectiveLearningRate(),
+                r.id().hashCode(), new LoraConfig(lora.rank(), lora.alpha(), lora.dropout(), LoraConfig.ALL_PROJECTIONS,
+                added), 0.0, 1.0, lora.checkpointEvery(), 0);
+        LoraTrainer trainer = new LoraTrainer(base.model(), base.promptFormat(), examples(r), options);
+        artifacts.prepare(uid);
+        if (r.sourceTunedModel() != null) {
+            TunedModelRecord src = store.get(r.project(), stripPrefix(r.sourceTunedModel(), "tunedModels/"))
+                    .orElseThrow(() -> new IllegalStateException("source " + r.sourceTunedModel() + " was deleted"));
+            trainer.initializeFrom(adapter(src));
+        }
+        if (Files.isRegularFile(artifacts.checkpoint(uid))) {
+            trainer.resumeFrom(artifacts.checkpoint(uid));
+            LOG.info("{} resumes at step {}/{}", r.name(), trainer.completedSteps(), trainer.totalSteps());
+        }
+        // steps recorded after the checkpoint are recomputed (identically) from it
+        store.truncateSnapshots(uid, trainer.completedSteps());
+        trainer.train(step -> {
+                    store.recordStep(uid, new Snapshot(step.step(), step.epoch(), step.meanLoss(),
+                            step.computeTime().toString()), Instant.now().toString());
+                    storageRecovered();
+                },
+                artifacts.checkpoint(uid), () -> shuttingDown || cancelRequests.contains(uid));
+        PeftAdapterFormat.save(trainer.adapter(), artifacts.adapterDir(uid), r.baseModel());
+        store.markActive(uid, Instant.now().toString());
+        artifacts.deleteCheckpoint(uid);
+        LOG.info("{} is ACTIVE after {} steps", r.name(), trainer.totalSteps());
+    }
+
+    private Outcome cancelledOrStopped(TunedModelRecord r, boolean started) {
+        String uid = r.uid();
+        try {
+            if (!shuttingDown || cancelRequests.contains(uid)) {
+                store.markFailed(uid, 1, "tuning was cancelled", Instant.now().toString());
+                artifacts.deleteCheckpoint(uid);
+                cancelRequests.remove(uid);
+                LOG.info("{} cancelled", r.name());
+                return Outcome.FINISHED;
+            }
+            if (started) {
+                store.undoStart(uid);
+            }
+            return Outcome.STOPPED;
+        } catch (JdbiException | UncheckedIOException e) {
+            return storageFailed(uid, "stopping " + r.name(), e, started);
+        }
+    }
+
+    private boolean deletedMeanwhile(String uid) {
+        try {
+            if (store.byUid(uid).isEmpty()) {
+                cancelRequests.remove(uid);
+                removeLeftovers(uid);
+                return true;
+            }
+        } catch (JdbiException e) {
+            // the database is unreadable too: the job is retried
+        }
+        return false;
+    }
+
+    private void removeLeftovers(String uid) {
+        try {
+            artifacts.delete(uid);
+        } catch (UncheckedIOException e) {
+            LOG.warn("cannot remove the files of deleted tuning job {}: {}", uid, e.getMessage());
+        }
+    }
+
+    private Outcome storageFailed(String uid, String doing, RuntimeException e, boolean started) {
+        if (started) {
+            try {
+                store.undoStart(uid);
+            } catch (JdbiException again) {
+                startsToUndo.add(uid);
+            }
+        }
+        String problem = "the tuning worker cannot write to its storage: " + PublicMessages.withoutPaths(rootMessage(e));
+        if (!problem.equals(storageProblem)) {
+            LOG.error("{} while {}; the job waits and is retried from its last checkpoint", problem, doing, e);
+        } else {
+            LOG.warn("{} while {}; retrying later", problem, doing);
+        }
+        storageProblem = problem;
+        return Outcome.STORAGE_UNAVAILABLE;
+    }
+
+    private void storageRecovered() {
+        if (storageProblem != null) {
+            storageProblem = null;
+            LOG.info("the tuning worker can write to its storage again");
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        return t == e ? message : message + " (" + e.getClass().getSimpleName() + ")";
     }
 
     private static String examplesJson(List<TrainingExample> examples) {
@@ -248,9 +451,8 @@ public final class TuningService implements AutoCloseable {
     @Override
     public void close() {
         shuttingDown = true;
-        worker.shutdown();
         try {
-            worker.awaitTermination(60, TimeUnit.SECONDS);
+            worker.join(60_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -40,7 +40,7 @@ class ConcurrentServingTest {
             SeedWalkthroughTest.waitUntilDone(http, a.get("name").asText());
             SeedWalkthroughTest.waitUntilDone(http, b.get("name").asText());
             var store = server.tuning().store();
-            assertSame(server.tuning().baseOf(store.get("model-a").orElseThrow()), server.tuning().baseOf(store.get("model-b").orElseThrow()));
+            assertSame(server.tuning().baseOf(store.get("p", "model-a").orElseThrow()), server.tuning().baseOf(store.get("p", "model-b").orElseThrow()));
 
             String request = "{\"contents\":[{\"parts\":[{\"text\":\"1\"}]}],\"generationConfig\":{\"temperature\":0,\"maxOutputTokens\":12}}";
             String aloneA = text(http.post("/v1beta/tunedModels/model-a:generateContent", request));

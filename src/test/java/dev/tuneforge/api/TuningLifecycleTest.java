@@ -93,10 +93,11 @@ class TuningLifecycleTest {
 
             SeedWalkthroughTest.waitUntilDone(http, http.get("/v1beta/tunedModels/m2/operations").json()
                     .get("operations").get(0).get("name").asText());
-            assertTrue(Files.exists(dataDir.resolve("tunedModels/m2/adapter/adapter_model.safetensors")));
+            String uid = server.tuning().store().get("p", "m2").orElseThrow().uid();
+            assertTrue(Files.exists(dataDir.resolve("tunedModels/" + uid + "/adapter/adapter_model.safetensors")));
             assertEquals(200, http.delete("/v1beta/tunedModels/m2").status());
             assertEquals(404, http.get("/v1beta/tunedModels/m2").status());
-            assertFalse(Files.exists(dataDir.resolve("tunedModels/m2")), "files removed");
+            assertFalse(Files.exists(dataDir.resolve("tunedModels/" + uid)), "files removed");
         }
     }
 

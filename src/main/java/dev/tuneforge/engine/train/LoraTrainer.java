@@ -90,7 +90,9 @@ public final class LoraTrainer {
     /**
      * Trains from the current step to the end. Between steps it checks {@code stop} (throwing
      * {@link TrainingCancelledException}) and every {@code checkpointEvery} steps, and at the end, writes
-     * {@code checkpoint} when one is given.
+     * {@code checkpoint} when one is given. Each step's report reaches {@code listener} before a checkpoint
+     * including that step is written, so a checkpoint is never ahead of what the listener recorded: a process that
+     * dies between the two resumes from the previous checkpoint and repeats the steps after it.
      */
     public void train(StepListener listener, Path checkpoint, BooleanSupplier stop) {
         while (completedSteps < totalSteps()) {
@@ -99,11 +101,11 @@ public final class LoraTrainer {
             }
             StepReport report = step(completedSteps + 1);
             completedSteps++;
+            listener.onStep(report);
             if (checkpoint != null && (completedSteps == totalSteps()
                     || (options.checkpointEvery() > 0 && completedSteps % options.checkpointEvery() == 0))) {
                 saveCheckpoint(checkpoint);
             }
-            listener.onStep(report);
         }
     }
 

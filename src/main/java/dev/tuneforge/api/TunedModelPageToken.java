@@ -1,0 +1,72 @@
+package dev.tuneforge.api;
+
+import dev.tuneforge.store.TunedModelStore;
+import dev.tuneforge.tuning.InvalidRequestException;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.regex.Pattern;
+
+/**
+ * The page token of tunedModels.list: the position after the last model of the page (its create time and id, the
+ * list's order) and the filter it was issued for. Pages stay stable while models are created or deleted; a token
+ * this server did not issue, or one used with another filter, is INVALID_ARGUMENT.
+ */
+record TunedModelPageToken(String createTime, String id, String filter) {
+    private static final String VERSION = "t1";
+    private static final Pattern ID = Pattern.compile("[a-z]([a-z0-9-]{0,78}[a-z0-9])?");
+
+    String encode() {
+        String plain = String.join("\n", VERSION, createTime, id, filterKey(filter));
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(plain.getBytes(StandardCharsets.UTF_8));
+    }
+
+    TunedModelStore.ListPosition position() {
+        return new TunedModelStore.ListPosition(createTime, id);
+    }
+
+    /** The token {@code token} (null when there is none) sent with {@code filter}. */
+    static TunedModelPageToken parse(String token, String filter) {
+        if (token == null) {
+            return null;
+        }
+        String[] parts;
+        try {
+            parts = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8).split("\n", -1);
+        } catch (IllegalArgumentException e) {
+            throw notIssued();
+        }
+        if (parts.length != 4 || !parts[0].equals(VERSION) || !ID.matcher(parts[2]).matches()) {
+            throw notIssued();
+        }
+        try {
+            Instant.parse(parts[1]);
+        } catch (DateTimeParseException e) {
+            throw notIssued();
+        }
+        if (!parts[3].equals(filterKey(filter))) {
+            throw new InvalidRequestException("page_token was issued for another filter; send the filter of the "
+                    + "first page with every page");
+        }
+        return new TunedModelPageToken(parts[1], parts[2], filter);
+    }
+
+    private static InvalidRequestException notIssued() {
+        return new InvalidRequestException("page_token is not a token this server issued for tunedModels.list");
+    }
+
+    private static String filterKey(String filter) {
+        String normalized = filter == null ? "" : String.join(" ", filter.trim().toLowerCase(java.util.Locale.ROOT).split("\\s+"));
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(normalized.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
