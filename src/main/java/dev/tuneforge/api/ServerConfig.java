@@ -13,11 +13,12 @@ import java.util.Iterator;
 import java.util.Map;
 
 /**
- * Server settings: data directory, base models and aliases, LoRA settings. Read from a JSON file
- * ({@code --config}); without one, the bundled stories-260k is the only base model, aliased by the tutorial's
+ * Server settings: data directory, base models and aliases, LoRA settings, tokens, the HTTP layer. Read from a JSON
+ * file ({@code --config}); without one, the bundled stories-260k is the only base model, aliased by the tutorial's
  * Gemini model names.
  */
-public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService.LoraSettings lora, Auth auth) {
+public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService.LoraSettings lora, Auth auth,
+                           HttpSettings http) {
 
     /** Token settings: the issuer name of tokens this server signs, their lifetime, an optional external issuer. */
     public record Auth(String issuer, java.time.Duration tokenTtl, dev.tuneforge.auth.ExternalIssuer external) {
@@ -32,17 +33,22 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
 
     public static ServerConfig defaults(Path dataDir, Path projectRoot) {
         return new ServerConfig(dataDir, BaseModelCatalog.withDefault(projectRoot.resolve("models/stories-260k")),
-                TuningService.LoraSettings.defaults(), Auth.defaults());
+                TuningService.LoraSettings.defaults(), Auth.defaults(), HttpSettings.defaults());
     }
 
     public ServerConfig withAuth(Auth a) {
-        return new ServerConfig(dataDir, catalog, lora, a);
+        return new ServerConfig(dataDir, catalog, lora, a, http);
+    }
+
+    public ServerConfig withHttp(HttpSettings h) {
+        return new ServerConfig(dataDir, catalog, lora, auth, h);
     }
 
     /**
      * Reads {@code {"baseModels": [{"id", "path" | "hubRepo" + "revision", "displayName", "description", "dtype"}],
      * "aliases": {"alias": "id"}, "hubEndpoint", "hubCache", "lora": {"rank", "alpha", "dropout",
-     * "checkpointEvery"}}}; relative paths are resolved against the file, the Hub cache defaults to DATA/hub.
+     * "checkpointEvery"}, "auth": {...}, "http": {...} (HttpSettings)}}; relative paths are resolved against the file,
+     * the Hub cache defaults to DATA/hub.
      */
     public static ServerConfig read(Path file, Path dataDir) {
         JsonNode root;
@@ -52,6 +58,12 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
             throw new UncheckedIOException("cannot read config " + file, e);
         }
         Path dir = file.toAbsolutePath().getParent();
+        HttpSettings http;
+        try {
+            http = HttpSettings.read(root.path("http"), dir, System.getenv());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
         BaseModelCatalog catalog = new BaseModelCatalog();
         String endpoint = root.path("hubEndpoint").asText(System.getenv().getOrDefault("HF_ENDPOINT", "https://huggingface.co"));
         Path cache = root.hasNonNull("hubCache") ? dir.resolve(root.get("hubCache").asText()) : dataDir.resolve("hub");
@@ -93,6 +105,6 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
                 ext.isObject() ? new dev.tuneforge.auth.ExternalIssuer(ext.path("issuer").asText(null),
                         ext.path("jwksUrl").asText(null), ext.path("audience").asText(null),
                         ext.path("projectsClaim").asText(null)) : null);
-        return new ServerConfig(dataDir, catalog, lora, auth);
+        return new ServerConfig(dataDir, catalog, lora, auth, http);
     }
 }

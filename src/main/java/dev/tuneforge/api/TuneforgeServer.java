@@ -22,7 +22,7 @@ public final class TuneforgeServer implements AutoCloseable {
         TokenService tokens = new TokenService(config.auth().issuer(), new SigningKeys(config.dataDir()),
                 config.auth().tokenTtl(), config.auth().external());
         this.auth = new Authenticator(tokens, new AuthStore(db));
-        this.api = new ApiServer(tuning, auth);
+        this.api = new ApiServer(tuning, auth, config.http());
     }
 
     /** Projects, clients, API keys and tokens of this server (tests and the demo set up callers with it). */
@@ -38,6 +38,11 @@ public final class TuneforgeServer implements AutoCloseable {
 
     public int port() {
         return api.port();
+    }
+
+    /** The URL clients reach the server at (configured, or derived from where it listens); known once started. */
+    public String publicBaseUrl() {
+        return api.publicBaseUrl();
     }
 
     public TuningService tuning() {
