@@ -23,6 +23,7 @@ import dev.tuneforge.tuning.TuningService;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
+import org.eclipse.jetty.http.BadMessageException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,39 +41,52 @@ import java.util.UUID;
  */
 public final class ApiServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
-    private static final long MAX_REQUEST_BYTES = 64L * 1024 * 1024;
     private static final String CALLER = "caller";
     private final TuningService tuning;
     private final BaseModelCatalog catalog;
     private final Authenticator auth;
     private final GenerationThreads generation;
     private final Readiness readiness;
+    private final HttpSettings http;
+    private final JettySetup jetty;
     private final Javalin app;
+    private volatile String publicBaseUrl;
 
-    ApiServer(TuningService tuning, Authenticator auth, GenerationThreads generation, Readiness readiness) {
+    ApiServer(TuningService tuning, Authenticator auth, GenerationThreads generation, Readiness readiness,
+              HttpSettings http) {
         this.tuning = tuning;
         this.catalog = tuning.catalog();
         this.auth = auth;
         this.generation = generation;
         this.readiness = readiness;
+        this.http = http;
+        this.jetty = new JettySetup(http);
         this.app = Javalin.create(config -> {
             // platform threads: request handlers call JDBC (SQLite) and the tokenizer through JNI, and a virtual
             // thread that blocks inside a native frame pins its carrier (see GenerationThreads)
             config.useVirtualThreads = false;
             config.showJavalinBanner = false;
-            config.http.maxRequestSize = MAX_REQUEST_BYTES;
             config.router.ignoreTrailingSlashes = true;
+            jetty.configure(config);
         });
         routes();
     }
 
     public ApiServer start(String host, int port) {
-        app.start(host, port);
+        jetty.listenOn(host, port);
+        app.start();
+        publicBaseUrl = http.publicBaseUrl() != null ? http.publicBaseUrl()
+                : PublicBaseUrl.derive(host, port(), http.servesTls());
         return this;
     }
 
     public int port() {
         return app.port();
+    }
+
+    /** The URL clients reach the server at: configured, else derived from where it listens. */
+    public String publicBaseUrl() {
+        return publicBaseUrl;
     }
 
     @Override
@@ -95,7 +109,7 @@ public final class ApiServer implements AutoCloseable {
         });
         app.before("/v1*", ctx -> ctx.attribute(CALLER, auth.authenticate(ctx.header("Authorization"),
                 ctx.header("x-goog-api-key"), ctx.queryParam("key"))));
-        new OAuthRoutes(auth).register(app);
+        new OAuthRoutes(auth, this::publicBaseUrl).register(app);
         app.get("/healthz", ctx -> ctx.json(GoogleJson.MAPPER.createObjectNode().put("status", "ok")));
         app.get("/readyz", this::readyz);
         for (String v : List.of("v1beta", "v1")) {
@@ -130,9 +144,13 @@ public final class ApiServer implements AutoCloseable {
                 case 405 -> Code.NOT_FOUND;
                 default -> e.getStatus() >= 500 ? Code.INTERNAL : Code.INVALID_ARGUMENT;
             };
-            error(ctx, code, e.getStatus() == 413 ? "request payload size exceeds the limit of " + MAX_REQUEST_BYTES
-                    + " bytes" : e.getMessage());
+            error(ctx, code, e.getStatus() == 413 ? "request payload size exceeds the limit: "
+                    + Math.max(http.maxBodyBytes(), http.maxTuningBodyBytes()) + " bytes" : e.getMessage());
         });
+        // a body over its limit or malformed (a bad chunk), met by a handler reading it with ctx.body()
+        app.exception(PayloadTooLargeException.class, (e, ctx) -> error(ctx, Code.INVALID_ARGUMENT, e.getMessage()));
+        app.exception(BadMessageException.class, (e, ctx) -> error(ctx, Code.INVALID_ARGUMENT,
+                e.getReason() == null ? "malformed request" : e.getReason()));
         app.exception(IllegalArgumentException.class, (e, ctx) -> error(ctx, Code.INVALID_ARGUMENT, e.getMessage()));
         app.exception(Exception.class, (e, ctx) -> {
             LOG.error("request_id={} failed", ctx.<String>attribute("requestId"), e);
@@ -145,6 +163,10 @@ public final class ApiServer implements AutoCloseable {
             }
         });
         app.error(405, ctx -> error(ctx, Code.NOT_FOUND, "no such method: " + ctx.method() + " " + ctx.path()));
+        // Javalin answers a body that breaks off (a bad chunk, a client gone) and a java.lang.Error with a bare status
+        app.error(400, ctx -> errorIfEmpty(ctx, Code.INVALID_ARGUMENT, "the request body could not be read"));
+        app.error(500, ctx -> errorIfEmpty(ctx, Code.INTERNAL, "internal error (request id "
+                + ctx.<String>attribute("requestId") + ")"));
     }
 
     private void readyz(Context ctx) {
@@ -160,9 +182,14 @@ public final class ApiServer implements AutoCloseable {
     }
 
     static void error(Context ctx, Code code, String message) {
-        ObjectNode root = GoogleJson.MAPPER.createObjectNode();
-        root.putObject("error").put("code", code.httpStatus()).put("message", message).put("status", code.name());
-        ctx.status(code.httpStatus()).contentType("application/json").result(root.toString());
+        ctx.status(code.httpStatus()).contentType("application/json")
+                .result(GoogleError.json(code.httpStatus(), code.name(), message));
+    }
+
+    private static void errorIfEmpty(Context ctx, Code code, String message) {
+        if (ctx.result() == null && !ctx.res().isCommitted()) {
+            error(ctx, code, message);
+        }
     }
 
     /** Any valid credentials: an access token or an API key. */
@@ -278,7 +305,7 @@ public final class ApiServer implements AutoCloseable {
 
     private void createTunedModel(Context ctx) {
         requireTuning(ctx);
-        JsonNode body = GoogleJson.parseBody(ctx.body());
+        JsonNode body = RequestBodies.json(ctx);
         var request = TuningRequestParser.parse(body, ctx.queryParam("tunedModelId") != null
                 ? ctx.queryParam("tunedModelId") : ctx.queryParam("tuned_model_id"));
         TunedModelRecord r = tuning.create(project(ctx), request);
@@ -298,7 +325,7 @@ public final class ApiServer implements AutoCloseable {
     private void patchTunedModel(Context ctx) {
         requireTuning(ctx);
         TunedModelRecord r = visible(ctx, ctx.pathParam("id"));
-        JsonNode body = GoogleJson.parseBody(ctx.body());
+        JsonNode body = RequestBodies.json(ctx);
         String mask = ctx.queryParam("updateMask") != null ? ctx.queryParam("updateMask") : ctx.queryParam("update_mask");
         TunedModelPatch patched = TuningRequestParser.patch(body, mask, new TunedModelPatch(r.displayName(),
                 r.description(), r.temperature(), r.topP(), r.topK()));
@@ -368,7 +395,7 @@ public final class ApiServer implements AutoCloseable {
     private void createApiKey(Context ctx) {
         Caller caller = requireTuning(ctx);
         String project = project(ctx);
-        JsonNode body = GoogleJson.parseBody(ctx.body());
+        JsonNode body = RequestBodies.json(ctx);
         String displayName = body.path("displayName").isTextual() ? body.get("displayName").asText() : null;
         String[] created = auth.store().createApiKey(project, displayName, caller.subject());
         ObjectNode out = apiKeyJson(created[0], project, displayName);
@@ -411,7 +438,7 @@ public final class ApiServer implements AutoCloseable {
     // ---- generation
 
     private void generationMethod(Context ctx, String method, GenerateContent.Target target) {
-        JsonNode body = GoogleJson.parseBody(ctx.body());
+        JsonNode body = RequestBodies.json(ctx);
         switch (method) {
             case "generateContent" -> {
                 String input = GenerateContent.inputText(body, target.tuned());

@@ -1,6 +1,9 @@
 package dev.tuneforge.api;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -9,6 +12,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tuneforge.tuning.InvalidRequestException;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.util.Iterator;
 import java.util.Map;
 
@@ -17,14 +22,32 @@ import java.util.Map;
  * (the tutorial's curl body has them), unknown fields ignored by the handlers.
  */
 public final class GoogleJson {
-    public static final ObjectMapper MAPPER = JsonMapper.builder()
-            .enable(JsonReadFeature.ALLOW_TRAILING_COMMA)
-            .build();
+    /** Deeper than any request of the API (a tuning request nests 6 levels); deep nesting costs stack. */
+    static final int MAX_NESTING_DEPTH = 64;
+    /** The longest legitimate string is a 40,000-character example; a 50 MB one must fail before it is held. */
+    static final int MAX_STRING_LENGTH = 1 << 20;
+
+    public static final ObjectMapper MAPPER = mapper(0);
 
     private GoogleJson() {
     }
 
-    /** Parses a request body; every object key becomes lowerCamelCase. An empty body is an empty object. */
+    /** A mapper reading Google's JSON within the nesting and string limits, and at most {@code maxTokens} (0: any). */
+    static ObjectMapper mapper(long maxTokens) {
+        StreamReadConstraints limits = StreamReadConstraints.builder()
+                .maxNestingDepth(MAX_NESTING_DEPTH)
+                .maxStringLength(MAX_STRING_LENGTH)
+                .maxTokenCount(maxTokens)
+                .build();
+        return JsonMapper.builder(JsonFactory.builder().streamReadConstraints(limits).build())
+                .enable(JsonReadFeature.ALLOW_TRAILING_COMMA)
+                .build();
+    }
+
+    /**
+     * Parses JSON text (the config file); every object key becomes lowerCamelCase. An empty text is an empty object.
+     * Request handlers read their body with {@link RequestBodies#json}, which never holds it as one String.
+     */
     public static JsonNode parseBody(String body) {
         if (body == null || body.isBlank()) {
             return MAPPER.createObjectNode();
@@ -32,9 +55,27 @@ public final class GoogleJson {
         try {
             return camelCase(MAPPER.readTree(body));
         } catch (JsonProcessingException e) {
-            throw new InvalidRequestException("invalid JSON payload: " + e.getOriginalMessage()
-                    + " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr());
+            throw invalid(e);
         }
+    }
+
+    /**
+     * Parses a body from a stream with {@code reader}, as {@link #parseBody(String)} does; IOExceptions of the stream
+     * itself (a body over its limit, a client gone) pass through.
+     */
+    static JsonNode parseBody(ObjectMapper reader, InputStream body) throws IOException {
+        try {
+            JsonNode tree = reader.readTree(body);
+            return tree == null || tree.isMissingNode() ? MAPPER.createObjectNode() : camelCase(tree);
+        } catch (JsonProcessingException e) {
+            throw invalid(e);
+        }
+    }
+
+    private static InvalidRequestException invalid(JsonProcessingException e) {
+        JsonLocation at = e.getLocation();
+        return new InvalidRequestException("invalid JSON payload: " + e.getOriginalMessage()
+                + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()));
     }
 
     static JsonNode camelCase(JsonNode node) {

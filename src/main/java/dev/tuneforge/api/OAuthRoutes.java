@@ -12,6 +12,7 @@ import java.util.Base64;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Supplier;
 
 /**
  * Tuneforge as its own OAuth 2.0 authorization server: the client-credentials grant at {@code POST /oauth2/token}
@@ -20,16 +21,18 @@ import java.util.TreeSet;
  */
 final class OAuthRoutes {
     private final Authenticator auth;
+    private final Supplier<String> publicBaseUrl;
 
-    OAuthRoutes(Authenticator auth) {
+    OAuthRoutes(Authenticator auth, Supplier<String> publicBaseUrl) {
         this.auth = auth;
+        this.publicBaseUrl = publicBaseUrl;
     }
 
     void register(Javalin app) {
         app.post("/oauth2/token", this::token);
         app.get("/oauth2/jwks", ctx -> ctx.contentType("application/json").result(auth.tokens().keys().publicKeys().toString()));
         app.get("/.well-known/openid-configuration", ctx -> {
-            String base = ctx.scheme() + "://" + ctx.host();
+            String base = publicBaseUrl.get();
             ObjectNode n = GoogleJson.MAPPER.createObjectNode();
             n.put("issuer", auth.tokens().issuer());
             n.put("token_endpoint", base + "/oauth2/token");

@@ -13,12 +13,12 @@ import java.util.Iterator;
 import java.util.Map;
 
 /**
- * Server settings: data directory, base models and aliases, LoRA settings. Read from a JSON file
- * ({@code --config}); without one, the bundled stories-260k is the only base model, aliased by the tutorial's
+ * Server settings: data directory, base models and aliases, LoRA settings, tokens, the HTTP layer. Read from a JSON
+ * file ({@code --config}); without one, the bundled stories-260k is the only base model, aliased by the tutorial's
  * Gemini model names.
  */
 public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService.LoraSettings lora, Auth auth,
-                           Serving serving) {
+                           Serving serving, HttpSettings http) {
 
     /**
      * Generation capacity: how many generations run at once on their own threads, and how many more may wait for
@@ -54,21 +54,26 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
 
     public static ServerConfig defaults(Path dataDir, Path projectRoot) {
         return new ServerConfig(dataDir, BaseModelCatalog.withDefault(projectRoot.resolve("models/stories-260k")),
-                TuningService.LoraSettings.defaults(), Auth.defaults(), Serving.defaults());
+                TuningService.LoraSettings.defaults(), Auth.defaults(), Serving.defaults(), HttpSettings.defaults());
     }
 
     public ServerConfig withAuth(Auth a) {
-        return new ServerConfig(dataDir, catalog, lora, a, serving);
+        return new ServerConfig(dataDir, catalog, lora, a, serving, http);
     }
 
     public ServerConfig withServing(Serving s) {
-        return new ServerConfig(dataDir, catalog, lora, auth, s);
+        return new ServerConfig(dataDir, catalog, lora, auth, s, http);
+    }
+
+    public ServerConfig withHttp(HttpSettings h) {
+        return new ServerConfig(dataDir, catalog, lora, auth, serving, h);
     }
 
     /**
      * Reads {@code {"baseModels": [{"id", "path" | "hubRepo" + "revision", "displayName", "description", "dtype"}],
      * "aliases": {"alias": "id"}, "hubEndpoint", "hubCache", "lora": {"rank", "alpha", "dropout",
-     * "checkpointEvery"}, "serving": {"maxConcurrentGenerations", "maxQueuedGenerations"}}}; relative paths are resolved against the file, the Hub cache defaults to DATA/hub.
+     * "checkpointEvery"}, "auth": {...}, "serving": {"maxConcurrentGenerations", "maxQueuedGenerations"},
+     * "http": {...} (HttpSettings)}}; relative paths are resolved against the file, the Hub cache defaults to DATA/hub.
      */
     public static ServerConfig read(Path file, Path dataDir) {
         JsonNode root;
@@ -78,6 +83,12 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
             throw new UncheckedIOException("cannot read config " + file, e);
         }
         Path dir = file.toAbsolutePath().getParent();
+        HttpSettings http;
+        try {
+            http = HttpSettings.read(root.path("http"), dir, System.getenv());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
         BaseModelCatalog catalog = new BaseModelCatalog();
         String endpoint = root.path("hubEndpoint").asText(System.getenv().getOrDefault("HF_ENDPOINT", "https://huggingface.co"));
         Path cache = root.hasNonNull("hubCache") ? dir.resolve(root.get("hubCache").asText()) : dataDir.resolve("hub");
@@ -122,6 +133,6 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
         JsonNode sv = root.path("serving");
         Serving serving = new Serving(sv.path("maxConcurrentGenerations").asInt(Serving.defaults().maxConcurrentGenerations()),
                 sv.path("maxQueuedGenerations").asInt(Serving.defaults().maxQueuedGenerations()));
-        return new ServerConfig(dataDir, catalog, lora, auth, serving);
+        return new ServerConfig(dataDir, catalog, lora, auth, serving, http);
     }
 }

@@ -43,7 +43,7 @@ public final class TuneforgeServer implements AutoCloseable {
             this.auth = new Authenticator(tokens, new AuthStore(db));
             this.generation = new GenerationThreads(config.serving().maxConcurrentGenerations(),
                     config.serving().maxQueuedGenerations());
-            this.api = new ApiServer(tuning, auth, generation, new Readiness(tuning, dataDir));
+            this.api = new ApiServer(tuning, auth, generation, new Readiness(tuning, dataDir), config.http());
         } catch (RuntimeException | Error e) {
             lock.close();
             throw e;
@@ -72,6 +72,11 @@ public final class TuneforgeServer implements AutoCloseable {
 
     public int port() {
         return api.port();
+    }
+
+    /** The URL clients reach the server at (configured, or derived from where it listens); known once started. */
+    public String publicBaseUrl() {
+        return api.publicBaseUrl();
     }
 
     public TuningService tuning() {

@@ -1,5 +1,6 @@
 package dev.tuneforge.cli;
 
+import dev.tuneforge.api.PublicBaseUrl;
 import dev.tuneforge.api.ServerConfig;
 import dev.tuneforge.api.TuneforgeServer;
 import picocli.CommandLine.Command;
@@ -20,18 +21,27 @@ public final class ServeCommand implements Runnable {
     @Option(names = "--data-dir", description = "database and tuned models (default: ${DEFAULT-VALUE})")
     Path dataDir = Path.of("data");
 
-    @Option(names = "--config", description = "JSON config file: base models, aliases, LoRA settings")
+    @Option(names = "--config", description = "JSON config file: base models, aliases, LoRA settings, auth, http (TLS, "
+            + "trusted proxies, limits)")
     Path config;
+
+    @Option(names = "--public-url", description = "the URL clients reach the server at, for the discovery document's "
+            + "endpoints (default: http.publicBaseUrl of the config, else http(s)://HOST:PORT, localhost for a wildcard host)")
+    String publicUrl;
 
     @Override
     public void run() {
         ServerConfig cfg = config == null ? ServerConfig.defaults(dataDir, TuneforgeCli.home())
                 : ServerConfig.read(config, dataDir);
+        if (publicUrl != null) {
+            cfg = cfg.withHttp(cfg.http().withPublicBaseUrl(PublicBaseUrl.parse(publicUrl, "--public-url")));
+        }
         dev.tuneforge.engine.kernel.OpenMpWaitPolicy.chooseFor(cfg.catalog().dtypes());
         TuneforgeServer server = new TuneforgeServer(cfg).start(host, port);
-        System.out.println("Tuneforge listening on http://" + host + ":" + server.port() + " (data in "
-                + dataDir.toAbsolutePath() + "; OpenMP workers: " + dev.tuneforge.engine.kernel.OpenMpWaitPolicy.describe()
-                + ")");
+        System.out.println("Tuneforge listening on " + (cfg.http().servesTls() ? "https" : "http") + "://"
+                + (host.contains(":") ? "[" + host + "]" : host) + ":" + server.port() + " (public URL "
+                + server.publicBaseUrl() + "; data in " + dataDir.toAbsolutePath() + "; OpenMP workers: "
+                + dev.tuneforge.engine.kernel.OpenMpWaitPolicy.describe() + ")");
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
