@@ -68,13 +68,14 @@ public final class AuthStore {
      */
     public ClientVerification verifyClient(String clientId, String secret) {
         return jdbi.withHandle(h -> {
-            Optional<String> hash = h.createQuery("SELECT secret_hash FROM oauth_clients WHERE client_id = :id")
-                    .bind("id", clientId).mapTo(String.class).findOne();
-            boolean matches = Secrets.matches(secret, hash.orElse(UNKNOWN_CLIENT_HASH));
-            if (hash.isEmpty() || !matches) {
+            // the hash and the token generation come from one read: a token never gets a generation that a
+            // rotation gave a newer secret
+            Optional<ClientRow> row = loadClient(h, clientId);
+            boolean matches = Secrets.matches(secret, row.map(ClientRow::secretHash).orElse(UNKNOWN_CLIENT_HASH));
+            if (row.isEmpty() || !matches) {
                 return new ClientVerification.Rejected();
             }
-            OAuthClient client = findClient(h, clientId).orElseThrow();
+            OAuthClient client = row.get().client();
             return client.disabled() ? new ClientVerification.Disabled(clientId) : new ClientVerification.Verified(client);
         });
     }
@@ -85,11 +86,19 @@ public final class AuthStore {
     }
 
     static Optional<OAuthClient> findClient(Handle h, String clientId) {
+        return loadClient(h, clientId).map(ClientRow::client);
+    }
+
+    private record ClientRow(OAuthClient client, String secretHash) {
+    }
+
+    private static Optional<ClientRow> loadClient(Handle h, String clientId) {
         Set<String> projects = new TreeSet<>(h.createQuery("SELECT project FROM client_projects WHERE client_id = :id")
                 .bind("id", clientId).mapTo(String.class).list());
-        return h.createQuery("SELECT client_id, create_time, disable_time, token_generation FROM oauth_clients "
+        return h.createQuery("SELECT client_id, create_time, disable_time, token_generation, secret_hash FROM oauth_clients "
                         + "WHERE client_id = :id").bind("id", clientId)
-                .map((rs, ctx) -> new OAuthClient(rs.getString(1), projects, rs.getString(2), rs.getString(3), rs.getLong(4)))
+                .map((rs, ctx) -> new ClientRow(new OAuthClient(rs.getString(1), projects, rs.getString(2), rs.getString(3),
+                        rs.getLong(4)), rs.getString(5)))
                 .findOne();
     }
 

@@ -15,6 +15,8 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.net.MalformedURLException;
 import java.net.URI;
@@ -35,6 +37,7 @@ import java.util.UUID;
  * against that issuer's JWKS) — and revokes its own.
  */
 public final class TokenService {
+    private static final Logger LOG = LoggerFactory.getLogger(TokenService.class);
     public static final String AUDIENCE = "tuneforge";
     /** The claim carrying the client's token generation when the token was issued ({@link OAuthClient}). */
     static final String GENERATION_CLAIM = "token_generation";
@@ -130,6 +133,7 @@ public final class TokenService {
         }
         if (clientId.equals(claims.getSubject())) {
             issuedTokens.revoke(claims.getJWTID(), clientId, claims.getExpirationTime().toInstant());
+            LOG.info("revoked access token jti={} of client_id={}", claims.getJWTID(), clientId);
         }
     }
 
