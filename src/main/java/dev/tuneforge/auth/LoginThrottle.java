@@ -27,8 +27,8 @@ import java.util.Optional;
  */
 public final class LoginThrottle {
     private static final Logger LOG = LoggerFactory.getLogger(LoginThrottle.class);
-    /** Client ids are at most this long (oauth_clients.client_id); longer ones are counted by this prefix. */
-    private static final int MAX_CLIENT_ID = 100;
+    /** Client ids are at most this long (oauth_clients.client_id); longer values are counted by this prefix. */
+    private static final int MAX_KEY = 100;
     private final Settings settings;
     private final Clock clock;
     private final Cache<String, Failures> clients;
@@ -92,16 +92,17 @@ public final class LoginThrottle {
     /** Counts a wrong secret (or unknown client id) for both, blocking either once past the free failures. */
     public void failed(String clientId, String address) {
         String shownId = printable(clientId);
+        String shownAddress = printable(address);
         Failures byClient = count(clients, clientKey(clientId));
         Failures byAddress = count(addresses, addressKey(address));
         LOG.warn("client authentication failed: client_id={} address={} failures_for_client={} failures_for_address={}",
-                shownId, address, byClient.count(), byAddress.count());
+                shownId, shownAddress, byClient.count(), byAddress.count());
         if (byClient.blockedUntil() != null) {
             LOG.warn("client authentication blocked for client_id={} for {}s after {} failures", shownId,
                     seconds(byClient.blockedUntil()), byClient.count());
         }
         if (byAddress.blockedUntil() != null) {
-            LOG.warn("client authentication blocked for address={} for {}s after {} failures", addressKey(address),
+            LOG.warn("client authentication blocked for address={} for {}s after {} failures", printable(addressKey(address)),
                     seconds(byAddress.blockedUntil()), byAddress.count());
         }
     }
@@ -129,11 +130,10 @@ public final class LoginThrottle {
 
     /** The block that the {@code count}-th failure starts: the first block, doubled for each failure past the free ones. */
     private Duration block(int count) {
-        int doublings = count - settings.freeFailures();
-        if (doublings >= 40) {
-            return settings.maxBlock();
+        Duration block = settings.firstBlock();
+        for (int doublings = count - settings.freeFailures(); doublings > 0 && block.compareTo(settings.maxBlock()) < 0; doublings--) {
+            block = block.multipliedBy(2);
         }
-        Duration block = settings.firstBlock().multipliedBy(1L << doublings);
         return block.compareTo(settings.maxBlock()) > 0 ? settings.maxBlock() : block;
     }
 
@@ -152,11 +152,19 @@ public final class LoginThrottle {
     }
 
     private static String clientKey(String clientId) {
-        return clientId.length() <= MAX_CLIENT_ID ? clientId : clientId.substring(0, MAX_CLIENT_ID);
+        return bounded(clientId);
+    }
+
+    private static String bounded(String value) {
+        return value.length() <= MAX_KEY ? value : value.substring(0, MAX_KEY);
     }
 
     /** The address itself, or for IPv6 its /64 prefix. */
     static String addressKey(String address) {
+        return bounded(addressOrPrefix(address));
+    }
+
+    private static String addressOrPrefix(String address) {
         String literal = address.replaceAll("^\\[|]$|%.*$", "");
         // only hex digits, dots and colons: parsed as a literal, never looked up as a name
         if (literal.indexOf(':') < 0 || !literal.matches("[0-9A-Fa-f:.]+")) {
@@ -173,9 +181,9 @@ public final class LoginThrottle {
         }
     }
 
-    /** The client id as logged: printable ASCII only (it comes from the caller), and not overlong. */
-    private static String printable(String clientId) {
-        String shown = clientKey(clientId).replaceAll("[^\\x21-\\x7e]", "?");
-        return clientId.length() > MAX_CLIENT_ID ? shown + "...(" + clientId.length() + " chars)" : shown;
+    /** A client id or address as logged: printable ASCII only (the caller chose it), and not overlong. */
+    private static String printable(String value) {
+        String shown = bounded(value).replaceAll("[^\\x21-\\x7e]", "?");
+        return value.length() > MAX_KEY ? shown + "...(" + value.length() + " chars)" : shown;
     }
 }
