@@ -1,6 +1,7 @@
 package dev.tuneforge.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tuneforge.auth.LoginThrottle;
 import dev.tuneforge.catalog.BaseModelCatalog;
 import dev.tuneforge.engine.model.WeightDtype;
 import dev.tuneforge.tuning.TuningService;
@@ -41,14 +42,22 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
         }
     }
 
-    /** Token settings: the issuer name of tokens this server signs, their lifetime, an optional external issuer. */
-    public record Auth(String issuer, java.time.Duration tokenTtl, dev.tuneforge.auth.ExternalIssuer external) {
+    /**
+     * Token settings: the issuer name of tokens this server signs, their lifetime, an optional external issuer, and
+     * the brute-force defence of client authentication.
+     */
+    public record Auth(String issuer, java.time.Duration tokenTtl, dev.tuneforge.auth.ExternalIssuer external,
+                       LoginThrottle.Settings loginThrottle) {
         public static Auth defaults() {
-            return new Auth("tuneforge", java.time.Duration.ofHours(1), null);
+            return new Auth("tuneforge", java.time.Duration.ofHours(1), null, LoginThrottle.Settings.defaults());
         }
 
         public Auth withExternal(dev.tuneforge.auth.ExternalIssuer e) {
-            return new Auth(issuer, tokenTtl, e);
+            return new Auth(issuer, tokenTtl, e, loginThrottle);
+        }
+
+        public Auth withLoginThrottle(LoginThrottle.Settings t) {
+            return new Auth(issuer, tokenTtl, external, t);
         }
     }
 
@@ -129,10 +138,32 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
                 java.time.Duration.ofSeconds(a.path("tokenTtlSeconds").asLong(auth.tokenTtl().toSeconds())),
                 ext.isObject() ? new dev.tuneforge.auth.ExternalIssuer(ext.path("issuer").asText(null),
                         ext.path("jwksUrl").asText(null), ext.path("audience").asText(null),
-                        ext.path("projectsClaim").asText(null)) : null);
+                        ext.path("projectsClaim").asText(null)) : null, loginThrottle(a.path("loginThrottle")));
         JsonNode sv = root.path("serving");
         Serving serving = new Serving(sv.path("maxConcurrentGenerations").asInt(Serving.defaults().maxConcurrentGenerations()),
                 sv.path("maxQueuedGenerations").asInt(Serving.defaults().maxQueuedGenerations()));
         return new ServerConfig(dataDir, catalog, lora, auth, serving, http);
+    }
+
+    /** {@code {"freeFailures", "firstBlockSeconds", "maxBlockSeconds", "forgetAfterSeconds", "maxTracked"}}, each optional. */
+    private static LoginThrottle.Settings loginThrottle(JsonNode t) {
+        LoginThrottle.Settings d = LoginThrottle.Settings.defaults();
+        return new LoginThrottle.Settings(
+                (int) wholeNumber(t, "freeFailures", d.freeFailures()),
+                java.time.Duration.ofSeconds(wholeNumber(t, "firstBlockSeconds", d.firstBlock().toSeconds())),
+                java.time.Duration.ofSeconds(wholeNumber(t, "maxBlockSeconds", d.maxBlock().toSeconds())),
+                java.time.Duration.ofSeconds(wholeNumber(t, "forgetAfterSeconds", d.forgetAfter().toSeconds())),
+                (int) wholeNumber(t, "maxTracked", d.maxTracked()));
+    }
+
+    private static long wholeNumber(JsonNode parent, String field, long fallback) {
+        JsonNode v = parent.path(field);
+        if (v.isMissingNode() || v.isNull()) {
+            return fallback;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+            throw new IllegalArgumentException("auth.loginThrottle." + field + " must be a whole number, not " + v);
+        }
+        return v.asLong();
     }
 }

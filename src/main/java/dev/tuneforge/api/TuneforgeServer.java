@@ -2,6 +2,8 @@ package dev.tuneforge.api;
 
 import dev.tuneforge.auth.AuthStore;
 import dev.tuneforge.auth.Authenticator;
+import dev.tuneforge.auth.IssuedTokens;
+import dev.tuneforge.auth.LoginThrottle;
 import dev.tuneforge.auth.SigningKeys;
 import dev.tuneforge.auth.TokenService;
 import dev.tuneforge.engine.generate.GenerationThreads;
@@ -15,6 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.List;
 
 /**
@@ -31,6 +34,11 @@ public final class TuneforgeServer implements AutoCloseable {
     private final ApiServer api;
 
     public TuneforgeServer(ServerConfig config) {
+        this(config, Clock.systemUTC());
+    }
+
+    /** A server whose login throttle reads {@code clock} (tests advance it instead of waiting out a block). */
+    public TuneforgeServer(ServerConfig config, Clock clock) {
         Path dataDir = config.dataDir();
         this.lock = DataDirectoryLock.acquire(dataDir);
         try {
@@ -39,8 +47,8 @@ public final class TuneforgeServer implements AutoCloseable {
             this.tuning = new TuningService(new TunedModelStore(db), new ArtifactStore(dataDir), config.catalog(),
                     config.lora());
             TokenService tokens = new TokenService(config.auth().issuer(), new SigningKeys(dataDir),
-                    config.auth().tokenTtl(), config.auth().external());
-            this.auth = new Authenticator(tokens, new AuthStore(db));
+                    config.auth().tokenTtl(), config.auth().external(), new IssuedTokens(db));
+            this.auth = new Authenticator(tokens, new AuthStore(db), new LoginThrottle(config.auth().loginThrottle(), clock));
             this.generation = new GenerationThreads(config.serving().maxConcurrentGenerations(),
                     config.serving().maxQueuedGenerations());
             this.api = new ApiServer(tuning, auth, generation, new Readiness(tuning, dataDir), config.http());

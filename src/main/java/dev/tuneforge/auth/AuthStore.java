@@ -1,6 +1,7 @@
 package dev.tuneforge.auth;
 
 import dev.tuneforge.store.Database;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
 import java.time.Instant;
@@ -11,6 +12,8 @@ import java.util.TreeSet;
 
 /** Projects, OAuth clients and API keys in the metadata database; secrets only as hashes. */
 public final class AuthStore {
+    /** Compared against when the client id is unknown, so that an unknown id takes as long as a wrong secret. */
+    private static final String UNKNOWN_CLIENT_HASH = Secrets.hash(Secrets.random("", 32));
     private final Jdbi jdbi;
 
     /** A new client's credentials; the secret exists only here and in the client file. */
@@ -58,17 +61,45 @@ public final class AuthStore {
                 .bind("id", clientId).bind("p", project).execute());
     }
 
-    /** The client's projects when the secret is right; empty otherwise. */
-    public Optional<Set<String>> verifyClient(String clientId, String secret) {
+    /**
+     * Checks a client's secret. The secret is compared in constant time, and an unknown client id costs the same
+     * hash and comparison as a known one, so timing tells neither the secret nor whether the id exists; whether
+     * the client is disabled is told only to a caller that had the right secret.
+     */
+    public ClientVerification verifyClient(String clientId, String secret) {
         return jdbi.withHandle(h -> {
-            Optional<String> hash = h.createQuery("SELECT secret_hash FROM oauth_clients WHERE client_id = :id")
-                    .bind("id", clientId).mapTo(String.class).findOne();
-            if (hash.isEmpty() || !Secrets.matches(secret, hash.get())) {
-                return Optional.empty();
+            // the hash and the token generation come from one read: a token never gets a generation that a
+            // rotation gave a newer secret
+            Optional<ClientRow> row = loadClient(h, clientId);
+            boolean matches = Secrets.matches(secret, row.map(ClientRow::secretHash).orElse(UNKNOWN_CLIENT_HASH));
+            if (row.isEmpty() || !matches) {
+                return new ClientVerification.Rejected();
             }
-            return Optional.of(new TreeSet<>(h.createQuery("SELECT project FROM client_projects WHERE client_id = :id")
-                    .bind("id", clientId).mapTo(String.class).list()));
+            OAuthClient client = row.get().client();
+            return client.disabled() ? new ClientVerification.Disabled(clientId) : new ClientVerification.Verified(client);
         });
+    }
+
+    /** The client {@code clientId}, when it exists. */
+    public Optional<OAuthClient> findClient(String clientId) {
+        return jdbi.withHandle(h -> findClient(h, clientId));
+    }
+
+    static Optional<OAuthClient> findClient(Handle h, String clientId) {
+        return loadClient(h, clientId).map(ClientRow::client);
+    }
+
+    private record ClientRow(OAuthClient client, String secretHash) {
+    }
+
+    private static Optional<ClientRow> loadClient(Handle h, String clientId) {
+        Set<String> projects = new TreeSet<>(h.createQuery("SELECT project FROM client_projects WHERE client_id = :id")
+                .bind("id", clientId).mapTo(String.class).list());
+        return h.createQuery("SELECT client_id, create_time, disable_time, token_generation, secret_hash FROM oauth_clients "
+                        + "WHERE client_id = :id").bind("id", clientId)
+                .map((rs, ctx) -> new ClientRow(new OAuthClient(rs.getString(1), projects, rs.getString(2), rs.getString(3),
+                        rs.getLong(4)), rs.getString(5)))
+                .findOne();
     }
 
     /** Creates an API key of {@code project}; returns {id, key}. The key is shown once and stored as a hash. */

@@ -9,10 +9,12 @@ import java.util.Set;
 public final class Authenticator {
     private final TokenService tokens;
     private final AuthStore store;
+    private final LoginThrottle throttle;
 
-    public Authenticator(TokenService tokens, AuthStore store) {
+    public Authenticator(TokenService tokens, AuthStore store, LoginThrottle throttle) {
         this.tokens = tokens;
         this.store = store;
+        this.throttle = throttle;
     }
 
     public TokenService tokens() {
@@ -21,6 +23,11 @@ public final class Authenticator {
 
     public AuthStore store() {
         return store;
+    }
+
+    /** The brute-force defence of the endpoints that take a client secret. */
+    public LoginThrottle throttle() {
+        return throttle;
     }
 
     public Caller authenticate(String authorization, String apiKeyHeader, String apiKeyParam) {

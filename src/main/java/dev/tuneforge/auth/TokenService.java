@@ -15,6 +15,8 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.net.MalformedURLException;
 import java.net.URI;
@@ -30,23 +32,30 @@ import java.util.TreeSet;
 import java.util.UUID;
 
 /**
- * Issues short-lived RS256 JWT access tokens (client-credentials grant) and validates bearer tokens: its own, and
- * those of a configured external OpenID Connect issuer (checked against that issuer's JWKS).
+ * Issues short-lived RS256 JWT access tokens (client-credentials grant), validates bearer tokens — its own (also
+ * against the database: {@link IssuedTokens}) and those of a configured external OpenID Connect issuer (checked
+ * against that issuer's JWKS) — and revokes its own.
  */
 public final class TokenService {
+    private static final Logger LOG = LoggerFactory.getLogger(TokenService.class);
     public static final String AUDIENCE = "tuneforge";
+    /** The claim carrying the client's token generation when the token was issued ({@link OAuthClient}). */
+    static final String GENERATION_CLAIM = "token_generation";
     private final String issuer;
     private final SigningKeys keys;
     private final Duration ttl;
     private final ExternalIssuer external;
     private final DefaultJWTProcessor<SecurityContext> externalProcessor;
+    private final IssuedTokens issuedTokens;
 
-    public TokenService(String issuer, SigningKeys keys, Duration ttl, ExternalIssuer external) {
+    public TokenService(String issuer, SigningKeys keys, Duration ttl, ExternalIssuer external, IssuedTokens issuedTokens) {
         this.issuer = issuer;
+        this.issuedTokens = issuedTokens;
         this.keys = keys;
         this.ttl = ttl;
         this.external = external;
-        this.externalProcessor = external == null ? null : processor(externalSource(external), external.issuer(), external.audience());
+        this.externalProcessor = external == null ? null : processor(externalSource(external), external.issuer(), external.audience(),
+                Set.of("sub", "exp", "iat"));
     }
 
     public String issuer() {
@@ -61,17 +70,19 @@ public final class TokenService {
         return keys;
     }
 
-    public String issue(String subject, Set<String> projects, Set<String> scopes) {
-        return issue(subject, projects, scopes, Instant.now(), ttl);
+    /** A token for the client, with its projects and token generation. */
+    public String issue(OAuthClient client, Set<String> scopes) {
+        return issue(client, scopes, Instant.now(), ttl);
     }
 
     /** A token issued at {@code issuedAt}, valid for {@code lifetime} (tests mint expired ones with it). */
-    public String issue(String subject, Set<String> projects, Set<String> scopes, Instant issuedAt, Duration lifetime) {
-        JWTClaimsSet claims = new JWTClaimsSet.Builder().issuer(issuer).subject(subject).audience(AUDIENCE)
+    public String issue(OAuthClient client, Set<String> scopes, Instant issuedAt, Duration lifetime) {
+        JWTClaimsSet claims = new JWTClaimsSet.Builder().issuer(issuer).subject(client.clientId()).audience(AUDIENCE)
                 .issueTime(Date.from(issuedAt)).notBeforeTime(Date.from(issuedAt))
                 .expirationTime(Date.from(issuedAt.plus(lifetime))).jwtID(UUID.randomUUID().toString())
                 .claim("scope", String.join(" ", new TreeSet<>(scopes)))
-                .claim("projects", List.copyOf(new TreeSet<>(projects))).build();
+                .claim("projects", List.copyOf(new TreeSet<>(client.projects())))
+                .claim(GENERATION_CLAIM, client.tokenGeneration()).build();
         var key = keys.current();
         SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID())
                 .type(JOSEObjectType.JWT).build(), claims);
@@ -83,7 +94,10 @@ public final class TokenService {
         return jwt.serialize();
     }
 
-    /** The caller a bearer token stands for; UNAUTHENTICATED when it is malformed, expired, forged or foreign. */
+    /**
+     * The caller a bearer token stands for; UNAUTHENTICATED when it is malformed, expired, forged or foreign, and
+     * for this server's own tokens also when revoked or when its client is gone, disabled or has rotated its secret.
+     */
     public Caller verify(String token) {
         String tokenIssuer;
         try {
@@ -91,19 +105,61 @@ public final class TokenService {
         } catch (ParseException e) {
             throw AuthException.unauthenticated("the access token is not a valid JWT");
         }
-        DefaultJWTProcessor<SecurityContext> processor;
-        String projectsClaim = "projects";
         if (issuer.equals(tokenIssuer)) {
-            processor = processor(new ImmutableJWKSet<>(keys.publicKeys()), issuer, AUDIENCE);
-        } else if (external != null && external.issuer().equals(tokenIssuer)) {
-            processor = externalProcessor;
-            projectsClaim = external.projectsClaim();
-        } else {
-            throw AuthException.unauthenticated("the access token comes from an unknown issuer");
+            JWTClaimsSet claims = process(ownProcessor(), token);
+            requireStanding(claims);
+            return new Caller(claims.getSubject(), scopes(claims), projects(claims, "projects"), false);
         }
+        if (external != null && external.issuer().equals(tokenIssuer)) {
+            JWTClaimsSet claims = process(externalProcessor, token);
+            return new Caller(claims.getSubject(), scopes(claims), projects(claims, external.projectsClaim()), false);
+        }
+        throw AuthException.unauthenticated("the access token comes from an unknown issuer");
+    }
+
+    /**
+     * Revokes {@code token} for {@code clientId} (RFC 7009): only a valid token of this server issued to that client
+     * is recorded; anything else is left alone, and the caller is not told which happened.
+     */
+    public void revoke(String token, String clientId) {
         JWTClaimsSet claims;
         try {
-            claims = processor.process(token, null);
+            if (!issuer.equals(SignedJWT.parse(token).getJWTClaimsSet().getIssuer())) {
+                return;
+            }
+            claims = ownProcessor().process(token, null);
+        } catch (ParseException | BadJOSEException | JOSEException e) {
+            return;
+        }
+        if (clientId.equals(claims.getSubject())) {
+            issuedTokens.revoke(claims.getJWTID(), clientId, claims.getExpirationTime().toInstant());
+            LOG.info("revoked access token jti={} of client_id={}", claims.getJWTID(), clientId);
+        }
+    }
+
+    private void requireStanding(JWTClaimsSet claims) {
+        long generation;
+        try {
+            Long claimed = claims.getLongClaim(GENERATION_CLAIM);
+            // tokens issued before generations existed were issued in the first one
+            generation = claimed == null ? 1 : claimed;
+        } catch (ParseException e) {
+            throw AuthException.unauthenticated("the access token is invalid (" + GENERATION_CLAIM + " is not a number)");
+        }
+        switch (issuedTokens.standing(claims.getSubject(), claims.getJWTID(), generation)) {
+            case VALID -> {
+            }
+            case REVOKED -> throw AuthException.unauthenticated("the access token has been revoked");
+            case CLIENT_UNKNOWN -> throw AuthException.unauthenticated("the access token's client no longer exists");
+            case CLIENT_DISABLED -> throw AuthException.unauthenticated("the access token's client is disabled");
+            case SUPERSEDED -> throw AuthException.unauthenticated("the access token was issued before its client's "
+                    + "secret was rotated or the client was disabled");
+        }
+    }
+
+    private static JWTClaimsSet process(DefaultJWTProcessor<SecurityContext> processor, String token) {
+        try {
+            return processor.process(token, null);
         } catch (BadJOSEException e) {
             String why = e.getMessage() != null && e.getMessage().toLowerCase().contains("expired")
                     ? "the access token has expired" : "the access token is invalid (" + e.getMessage() + ")";
@@ -111,7 +167,10 @@ public final class TokenService {
         } catch (ParseException | JOSEException e) {
             throw AuthException.unauthenticated("the access token cannot be verified");
         }
-        return new Caller(claims.getSubject(), scopes(claims), projects(claims, projectsClaim), false);
+    }
+
+    private DefaultJWTProcessor<SecurityContext> ownProcessor() {
+        return processor(new ImmutableJWKSet<>(keys.publicKeys()), issuer, AUDIENCE, Set.of("sub", "exp", "iat", "jti"));
     }
 
     private static Set<String> scopes(JWTClaimsSet claims) {
@@ -141,11 +200,12 @@ public final class TokenService {
         return Set.copyOf(out);
     }
 
-    private static DefaultJWTProcessor<SecurityContext> processor(JWKSource<SecurityContext> source, String iss, String aud) {
+    private static DefaultJWTProcessor<SecurityContext> processor(JWKSource<SecurityContext> source, String iss, String aud,
+                                                                  Set<String> requiredClaims) {
         DefaultJWTProcessor<SecurityContext> p = new DefaultJWTProcessor<>();
         p.setJWSKeySelector(new JWSVerificationKeySelector<>(Set.of(JWSAlgorithm.RS256, JWSAlgorithm.ES256), source));
         p.setJWTClaimsSetVerifier(new DefaultJWTClaimsVerifier<>(aud,
-                new JWTClaimsSet.Builder().issuer(iss).build(), Set.of("sub", "exp", "iat")));
+                new JWTClaimsSet.Builder().issuer(iss).build(), requiredClaims));
         return p;
     }
 

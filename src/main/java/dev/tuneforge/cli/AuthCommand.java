@@ -1,19 +1,27 @@
 package dev.tuneforge.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
 import dev.tuneforge.auth.AuthStore;
 import dev.tuneforge.auth.SigningKeys;
 import dev.tuneforge.store.Database;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.text.ParseException;
 import java.util.concurrent.Callable;
 
-/** OAuth clients, access tokens, API keys and signing keys: the {@code gcloud auth} steps of the tutorial. */
+/**
+ * OAuth clients, access tokens, API keys and signing keys: the {@code gcloud auth} steps of the tutorial, and the
+ * operator's client management ({@link AuthClientsCommand}).
+ */
 @Command(name = "auth", mixinStandardHelpOptions = true, description = "Set up and use credentials.",
         subcommands = {AuthCommand.Init.class, AuthCommand.PrintAccessToken.class, AuthCommand.ApiKeys.class,
-                AuthCommand.RotateKey.class})
+                AuthCommand.RotateKey.class, AuthClientsCommand.class, AuthCommand.RevokeToken.class})
 public final class AuthCommand implements Runnable {
     @Override
     public void run() {
@@ -58,6 +66,36 @@ public final class AuthCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             System.out.println(ClientSecretFile.read(credentials).accessToken(scopes));
+            return 0;
+        }
+    }
+
+    @Command(name = "revoke-token", mixinStandardHelpOptions = true,
+            description = "Revoke an access token of the client in the client file, at the server named there (RFC 7009).")
+    static final class RevokeToken implements Callable<Integer> {
+        @Parameters(paramLabel = "TOKEN", description = "the access token, or - to read it from standard input")
+        String token;
+
+        @Option(names = "--credentials", description = "client file of the client the token was issued to "
+                + "(default: ${DEFAULT-VALUE})")
+        Path credentials = Path.of("client_secret.json");
+
+        @Override
+        public Integer call() throws Exception {
+            String t = ("-".equals(token) ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8) : token).trim();
+            JWTClaimsSet claims;
+            try {
+                claims = SignedJWT.parse(t).getJWTClaimsSet();
+            } catch (ParseException e) {
+                throw new IllegalArgumentException("TOKEN is not a JWT access token");
+            }
+            ClientSecretFile file = ClientSecretFile.read(credentials);
+            if (!file.clientId().equals(claims.getSubject())) {
+                throw new IllegalArgumentException("TOKEN was issued to '" + claims.getSubject() + "', not to OAuth client "
+                        + file.clientId() + " of " + credentials + ": a client can revoke only its own tokens");
+            }
+            file.revoke(t);
+            System.out.println("revoked access token " + claims.getJWTID() + " of OAuth client " + file.clientId());
             return 0;
         }
     }

@@ -14,6 +14,9 @@ record ClientSecretFile(String clientId, String clientSecret, String tokenUri, S
     private static final ObjectMapper JSON = new ObjectMapper();
 
     static ClientSecretFile read(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("there is no client file " + file + " (--credentials)");
+        }
         JsonNode root = JSON.readTree(file.toFile());
         JsonNode c = root.has("installed") ? root.get("installed") : root.path("web");
         if (!c.hasNonNull("client_id") || !c.hasNonNull("client_secret") || !c.hasNonNull("token_uri")) {
@@ -54,6 +57,13 @@ record ClientSecretFile(String clientId, String clientSecret, String tokenUri, S
         String form = "grant_type=client_credentials&client_id=" + enc(clientId) + "&client_secret=" + enc(clientSecret)
                 + (scopes == null ? "" : "&scope=" + enc(scopes));
         return new ApiClient(serverUrl(), null, null).postForm(tokenUri, form).path("access_token").asText();
+    }
+
+    /** Revokes {@code token} at the server named in the file (RFC 7009), authenticated as this file's client. */
+    void revoke(String token) {
+        String form = "token=" + enc(token) + "&token_type_hint=access_token&client_id=" + enc(clientId)
+                + "&client_secret=" + enc(clientSecret);
+        new ApiClient(serverUrl(), null, null).postForm(serverUrl() + "/oauth2/revoke", form);
     }
 
     private static String enc(String s) {

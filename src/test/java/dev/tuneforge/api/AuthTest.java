@@ -94,7 +94,7 @@ class AuthTest {
 
     @Test
     void badTokensAreUnauthenticated() {
-        String expired = server.auth().tokens().issue("someone", Set.of("p1"), Scopes.ALL,
+        String expired = server.auth().tokens().issue(Callers.client(server.auth().store(), "p1"), Scopes.ALL,
                 Instant.now().minus(Duration.ofHours(2)), Duration.ofHours(1));
         Http.Response r = new Http(server.port(), "p1", expired).get("/v1beta/tunedModels");
         expect(r, 401, "UNAUTHENTICATED");
@@ -117,7 +117,7 @@ class AuthTest {
 
     @Test
     void aTokenWithoutATuningScopeCannotTune() {
-        String readOnly = server.auth().tokens().issue("reader", Set.of("p1"), Set.of("openid"));
+        String readOnly = server.auth().tokens().issue(Callers.client(server.auth().store(), "p1"), Set.of("openid"));
         Http http = new Http(server.port(), "p1", readOnly);
         expect(http.get("/v1beta/tunedModels"), 403, "PERMISSION_DENIED");
         expect(http.post("/v1beta/tunedModels", SeedWalkthroughTest.SEED_BODY), 403, "PERMISSION_DENIED");

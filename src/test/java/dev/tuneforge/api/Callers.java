@@ -2,6 +2,7 @@ package dev.tuneforge.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tuneforge.auth.AuthStore;
+import dev.tuneforge.auth.OAuthClient;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +16,11 @@ final class Callers {
     static String token(int port, AuthStore store, String project) {
         AuthStore.ClientCredentials c = store.createClient(project);
         return token(port, c.clientId(), c.clientSecret(), null);
+    }
+
+    /** A new client of {@code project}, as tokens are issued to it (tests mint tokens for it directly). */
+    static OAuthClient client(AuthStore store, String project) {
+        return store.findClient(store.createClient(project).clientId()).orElseThrow();
     }
 
     static String token(int port, String clientId, String secret, String scope) {

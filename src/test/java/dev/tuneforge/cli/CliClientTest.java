@@ -50,7 +50,7 @@ class CliClientTest {
         try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(tmp.resolve("data"), Path.of("."))).start("127.0.0.1", 0)) {
             String url = "http://127.0.0.1:" + server.port();
             var creds = server.auth().store().createClient("cli-project");
-            String token = server.auth().tokens().issue(creds.clientId(), java.util.Set.of("cli-project"),
+            String token = server.auth().tokens().issue(server.auth().store().findClient(creds.clientId()).orElseThrow(),
                     dev.tuneforge.auth.Scopes.ALL);
             Path csv = tmp.resolve("numbers.csv");
             Files.writeString(csv, "text_input,output\n1,2\n3,4\n\"1,000\",\"1,001\"\n");
