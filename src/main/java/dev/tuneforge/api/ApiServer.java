@@ -12,9 +12,11 @@ import dev.tuneforge.catalog.BaseModelCatalog;
 import dev.tuneforge.engine.generate.GenerationOptions;
 import dev.tuneforge.engine.generate.GenerationThreads;
 import dev.tuneforge.engine.generate.GenerationResult;
+import dev.tuneforge.store.StorageErrors;
 import dev.tuneforge.store.TunedModelRecord;
 import dev.tuneforge.tuning.DamagedModelException;
 import dev.tuneforge.tuning.InvalidRequestException;
+import dev.tuneforge.tuning.PublicMessages;
 import dev.tuneforge.tuning.ServiceException;
 import dev.tuneforge.tuning.ServiceException.Code;
 import dev.tuneforge.tuning.TunedModelPatch;
@@ -152,10 +154,18 @@ public final class ApiServer implements AutoCloseable {
         app.exception(BadMessageException.class, (e, ctx) -> error(ctx, Code.INVALID_ARGUMENT,
                 e.getReason() == null ? "malformed request" : e.getReason()));
         app.exception(IllegalArgumentException.class, (e, ctx) -> error(ctx, Code.INVALID_ARGUMENT, e.getMessage()));
-        app.exception(Exception.class, (e, ctx) -> {
-            LOG.error("request_id={} failed", ctx.<String>attribute("requestId"), e);
-            error(ctx, Code.INTERNAL, "internal error (request id " + ctx.<String>attribute("requestId") + ")");
+        app.exception(org.jdbi.v3.core.JdbiException.class, (e, ctx) -> {
+            if (!StorageErrors.unavailable(e)) {
+                internalError(ctx, e);
+                return;
+            }
+            LOG.warn("request_id={} the database is unavailable: {}", ctx.<String>attribute("requestId"),
+                    PublicMessages.withoutPaths(e.getMessage()));
+            ctx.header("Retry-After", "5");
+            error(ctx, Code.UNAVAILABLE, "the database is unavailable; retry later (request id "
+                    + ctx.<String>attribute("requestId") + ")");
         });
+        app.exception(Exception.class, (e, ctx) -> internalError(ctx, e));
         app.error(404, ctx -> {
             String result = ctx.result();
             if (result == null || !result.contains("\"error\"")) {
@@ -167,6 +177,11 @@ public final class ApiServer implements AutoCloseable {
         app.error(400, ctx -> errorIfEmpty(ctx, Code.INVALID_ARGUMENT, "the request body could not be read"));
         app.error(500, ctx -> errorIfEmpty(ctx, Code.INTERNAL, "internal error (request id "
                 + ctx.<String>attribute("requestId") + ")"));
+    }
+
+    private static void internalError(Context ctx, Exception e) {
+        LOG.error("request_id={} failed", ctx.<String>attribute("requestId"), e);
+        error(ctx, Code.INTERNAL, "internal error (request id " + ctx.<String>attribute("requestId") + ")");
     }
 
     private void readyz(Context ctx) {

@@ -348,11 +348,15 @@ public final class TuningService implements AutoCloseable {
             LOG.info("{} resumes at step {}/{}", r.name(), trainer.completedSteps(), trainer.totalSteps());
         }
         // steps recorded after the checkpoint are recomputed (identically) from it
-        store.truncateSnapshots(uid, trainer.completedSteps());
+        int resumedAt = trainer.completedSteps();
+        store.truncateSnapshots(uid, resumedAt);
         trainer.train(step -> {
                     store.recordStep(uid, new Snapshot(step.step(), step.epoch(), step.meanLoss(),
                             step.computeTime().toString()), Instant.now().toString());
-                    storageRecovered();
+                    if (lora.checkpointEvery() > 0 && step.step() > resumedAt + lora.checkpointEvery()) {
+                        // a step recorded and a checkpoint written since the resume: both stores take writes
+                        storageRecovered();
+                    }
                 },
                 artifacts.checkpoint(uid), () -> shuttingDown || cancelRequests.contains(uid));
         PeftAdapterFormat.save(trainer.adapter(), artifacts.adapterDir(uid), r.baseModel());

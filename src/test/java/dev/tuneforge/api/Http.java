@@ -68,6 +68,16 @@ final class Http {
         return send(request(path).DELETE());
     }
 
+    /** Any method, with extra headers as name, value pairs; a null body sends none. */
+    Response send(String method, String path, String body, String... headers) {
+        HttpRequest.Builder b = request(path).method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                : HttpRequest.BodyPublishers.ofString(body));
+        for (int i = 0; i < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        return send(b);
+    }
+
     private HttpRequest.Builder request(String path) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path));
         if (!path.startsWith("/oauth2/")) {

@@ -114,6 +114,32 @@ class TrainingTest {
         assertThrows(IllegalArgumentException.class, () -> other.resumeFrom(checkpoint));
     }
 
+    /**
+     * A process that dies while a step is being recorded (here: the listener fails at a checkpoint's step) must not
+     * leave a checkpoint ahead of what was recorded: resuming from it would skip the unrecorded step for good.
+     */
+    @Test
+    void aCheckpointIsNeverWrittenBeforeItsStepWasRecorded() throws Exception {
+        LlamaModel model = LlamaModel.load(new HfModelDirectory(TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama(), 4)),
+                ScalarType.Float);
+        TrainingOptions options = TrainingOptions.defaults().withEpochs(2).withBatchSize(4).withLearningRate(0.01)
+                .withLora(LoraConfig.defaults(2)).withCheckpointEvery(3);
+        Path checkpoint = tmp.resolve("ckpt.safetensors");
+        LoraTrainer trainer = new LoraTrainer(model, new PromptFormat(Stories.tokenizer()), SeedExamples.NUMBERS, options);
+        List<Integer> recorded = new ArrayList<>();
+        RuntimeException crash = new IllegalStateException("the process died while recording step 6");
+        assertThrows(IllegalStateException.class, () -> trainer.train(r -> {
+            if (r.step() == 6) {
+                throw crash;
+            }
+            recorded.add(r.step());
+        }, checkpoint, () -> false));
+        assertEquals(List.of(1, 2, 3, 4, 5), recorded);
+        LoraTrainer resumed = new LoraTrainer(model, new PromptFormat(Stories.tokenizer()), SeedExamples.NUMBERS, options);
+        resumed.resumeFrom(checkpoint);
+        assertEquals(3, resumed.completedSteps(), "the checkpoint holds only recorded steps");
+    }
+
     /** Also with the frozen base in bf16 (a base model's {@code "dtype": "bf16"}): adapters stay float32. */
     @ParameterizedTest
     @ValueSource(strings = {"fp32", "bf16"})
