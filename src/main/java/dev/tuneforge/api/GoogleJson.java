@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tuneforge.tuning.FieldNames;
 import dev.tuneforge.tuning.InvalidRequestException;
 
 import java.io.IOException;
@@ -83,7 +84,7 @@ public final class GoogleJson {
             ObjectNode out = MAPPER.createObjectNode();
             for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
-                out.set(toCamel(e.getKey()), camelCase(e.getValue()));
+                out.set(FieldNames.camelCase(e.getKey()), camelCase(e.getValue()));
             }
             return out;
         }
@@ -93,22 +94,5 @@ public final class GoogleJson {
             return out;
         }
         return node;
-    }
-
-    static String toCamel(String key) {
-        if (key.indexOf('_') < 0 || key.startsWith("@")) {
-            return key;
-        }
-        StringBuilder sb = new StringBuilder(key.length());
-        boolean upper = false;
-        for (char c : key.toCharArray()) {
-            if (c == '_') {
-                upper = sb.length() > 0;
-            } else {
-                sb.append(upper ? Character.toUpperCase(c) : c);
-                upper = false;
-            }
-        }
-        return sb.toString();
     }
 }

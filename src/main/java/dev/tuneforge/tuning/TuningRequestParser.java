@@ -92,7 +92,7 @@ public final class TuningRequestParser {
         TunedModelPatch out = current;
         for (String raw : updateMask.split(",")) {
             String field = raw.trim();
-            out = switch (camelCase(field)) {
+            out = switch (FieldNames.camelCase(field)) {
                 case "displayName" -> out.withDisplayName(optionalText(body, "displayName", "display_name",
                         MAX_DISPLAY_NAME_CHARS));
                 case "description" -> out.withDescription(optionalText(body, "description", "description",
@@ -105,20 +105,6 @@ public final class TuningRequestParser {
             };
         }
         return out;
-    }
-
-    private static String camelCase(String field) {
-        StringBuilder sb = new StringBuilder(field.length());
-        boolean upper = false;
-        for (char c : field.toCharArray()) {
-            if (c == '_') {
-                upper = sb.length() > 0;
-            } else {
-                sb.append(upper ? Character.toUpperCase(c) : c);
-                upper = false;
-            }
-        }
-        return sb.toString();
     }
 
     private static Double temperature(JsonNode body) {

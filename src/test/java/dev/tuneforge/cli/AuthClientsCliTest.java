@@ -7,12 +7,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,31 +26,6 @@ class AuthClientsCliTest {
     private TuneforgeServer server;
     private String url;
 
-    private record Run(int exit, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            CommandLine cli = new CommandLine(new TuneforgeCli());
-            cli.setErr(new java.io.PrintWriter(System.err, true));
-            cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-                cmd.getErr().println("error: " + e.getMessage());
-                return 2;
-            });
-            int code = cli.execute(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
     @BeforeEach
     void start() {
         data = tmp.resolve("data");
@@ -69,7 +41,7 @@ class AuthClientsCliTest {
     /** `auth init` for {@code project}; returns the client file. */
     private Path init(String project, String file) {
         Path clientFile = tmp.resolve(file);
-        Run init = run("auth", "init", "--data-dir", data.toString(), "--project", project, "--server", url,
+        CliRun init = CliRun.of("auth", "init", "--data-dir", data.toString(), "--project", project, "--server", url,
                 "--output", clientFile.toString());
         assertEquals(0, init.exit(), init.err());
         return clientFile;
@@ -83,12 +55,12 @@ class AuthClientsCliTest {
         return new ObjectMapper().readTree(clientFile.toFile()).get("installed").get("client_secret").asText();
     }
 
-    private Run listModels(String token) {
-        return run("models", "list", "--server", url, "--access-token", token);
+    private CliRun listModels(String token) {
+        return CliRun.of("models", "list", "--server", url, "--access-token", token);
     }
 
     private static String token(Path clientFile) {
-        Run r = run("auth", "print-access-token", "--credentials", clientFile.toString());
+        CliRun r = CliRun.of("auth", "print-access-token", "--credentials", clientFile.toString());
         assertEquals(0, r.exit(), r.err());
         return r.out().trim();
     }
@@ -97,7 +69,7 @@ class AuthClientsCliTest {
     void listShowsClientsAndProjectsButNoSecrets() throws Exception {
         Path a = init("team-a", "a.json");
         Path b = init("team-b", "b.json");
-        Run list = run("auth", "clients", "list", "--data-dir", data.toString());
+        CliRun list = CliRun.of("auth", "clients", "list", "--data-dir", data.toString());
         assertEquals(0, list.exit(), list.err());
         assertTrue(list.out().contains(clientId(a)) && list.out().contains("team-a"), list.out());
         assertTrue(list.out().contains(clientId(b)) && list.out().contains("team-b"), list.out());
@@ -112,17 +84,17 @@ class AuthClientsCliTest {
         String token = token(file);
         assertEquals(0, listModels(token).exit());
 
-        Run disabled = run("auth", "clients", "disable", id, "--data-dir", data.toString());
+        CliRun disabled = CliRun.of("auth", "clients", "disable", id, "--data-dir", data.toString());
         assertEquals(0, disabled.exit(), disabled.err());
-        assertTrue(run("auth", "clients", "list", "--data-dir", data.toString()).out().contains("disabled"));
-        Run refused = listModels(token);
+        assertTrue(CliRun.of("auth", "clients", "list", "--data-dir", data.toString()).out().contains("disabled"));
+        CliRun refused = listModels(token);
         assertEquals(2, refused.exit());
         assertTrue(refused.err().contains("UNAUTHENTICATED"), refused.err());
-        Run noToken = run("auth", "print-access-token", "--credentials", file.toString());
+        CliRun noToken = CliRun.of("auth", "print-access-token", "--credentials", file.toString());
         assertEquals(2, noToken.exit());
         assertTrue(noToken.err().contains("invalid_client") && noToken.err().contains("disabled"), noToken.err());
 
-        assertEquals(0, run("auth", "clients", "enable", id, "--data-dir", data.toString()).exit());
+        assertEquals(0, CliRun.of("auth", "clients", "enable", id, "--data-dir", data.toString()).exit());
         assertEquals(2, listModels(token).exit(), "the tokens held before stay invalid");
         assertEquals(0, listModels(token(file)).exit());
     }
@@ -135,20 +107,20 @@ class AuthClientsCliTest {
         Files.copy(file, oldCopy);
         String oldToken = token(file);
 
-        Run rotated = run("auth", "clients", "rotate-secret", id, "--data-dir", data.toString(), "--output", file.toString());
+        CliRun rotated = CliRun.of("auth", "clients", "rotate-secret", id, "--data-dir", data.toString(), "--output", file.toString());
         assertEquals(0, rotated.exit(), rotated.err());
         assertFalse(rotated.out().contains(secret(file)), "the secret is in the file only");
         var installed = new ObjectMapper().readTree(file.toFile()).get("installed");
         assertEquals(url + "/oauth2/token", installed.get("token_uri").asText(), "the file's server was kept");
         assertEquals("team-a", installed.get("project_id").asText());
 
-        Run old = run("auth", "print-access-token", "--credentials", oldCopy.toString());
+        CliRun old = CliRun.of("auth", "print-access-token", "--credentials", oldCopy.toString());
         assertEquals(2, old.exit());
         assertTrue(old.err().contains("invalid_client"), old.err());
         assertEquals(2, listModels(oldToken).exit(), "tokens issued before the rotation stop working");
         assertEquals(0, listModels(token(file)).exit());
 
-        Run printed = run("auth", "clients", "rotate-secret", id, "--data-dir", data.toString());
+        CliRun printed = CliRun.of("auth", "clients", "rotate-secret", id, "--data-dir", data.toString());
         assertEquals(0, printed.exit(), printed.err());
         assertTrue(printed.out().trim().startsWith("tfs-"), printed.out());
         assertTrue(printed.err().contains("shown only now"), printed.err());
@@ -158,7 +130,7 @@ class AuthClientsCliTest {
     void revokeTokenCallsTheRevocationEndpoint() throws Exception {
         Path file = init("team-a", "client.json");
         String token = token(file);
-        Run revoked = run("auth", "revoke-token", token, "--credentials", file.toString());
+        CliRun revoked = CliRun.of("auth", "revoke-token", token, "--credentials", file.toString());
         assertEquals(0, revoked.exit(), revoked.err());
         assertEquals(2, listModels(token).exit());
 
@@ -166,7 +138,7 @@ class AuthClientsCliTest {
         InputStream oldIn = System.in;
         try {
             System.setIn(new ByteArrayInputStream((second + "\n").getBytes(StandardCharsets.UTF_8)));
-            assertEquals(0, run("auth", "revoke-token", "-", "--credentials", file.toString()).exit());
+            assertEquals(0, CliRun.of("auth", "revoke-token", "-", "--credentials", file.toString()).exit());
         } finally {
             System.setIn(oldIn);
         }
@@ -178,34 +150,34 @@ class AuthClientsCliTest {
         Path a = init("team-a", "a.json");
         Path b = init("team-b", "b.json");
         for (String command : new String[]{"disable", "enable", "rotate-secret"}) {
-            Run r = run("auth", "clients", command, "tfc-nobody", "--data-dir", data.toString());
+            CliRun r = CliRun.of("auth", "clients", command, "tfc-nobody", "--data-dir", data.toString());
             assertEquals(2, r.exit(), command);
             assertTrue(r.err().contains("'tfc-nobody'"), r.err());
         }
-        Run noData = run("auth", "clients", "list", "--data-dir", tmp.resolve("elsewhere").toString());
+        CliRun noData = CliRun.of("auth", "clients", "list", "--data-dir", tmp.resolve("elsewhere").toString());
         assertEquals(2, noData.exit());
         assertTrue(noData.err().contains("--data-dir") && noData.err().contains("elsewhere"), noData.err());
         assertFalse(Files.exists(tmp.resolve("elsewhere")), "no empty database was created");
 
-        Run serverWithoutFile = run("auth", "clients", "rotate-secret", clientId(a), "--data-dir", data.toString(),
+        CliRun serverWithoutFile = CliRun.of("auth", "clients", "rotate-secret", clientId(a), "--data-dir", data.toString(),
                 "--server", url);
         assertEquals(2, serverWithoutFile.exit());
         assertTrue(serverWithoutFile.err().contains("--server") && serverWithoutFile.err().contains("--output"),
                 serverWithoutFile.err());
-        Run othersFile = run("auth", "clients", "rotate-secret", clientId(a), "--data-dir", data.toString(),
+        CliRun othersFile = CliRun.of("auth", "clients", "rotate-secret", clientId(a), "--data-dir", data.toString(),
                 "--output", b.toString());
         assertEquals(2, othersFile.exit());
         assertTrue(othersFile.err().contains(clientId(b)), othersFile.err());
-        assertEquals(0, run("auth", "print-access-token", "--credentials", a.toString()).exit(),
+        assertEquals(0, CliRun.of("auth", "print-access-token", "--credentials", a.toString()).exit(),
                 "a refused rotation changed nothing");
 
-        Run notJwt = run("auth", "revoke-token", "not-a-token", "--credentials", a.toString());
+        CliRun notJwt = CliRun.of("auth", "revoke-token", "not-a-token", "--credentials", a.toString());
         assertEquals(2, notJwt.exit());
         assertTrue(notJwt.err().contains("TOKEN is not a JWT"), notJwt.err());
-        Run foreign = run("auth", "revoke-token", token(b), "--credentials", a.toString());
+        CliRun foreign = CliRun.of("auth", "revoke-token", token(b), "--credentials", a.toString());
         assertEquals(2, foreign.exit());
         assertTrue(foreign.err().contains(clientId(b)) && foreign.err().contains(clientId(a)), foreign.err());
-        Run noFile = run("auth", "revoke-token", token(a), "--credentials", tmp.resolve("missing.json").toString());
+        CliRun noFile = CliRun.of("auth", "revoke-token", token(a), "--credentials", tmp.resolve("missing.json").toString());
         assertEquals(2, noFile.exit());
         assertTrue(noFile.err().contains("missing.json"), noFile.err());
     }
