@@ -140,12 +140,7 @@ public final class ApiServer implements AutoCloseable {
             error(ctx, Code.UNAVAILABLE, "the model is overloaded: " + e.getMessage() + "; retry later");
         });
         app.exception(HttpResponseException.class, (e, ctx) -> {
-            Code code = switch (e.getStatus()) {
-                case 413 -> Code.INVALID_ARGUMENT;
-                case 404 -> Code.NOT_FOUND;
-                case 405 -> Code.NOT_FOUND;
-                default -> e.getStatus() >= 500 ? Code.INTERNAL : Code.INVALID_ARGUMENT;
-            };
+            Code code = Code.valueOf(GoogleError.statusOf(e.getStatus()));
             error(ctx, code, e.getStatus() == 413 ? "request payload size exceeds the limit: "
                     + Math.max(http.maxBodyBytes(), http.maxTuningBodyBytes()) + " bytes" : e.getMessage());
         });

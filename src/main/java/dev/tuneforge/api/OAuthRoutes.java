@@ -49,7 +49,6 @@ final class OAuthRoutes {
             ctx.json(n);
         });
         app.exception(OAuthException.class, (e, ctx) -> {
-            ctx.header("Cache-Control", "no-store");
             if (e.retryAfterSeconds > 0) {
                 ctx.header("Retry-After", Long.toString(e.retryAfterSeconds));
             }
@@ -62,7 +61,6 @@ final class OAuthRoutes {
     }
 
     private void token(Context ctx) {
-        ctx.header("Cache-Control", "no-store");
         if (!"client_credentials".equals(ctx.formParam("grant_type"))) {
             throw OAuthException.unsupportedGrantType("only grant_type=client_credentials is supported");
         }
@@ -91,7 +89,6 @@ final class OAuthRoutes {
      * ({@code token_type_hint}) is not needed: access tokens are the only kind.
      */
     private void revoke(Context ctx) {
-        ctx.header("Cache-Control", "no-store");
         OAuthClient client = clients.authenticate(ctx);
         String token = ctx.formParam("token");
         if (token == null || token.isBlank()) {

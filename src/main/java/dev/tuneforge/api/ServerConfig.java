@@ -139,30 +139,36 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
                 ext.isObject() ? new dev.tuneforge.auth.ExternalIssuer(ext.path("issuer").asText(null),
                         ext.path("jwksUrl").asText(null), ext.path("audience").asText(null),
                         ext.path("projectsClaim").asText(null)) : null, loginThrottle(a.path("loginThrottle")));
-        JsonNode sv = root.path("serving");
-        Serving serving = new Serving(sv.path("maxConcurrentGenerations").asInt(Serving.defaults().maxConcurrentGenerations()),
-                sv.path("maxQueuedGenerations").asInt(Serving.defaults().maxQueuedGenerations()));
-        return new ServerConfig(dataDir, catalog, lora, auth, serving, http);
+        return new ServerConfig(dataDir, catalog, lora, auth, serving(root.path("serving")), http);
     }
 
     /** {@code {"freeFailures", "firstBlockSeconds", "maxBlockSeconds", "forgetAfterSeconds", "maxTracked"}}, each optional. */
     private static LoginThrottle.Settings loginThrottle(JsonNode t) {
         LoginThrottle.Settings d = LoginThrottle.Settings.defaults();
+        String at = "auth.loginThrottle";
         return new LoginThrottle.Settings(
-                (int) wholeNumber(t, "freeFailures", d.freeFailures()),
-                java.time.Duration.ofSeconds(wholeNumber(t, "firstBlockSeconds", d.firstBlock().toSeconds())),
-                java.time.Duration.ofSeconds(wholeNumber(t, "maxBlockSeconds", d.maxBlock().toSeconds())),
-                java.time.Duration.ofSeconds(wholeNumber(t, "forgetAfterSeconds", d.forgetAfter().toSeconds())),
-                (int) wholeNumber(t, "maxTracked", d.maxTracked()));
+                (int) wholeNumber(t, at, "freeFailures", d.freeFailures()),
+                java.time.Duration.ofSeconds(wholeNumber(t, at, "firstBlockSeconds", d.firstBlock().toSeconds())),
+                java.time.Duration.ofSeconds(wholeNumber(t, at, "maxBlockSeconds", d.maxBlock().toSeconds())),
+                java.time.Duration.ofSeconds(wholeNumber(t, at, "forgetAfterSeconds", d.forgetAfter().toSeconds())),
+                (int) wholeNumber(t, at, "maxTracked", d.maxTracked()));
     }
 
-    private static long wholeNumber(JsonNode parent, String field, long fallback) {
+    /** {@code {"maxConcurrentGenerations", "maxQueuedGenerations"}}, each optional. */
+    private static Serving serving(JsonNode s) {
+        Serving d = Serving.defaults();
+        return new Serving((int) wholeNumber(s, "serving", "maxConcurrentGenerations", d.maxConcurrentGenerations()),
+                (int) wholeNumber(s, "serving", "maxQueuedGenerations", d.maxQueuedGenerations()));
+    }
+
+    /** The whole number {@code parent.field} ({@code fallback} when absent); an error naming {@code path.field} else. */
+    private static long wholeNumber(JsonNode parent, String path, String field, long fallback) {
         JsonNode v = parent.path(field);
         if (v.isMissingNode() || v.isNull()) {
             return fallback;
         }
         if (!v.isIntegralNumber() || !v.canConvertToInt()) {
-            throw new IllegalArgumentException("auth.loginThrottle." + field + " must be a whole number, not " + v);
+            throw new IllegalArgumentException(path + "." + field + " must be a whole number, not " + v);
         }
         return v.asLong();
     }

@@ -167,7 +167,9 @@ public final class TuningService implements AutoCloseable {
 
     /** Deletes the tuned model and its files; its job, running or queued, stops. */
     public boolean delete(TunedModelRecord r) {
-        cancelRequests.add(r.uid());
+        if (!r.done()) {
+            cancelRequests.add(r.uid());
+        }
         adapters.remove(r.uid());
         boolean deleted = store.delete(r.uid());
         artifacts.delete(r.uid());
@@ -244,6 +246,10 @@ public final class TuningService implements AutoCloseable {
                 continue;
             }
             Outcome outcome = run(uid);
+            if (outcome == Outcome.FINISHED) {
+                // a stop request outlives a pause or a shutdown, never its job
+                cancelRequests.remove(uid);
+            }
             if (outcome == Outcome.STORAGE_UNAVAILABLE) {
                 queue.addFirst(uid);
                 pause(wait);
@@ -274,12 +280,10 @@ public final class TuningService implements AutoCloseable {
             return storageFailed(uid, "reading the job", e, false);
         }
         if (r == null) {
-            cancelRequests.remove(uid);
             removeLeftovers(uid);
             return Outcome.FINISHED;
         }
         if (r.done()) {
-            cancelRequests.remove(uid);
             return Outcome.FINISHED;
         }
         if (shuttingDown) {
@@ -297,11 +301,9 @@ public final class TuningService implements AutoCloseable {
                         + " times and its process ended each time before it finished", Instant.now().toString());
                 artifacts.deleteCheckpoint(uid);
                 LOG.error("{} failed: started {} times without finishing", r.name(), MAX_ATTEMPTS);
-                cancelRequests.remove(uid);
                 return Outcome.FINISHED;
             }
             train(r);
-            cancelRequests.remove(uid);
             storageRecovered();
             return Outcome.FINISHED;
         } catch (TrainingCancelledException e) {
@@ -319,7 +321,6 @@ public final class TuningService implements AutoCloseable {
             } catch (JdbiException storage) {
                 return storageFailed(uid, "recording the failure of " + r.name(), storage, true);
             }
-            cancelRequests.remove(uid);
             return Outcome.FINISHED;
         } finally {
             long released = dev.tuneforge.engine.kernel.FreedMemory.release();
@@ -371,7 +372,6 @@ public final class TuningService implements AutoCloseable {
             if (!shuttingDown || cancelRequests.contains(uid)) {
                 store.markFailed(uid, 1, "tuning was cancelled", Instant.now().toString());
                 artifacts.deleteCheckpoint(uid);
-                cancelRequests.remove(uid);
                 LOG.info("{} cancelled", r.name());
                 return Outcome.FINISHED;
             }
@@ -387,7 +387,6 @@ public final class TuningService implements AutoCloseable {
     private boolean deletedMeanwhile(String uid) {
         try {
             if (store.byUid(uid).isEmpty()) {
-                cancelRequests.remove(uid);
                 removeLeftovers(uid);
                 return true;
             }

@@ -122,5 +122,15 @@ class MalformedHttpTest {
         assertEquals(401, denied.status(), denied.body());
         assertEquals("no-store", denied.header("Cache-Control"));
         assertSecurityHeaders(denied);
+
+        var client = server.auth().store().createClient("headers-project");
+        String granted = "grant_type=client_credentials&client_id=" + client.clientId() + "&client_secret="
+                + client.clientSecret();
+        RawHttp.Response issued = RawHttp.send(port, "POST /oauth2/token HTTP/1.1\r\nHost: localhost\r\n"
+                + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " + granted.length() + "\r\n\r\n"
+                + granted);
+        assertEquals(200, issued.status(), issued.body());
+        assertEquals("no-store", issued.header("Cache-Control"), "an access token is never cached");
+        assertSecurityHeaders(issued);
     }
 }

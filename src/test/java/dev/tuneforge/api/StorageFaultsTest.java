@@ -54,11 +54,9 @@ class StorageFaultsTest {
         Path dataDir = mount.resolve("data");
         try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
             Http http = Callers.http(server, "p");
-            String running = http.post("/v1beta/tunedModels?tunedModelId=running", body("running", 40)).json()
-                    .get("name").asText();
-            String queued = http.post("/v1beta/tunedModels?tunedModelId=queued", body("queued", 2)).json()
-                    .get("name").asText();
-            waitFor(http, running, op -> op.path("metadata").path("completedSteps").asInt() >= 12);
+            Jobs jobs = trainingWithOneQueued(http, 40);
+            String running = jobs.running();
+            String queued = jobs.queued();
 
             Path filler = mount.resolve("filler");
             fill(filler);
@@ -94,11 +92,9 @@ class StorageFaultsTest {
         Path dataDir = mount.resolve("data");
         try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
             Http http = Callers.http(server, "p");
-            String running = http.post("/v1beta/tunedModels?tunedModelId=running", body("running", 30)).json()
-                    .get("name").asText();
-            String queued = http.post("/v1beta/tunedModels?tunedModelId=queued", body("queued", 2)).json()
-                    .get("name").asText();
-            waitFor(http, running, op -> op.path("metadata").path("completedSteps").asInt() >= 12);
+            Jobs jobs = trainingWithOneQueued(http, 30);
+            String running = jobs.running();
+            String queued = jobs.queued();
             Path artifacts = dataDir.resolve("tunedModels")
                     .resolve(server.tuning().store().get("p", "running").orElseThrow().uid());
 
@@ -120,6 +116,19 @@ class StorageFaultsTest {
             assertFalse(alsoDone.has("error"), alsoDone.toString());
             waitForReadiness(server, 200);
         }
+    }
+
+    /** The operations of a job that is training, past its first checkpoint, and of one queued behind it. */
+    private record Jobs(String running, String queued) {
+    }
+
+    private static Jobs trainingWithOneQueued(Http http, int epochs) throws InterruptedException {
+        String running = http.post("/v1beta/tunedModels?tunedModelId=running", body("running", epochs)).json()
+                .get("name").asText();
+        String queued = http.post("/v1beta/tunedModels?tunedModelId=queued", body("queued", 2)).json()
+                .get("name").asText();
+        waitFor(http, running, op -> op.path("metadata").path("completedSteps").asInt() >= 12);
+        return new Jobs(running, queued);
     }
 
     private static void assertEveryStepRecorded(JsonNode operation, int steps) {

@@ -1,6 +1,7 @@
 package dev.tuneforge.engine.generate;
 
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
@@ -41,7 +42,7 @@ public final class GenerationThreads implements AutoCloseable {
         this.queueCapacity = queueCapacity;
         AtomicInteger number = new AtomicInteger();
         this.pool = new ThreadPoolExecutor(concurrency, concurrency, 60, TimeUnit.SECONDS,
-                queueCapacity == 0 ? new java.util.concurrent.SynchronousQueue<>() : new ArrayBlockingQueue<>(queueCapacity),
+                queueCapacity == 0 ? new SynchronousQueue<>() : new ArrayBlockingQueue<>(queueCapacity),
                 r -> {
                     Thread t = new Thread(r, "generation-" + number.incrementAndGet());
                     t.setDaemon(true);

@@ -1,0 +1,41 @@
+package dev.tuneforge.api;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The config file's "serving" section: generation capacity, defaults, and errors that name the key. */
+class ServingSettingsTest {
+    @TempDir
+    Path dir;
+
+    private ServerConfig read(String serving) throws IOException {
+        Path file = dir.resolve("tuneforge.json");
+        Files.writeString(file, "{\"baseModels\": [{\"id\": \"stories-260k\", \"path\": \"models/stories-260k\"}]"
+                + (serving == null ? "" : ", \"serving\": " + serving) + "}");
+        return ServerConfig.read(file, dir.resolve("data"));
+    }
+
+    @Test
+    void valuesDefaultsAndErrorsNamingTheKey() throws IOException {
+        assertEquals(ServerConfig.Serving.defaults(), read(null).serving());
+        assertEquals(new ServerConfig.Serving(4, 0), read("{\"maxConcurrentGenerations\": 4, \"maxQueuedGenerations\": 0}")
+                .serving());
+        String words = assertThrows(IllegalArgumentException.class,
+                () -> read("{\"maxConcurrentGenerations\": \"ten\"}")).getMessage();
+        assertTrue(words.contains("serving.maxConcurrentGenerations must be a whole number"), words);
+        String zero = assertThrows(IllegalArgumentException.class,
+                () -> read("{\"maxConcurrentGenerations\": 0}")).getMessage();
+        assertTrue(zero.contains("serving.maxConcurrentGenerations must be at least 1"), zero);
+        String negative = assertThrows(IllegalArgumentException.class,
+                () -> read("{\"maxQueuedGenerations\": -1}")).getMessage();
+        assertTrue(negative.contains("serving.maxQueuedGenerations must not be negative"), negative);
+    }
+}
