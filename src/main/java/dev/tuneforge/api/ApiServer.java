@@ -15,6 +15,7 @@ import dev.tuneforge.engine.generate.GenerationResult;
 import dev.tuneforge.store.StorageErrors;
 import dev.tuneforge.store.TunedModelRecord;
 import dev.tuneforge.tuning.DamagedModelException;
+import dev.tuneforge.tuning.ErrorDetail;
 import dev.tuneforge.tuning.InvalidRequestException;
 import dev.tuneforge.tuning.PublicMessages;
 import dev.tuneforge.tuning.ServiceException;
@@ -134,7 +135,7 @@ public final class ApiServer implements AutoCloseable {
         }
         app.exception(DamagedModelException.class, (e, ctx) -> error(ctx, e.code(), e.getMessage() + " (request id "
                 + ctx.<String>attribute("requestId") + ")"));
-        app.exception(ServiceException.class, (e, ctx) -> error(ctx, e.code(), e.getMessage()));
+        app.exception(ServiceException.class, (e, ctx) -> error(ctx, e.code(), e.getMessage(), e.details()));
         app.exception(GenerationThreads.Busy.class, (e, ctx) -> {
             ctx.header("Retry-After", "1");
             error(ctx, Code.UNAVAILABLE, "the model is overloaded: " + e.getMessage() + "; retry later");
@@ -192,8 +193,12 @@ public final class ApiServer implements AutoCloseable {
     }
 
     static void error(Context ctx, Code code, String message) {
-        ctx.status(code.httpStatus()).contentType("application/json")
-                .result(GoogleError.json(code.httpStatus(), code.name(), message));
+        error(ctx, code, message, List.of());
+    }
+
+    static void error(Context ctx, Code code, String message, List<ErrorDetail> details) {
+        ctx.status(code.httpStatus()).contentType("application/json").result(GoogleError.json(code.httpStatus(),
+                code.name(), message, details, RpcMethods.of(ctx.method().name(), ctx.path())));
     }
 
     private static void errorIfEmpty(Context ctx, Code code, String message) {
@@ -206,7 +211,7 @@ public final class ApiServer implements AutoCloseable {
     private static Caller requireCaller(Context ctx) {
         Caller caller = ctx.attribute(CALLER);
         if (caller == null) {
-            throw AuthException.unauthenticated("the request has no credentials: send 'Authorization: Bearer <access "
+            throw AuthException.credentialsMissing("the request has no credentials: send 'Authorization: Bearer <access "
                     + "token>' or an API key (x-goog-api-key header or key parameter)");
         }
         return caller;
@@ -216,12 +221,12 @@ public final class ApiServer implements AutoCloseable {
     private static Caller requireTuning(Context ctx) {
         Caller caller = requireCaller(ctx);
         if (caller.apiKey()) {
-            throw AuthException.unauthenticated("API keys cannot be used for tuning calls; use an OAuth 2.0 access token "
-                    + "with scope " + Scopes.TUNING);
+            throw AuthException.credentialsMissing("API keys are not supported by this API: tuning calls need an "
+                    + "OAuth 2.0 access token with scope " + Scopes.TUNING);
         }
         if (!caller.canTune()) {
-            throw AuthException.denied("request had insufficient authentication scopes: tuning needs " + Scopes.TUNING
-                    + " or " + Scopes.CLOUD_PLATFORM);
+            throw AuthException.scopeInsufficient("request had insufficient authentication scopes: tuning needs "
+                    + Scopes.TUNING + " or " + Scopes.CLOUD_PLATFORM);
         }
         return caller;
     }
@@ -232,7 +237,7 @@ public final class ApiServer implements AutoCloseable {
         String p = ctx.header("x-goog-user-project");
         if (p != null && !p.isBlank()) {
             if (!caller.projects().contains(p.trim())) {
-                throw AuthException.denied("the caller has no access to project '" + p.trim() + "'");
+                throw AuthException.userProjectDenied(p.trim(), "the caller has no access to project '" + p.trim() + "'");
             }
             return p.trim();
         }
@@ -240,9 +245,9 @@ public final class ApiServer implements AutoCloseable {
             return caller.projects().iterator().next();
         }
         if (caller.projects().isEmpty()) {
-            throw AuthException.denied("the caller belongs to no project");
+            throw AuthException.consumerInvalid("the caller belongs to no project");
         }
-        throw new InvalidRequestException("x-goog-user-project is required: the caller belongs to several projects");
+        throw new InvalidRequestException(null, "x-goog-user-project is required: the caller belongs to several projects");
     }
 
     // ---- models

@@ -34,14 +34,15 @@ public final class Authenticator {
         if (authorization != null && !authorization.isBlank()) {
             String[] parts = authorization.trim().split("\\s+", 2);
             if (parts.length != 2 || !parts[0].equalsIgnoreCase("Bearer")) {
-                throw AuthException.unauthenticated("the Authorization header must be 'Bearer <access token>'");
+                throw AuthException.invalidToken("the Authorization header must be 'Bearer <access token>'");
             }
             return tokens.verify(parts[1]);
         }
         String key = apiKeyHeader != null && !apiKeyHeader.isBlank() ? apiKeyHeader : apiKeyParam;
         if (key != null && !key.isBlank()) {
             String[] found = store.findApiKey(key.trim())
-                    .orElseThrow(() -> AuthException.unauthenticated("API key not valid (unknown or revoked)"));
+                    .orElseThrow(() -> AuthException.invalidApiKey("API key not valid. Please pass a valid API key. "
+                            + "(unknown or revoked)"));
             return new Caller("apiKeys/" + found[0], Set.of(), Set.of(found[1]), true);
         }
         return null;

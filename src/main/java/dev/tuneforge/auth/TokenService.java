@@ -103,7 +103,7 @@ public final class TokenService {
         try {
             tokenIssuer = SignedJWT.parse(token).getJWTClaimsSet().getIssuer();
         } catch (ParseException e) {
-            throw AuthException.unauthenticated("the access token is not a valid JWT");
+            throw AuthException.invalidToken("the access token is not a valid JWT");
         }
         if (issuer.equals(tokenIssuer)) {
             JWTClaimsSet claims = process(ownProcessor(), token);
@@ -114,7 +114,7 @@ public final class TokenService {
             JWTClaimsSet claims = process(externalProcessor, token);
             return new Caller(claims.getSubject(), scopes(claims), projects(claims, external.projectsClaim()), false);
         }
-        throw AuthException.unauthenticated("the access token comes from an unknown issuer");
+        throw AuthException.invalidToken("the access token comes from an unknown issuer");
     }
 
     /**
@@ -144,15 +144,15 @@ public final class TokenService {
             // tokens issued before generations existed were issued in the first one
             generation = claimed == null ? 1 : claimed;
         } catch (ParseException e) {
-            throw AuthException.unauthenticated("the access token is invalid (" + GENERATION_CLAIM + " is not a number)");
+            throw AuthException.invalidToken("the access token is invalid (" + GENERATION_CLAIM + " is not a number)");
         }
         switch (issuedTokens.standing(claims.getSubject(), claims.getJWTID(), generation)) {
             case VALID -> {
             }
-            case REVOKED -> throw AuthException.unauthenticated("the access token has been revoked");
-            case CLIENT_UNKNOWN -> throw AuthException.unauthenticated("the access token's client no longer exists");
-            case CLIENT_DISABLED -> throw AuthException.unauthenticated("the access token's client is disabled");
-            case SUPERSEDED -> throw AuthException.unauthenticated("the access token was issued before its client's "
+            case REVOKED -> throw AuthException.invalidToken("the access token has been revoked");
+            case CLIENT_UNKNOWN -> throw AuthException.invalidToken("the access token's client no longer exists");
+            case CLIENT_DISABLED -> throw AuthException.invalidToken("the access token's client is disabled");
+            case SUPERSEDED -> throw AuthException.invalidToken("the access token was issued before its client's "
                     + "secret was rotated or the client was disabled");
         }
     }
@@ -161,11 +161,12 @@ public final class TokenService {
         try {
             return processor.process(token, null);
         } catch (BadJOSEException e) {
-            String why = e.getMessage() != null && e.getMessage().toLowerCase().contains("expired")
-                    ? "the access token has expired" : "the access token is invalid (" + e.getMessage() + ")";
-            throw AuthException.unauthenticated(why);
+            if (e.getMessage() != null && e.getMessage().toLowerCase().contains("expired")) {
+                throw AuthException.expiredToken("the access token has expired");
+            }
+            throw AuthException.invalidToken("the access token is invalid (" + e.getMessage() + ")");
         } catch (ParseException | JOSEException e) {
-            throw AuthException.unauthenticated("the access token cannot be verified");
+            throw AuthException.invalidToken("the access token cannot be verified");
         }
     }
 

@@ -1,6 +1,8 @@
 package dev.tuneforge.tuning;
 
-/** A failure the API reports to the caller with a Google status code. */
+import java.util.List;
+
+/** A failure the API reports to the caller with a Google status code, and the details Google would add. */
 public class ServiceException extends RuntimeException {
     /** Google's canonical codes with their HTTP statuses. */
     public enum Code {
@@ -19,13 +21,23 @@ public class ServiceException extends RuntimeException {
     }
 
     private final Code code;
+    private final List<ErrorDetail> details;
 
     public ServiceException(Code code, String message) {
+        this(code, message, List.of());
+    }
+
+    public ServiceException(Code code, String message, List<ErrorDetail> details) {
         super(message);
         this.code = code;
+        this.details = List.copyOf(details);
     }
 
     public Code code() {
         return code;
+    }
+
+    public List<ErrorDetail> details() {
+        return details;
     }
 }

@@ -30,7 +30,7 @@ public final class TuningRequestParser {
             throw new InvalidRequestException("the request body must be a JSON object (a TunedModel)");
         }
         if (tunedModelIdParam != null && !ID.matcher(tunedModelIdParam).matches()) {
-            throw new InvalidRequestException("tuned_model_id '" + tunedModelIdParam + "' must be 1-40 characters of "
+            throw new InvalidRequestException("tuned_model_id", "tuned_model_id '" + tunedModelIdParam + "' must be 1-40 characters of "
                     + "lowercase letters, digits and dashes, starting with a letter and not ending with a dash");
         }
         String displayName = optionalText(body, "displayName", "display_name", MAX_DISPLAY_NAME_CHARS);
@@ -51,7 +51,7 @@ public final class TuningRequestParser {
             throw new InvalidRequestException("base_model is required (or tuned_model_source.tuned_model)");
         }
         if (baseModel != null && sourceTunedModel != null) {
-            throw new InvalidRequestException("give either base_model or tuned_model_source, not both");
+            throw new InvalidRequestException("tuned_model_source", "give either base_model or tuned_model_source, not both");
         }
         JsonNode task = body.get("tuningTask");
         if (task == null || !task.isObject()) {
@@ -66,7 +66,8 @@ public final class TuningRequestParser {
         Double lr = doubleInRange(hp, "learningRate", "tuning_task.hyperparameters.learning_rate", 1e-6, 1.0);
         Double lrm = doubleInRange(hp, "learningRateMultiplier", "tuning_task.hyperparameters.learning_rate_multiplier", 1e-3, 100.0);
         if (lr != null && lrm != null) {
-            throw new InvalidRequestException("give either tuning_task.hyperparameters.learning_rate or "
+            throw new InvalidRequestException("tuning_task.hyperparameters.learning_rate_multiplier",
+                    "give either tuning_task.hyperparameters.learning_rate or "
                     + "learning_rate_multiplier, not both");
         }
         Double temperature = temperature(body);
@@ -100,7 +101,7 @@ public final class TuningRequestParser {
                 case "temperature" -> out.withTemperature(temperature(body));
                 case "topP" -> out.withTopP(topP(body));
                 case "topK" -> out.withTopK(topK(body));
-                default -> throw new InvalidRequestException("update_mask field '" + field + "' cannot be updated ("
+                default -> throw new InvalidRequestException("update_mask", "update_mask field '" + field + "' cannot be updated ("
                         + UPDATABLE + ")");
             };
         }
@@ -143,10 +144,10 @@ public final class TuningRequestParser {
             JsonNode e = list.get(i);
             String at = EXAMPLES + "[" + i + "]";
             if (!e.isObject()) {
-                throw new InvalidRequestException(at + " must be an object with text_input and output");
+                throw new InvalidRequestException(at, at + " must be an object with text_input and output");
             }
             if (e.has("contents") || e.has("messages")) {
-                throw new InvalidRequestException(at + ": only input/output pairs are supported, not multi-turn chats");
+                throw new InvalidRequestException(at, at + ": only input/output pairs are supported, not multi-turn chats");
             }
             String input = requiredText(e, "textInput", at + ".text_input", MAX_INPUT_CHARS);
             String output = requiredText(e, "output", at + ".output", MAX_OUTPUT_CHARS);
@@ -158,16 +159,16 @@ public final class TuningRequestParser {
     private static String requiredText(JsonNode n, String field, String path, int max) {
         JsonNode v = n.get(field);
         if (v == null || v.isNull()) {
-            throw new InvalidRequestException(path + " is required");
+            throw new InvalidRequestException(path, path + " is required");
         }
         if (!v.isTextual()) {
-            throw new InvalidRequestException(path + " must be a string (only text is supported)");
+            throw new InvalidRequestException(path, path + " must be a string (only text is supported)");
         }
         if (v.asText().isEmpty()) {
-            throw new InvalidRequestException(path + " is empty");
+            throw new InvalidRequestException(path, path + " is empty");
         }
         if (v.asText().length() > max) {
-            throw new InvalidRequestException(path + " exceeds " + max + " characters");
+            throw new InvalidRequestException(path, path + " exceeds " + max + " characters");
         }
         return v.asText();
     }
@@ -178,10 +179,10 @@ public final class TuningRequestParser {
             return null;
         }
         if (!v.isTextual()) {
-            throw new InvalidRequestException(path + " must be a string");
+            throw new InvalidRequestException(path, path + " must be a string");
         }
         if (v.asText().length() > max) {
-            throw new InvalidRequestException(path + " exceeds " + max + " characters");
+            throw new InvalidRequestException(path, path + " exceeds " + max + " characters");
         }
         return v.asText();
     }
@@ -192,11 +193,11 @@ public final class TuningRequestParser {
             return fallback;
         }
         if (!(v.isIntegralNumber() || (v.isTextual() && v.asText().matches("-?\\d+")))) {
-            throw new InvalidRequestException(path + " must be an integer, got " + v);
+            throw new InvalidRequestException(path, path + " must be an integer, got " + v);
         }
         long value = v.asLong();
         if (value < min || value > max || (v.isIntegralNumber() && !v.canConvertToLong())) {
-            throw new InvalidRequestException(path + " must be between " + min + " and " + max + ", got " + v.asText());
+            throw new InvalidRequestException(path, path + " must be between " + min + " and " + max + ", got " + v.asText());
         }
         return (int) value;
     }
@@ -207,11 +208,11 @@ public final class TuningRequestParser {
             return null;
         }
         if (!v.isNumber()) {
-            throw new InvalidRequestException(path + " must be a number, got " + v);
+            throw new InvalidRequestException(path, path + " must be a number, got " + v);
         }
         double value = v.asDouble();
         if (!(value >= min && value <= max)) {
-            throw new InvalidRequestException(path + " must be between " + min + " and " + max + ", got " + v.asText());
+            throw new InvalidRequestException(path, path + " must be between " + min + " and " + max + ", got " + v.asText());
         }
         return value;
     }

@@ -193,7 +193,7 @@ class BadInputTest {
                         "NOT_FOUND", "kept"),
                 row("deleting with an API key", () -> withApiKey.delete(tuned), 401, "UNAUTHENTICATED", "API keys"),
                 row("an unknown API key", () -> Http.withApiKey(server.port(), "tfk-forged").post(tuned + ":generateContent",
-                        GENERATE), 401, "UNAUTHENTICATED", "API key not valid"),
+                        GENERATE), 400, "INVALID_ARGUMENT", "API key not valid"),
                 // unsafe methods only by their own name, or POST's override
                 row("a GET overridden to DELETE", () -> http.send("GET", tuned, null, "X-HTTP-Method-Override", "DELETE"),
                         200, null, null)));
@@ -213,6 +213,11 @@ class BadInputTest {
             assertEquals(c.googleStatus(), e.get("status").asText(), shown);
             assertTrue(e.get("message").asText().contains(c.messagePart()), "message '" + e.get("message").asText()
                     + "' should mention " + c.messagePart());
+            if (c.googleStatus().equals("INVALID_ARGUMENT")) {
+                JsonNode badRequest = ErrorDetailsTest.detail(r, "type.googleapis.com/google.rpc.BadRequest");
+                JsonNode errorInfo = ErrorDetailsTest.detail(r, "type.googleapis.com/google.rpc.ErrorInfo");
+                assertTrue(badRequest != null || errorInfo != null, shown);
+            }
         }
         assertEquals(before, storedState(), "nothing stored changed");
     }

@@ -87,7 +87,7 @@ class CliClientTest {
             assertEquals(0, CliRun.of("auth", "api-keys", "revoke", name, "--credentials", clientFile.toString()).exit());
             CliRun afterRevoke = CliRun.of("models", "get", "models/stories-260k", "--server", url, "--api-key", key);
             assertEquals(2, afterRevoke.exit());
-            assertTrue(afterRevoke.err().contains("UNAUTHENTICATED"), afterRevoke.err());
+            assertTrue(afterRevoke.err().contains("INVALID_ARGUMENT: API key not valid"), afterRevoke.err());
         }
     }
 }
