@@ -12,6 +12,8 @@ import dev.tuneforge.catalog.BaseModelCatalog;
 import dev.tuneforge.engine.generate.GenerationOptions;
 import dev.tuneforge.engine.generate.GenerationThreads;
 import dev.tuneforge.engine.generate.GenerationResult;
+import dev.tuneforge.quota.QuotaExceededException;
+import dev.tuneforge.quota.Quotas;
 import dev.tuneforge.store.StorageErrors;
 import dev.tuneforge.store.TunedModelRecord;
 import dev.tuneforge.tuning.DamagedModelException;
@@ -50,14 +52,16 @@ public final class ApiServer implements AutoCloseable {
     private final Authenticator auth;
     private final GenerationThreads generation;
     private final Readiness readiness;
+    private final Quotas quotas;
     private final HttpSettings http;
     private final JettySetup jetty;
     private final Javalin app;
     private volatile String publicBaseUrl;
 
     ApiServer(TuningService tuning, Authenticator auth, GenerationThreads generation, Readiness readiness,
-              HttpSettings http) {
+              HttpSettings http, Quotas quotas) {
         this.tuning = tuning;
+        this.quotas = quotas;
         this.catalog = tuning.catalog();
         this.auth = auth;
         this.generation = generation;
@@ -135,6 +139,12 @@ public final class ApiServer implements AutoCloseable {
         }
         app.exception(DamagedModelException.class, (e, ctx) -> error(ctx, e.code(), e.getMessage() + " (request id "
                 + ctx.<String>attribute("requestId") + ")"));
+        app.exception(QuotaExceededException.class, (e, ctx) -> {
+            if (e.retryAfter() != null) {
+                ctx.header("Retry-After", Long.toString(Math.max(1, (e.retryAfter().toMillis() + 999) / 1000)));
+            }
+            error(ctx, e.code(), e.getMessage(), e.details());
+        });
         app.exception(ServiceException.class, (e, ctx) -> error(ctx, e.code(), e.getMessage(), e.details()));
         app.exception(GenerationThreads.Busy.class, (e, ctx) -> {
             ctx.header("Retry-After", "1");
@@ -454,6 +464,9 @@ public final class ApiServer implements AutoCloseable {
 
     private void generationMethod(Context ctx, String method, GenerateContent.Target target) {
         JsonNode body = RequestBodies.json(ctx);
+        if (method.equals("generateContent") || method.equals("streamGenerateContent")) {
+            quotas.chargeGenerateContent(project(ctx));
+        }
         switch (method) {
             case "generateContent" -> {
                 String input = GenerateContent.inputText(body, target.tuned());

@@ -12,6 +12,8 @@ import dev.tuneforge.store.DataDirectoryLock;
 import dev.tuneforge.store.Database;
 import dev.tuneforge.store.OwnerOnly;
 import dev.tuneforge.store.TunedModelStore;
+import dev.tuneforge.quota.Quotas;
+import dev.tuneforge.tuning.StorageRetry;
 import dev.tuneforge.tuning.TuningService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,14 +46,15 @@ public final class TuneforgeServer implements AutoCloseable {
         try {
             Database db = Database.sqlite(dataDir.resolve(DATABASE_FILE));
             warnIfOthersHaveAccess(List.of(dataDir, dataDir.resolve(DATABASE_FILE), dataDir.resolve("tunedModels")));
+            Quotas quotas = new Quotas(config.quotas());
             this.tuning = new TuningService(new TunedModelStore(db), new ArtifactStore(dataDir), config.catalog(),
-                    config.lora());
+                    config.lora(), StorageRetry.defaults(), quotas);
             TokenService tokens = new TokenService(config.auth().issuer(), new SigningKeys(dataDir),
                     config.auth().tokenTtl(), config.auth().external(), new IssuedTokens(db));
             this.auth = new Authenticator(tokens, new AuthStore(db), new LoginThrottle(config.auth().loginThrottle(), clock));
             this.generation = new GenerationThreads(config.serving().maxConcurrentGenerations(),
                     config.serving().maxQueuedGenerations());
-            this.api = new ApiServer(tuning, auth, generation, new Readiness(tuning, dataDir), config.http());
+            this.api = new ApiServer(tuning, auth, generation, new Readiness(tuning, dataDir), config.http(), quotas);
         } catch (RuntimeException | Error e) {
             lock.close();
             throw e;

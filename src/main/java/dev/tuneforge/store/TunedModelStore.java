@@ -189,6 +189,16 @@ public final class TunedModelStore {
                 .map((rs, ctx) -> new Snapshot(rs.getInt(1), rs.getInt(2), rs.getDouble(3), rs.getString(4))).list());
     }
 
+    /** A project's tuned models, and how many of them are still being created (their jobs not finished). */
+    public record ProjectUsage(long tunedModels, long creating) {
+    }
+
+    public ProjectUsage usage(String project) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*), COALESCE(SUM(CASE WHEN state = 'CREATING' THEN 1 "
+                        + "ELSE 0 END), 0) FROM tuned_models WHERE project = :project").bind("project", project)
+                .map((rs, ctx) -> new ProjectUsage(rs.getLong(1), rs.getLong(2))).one());
+    }
+
     public int count() {
         return jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*) FROM tuned_models").mapTo(Integer.class).one());
     }

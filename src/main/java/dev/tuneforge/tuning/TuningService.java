@@ -14,6 +14,8 @@ import dev.tuneforge.engine.train.LoraTrainer;
 import dev.tuneforge.engine.train.TrainingCancelledException;
 import dev.tuneforge.engine.train.TrainingExample;
 import dev.tuneforge.engine.train.TrainingOptions;
+import dev.tuneforge.quota.QuotaSettings;
+import dev.tuneforge.quota.Quotas;
 import dev.tuneforge.store.ArtifactStore;
 import dev.tuneforge.store.Snapshot;
 import dev.tuneforge.store.TunedModelRecord;
@@ -67,6 +69,9 @@ public final class TuningService implements AutoCloseable {
     private final BaseModelCatalog catalog;
     private final LoraSettings lora;
     private final StorageRetry retry;
+    private final Quotas quotas;
+    /** Held from counting a project's models and jobs until the new one is stored, so no two creates pass one quota. */
+    private final Object admission = new Object();
     private final LinkedBlockingDeque<String> queue = new LinkedBlockingDeque<>();
     private final Thread worker;
     /** Uids of jobs asked to stop (cancelled or deleted): a job's own id, never shared with a later model. */
@@ -83,6 +88,12 @@ public final class TuningService implements AutoCloseable {
 
     public TuningService(TunedModelStore store, ArtifactStore artifacts, BaseModelCatalog catalog, LoraSettings lora,
                          StorageRetry retry) {
+        this(store, artifacts, catalog, lora, retry, new Quotas(QuotaSettings.defaults()));
+    }
+
+    public TuningService(TunedModelStore store, ArtifactStore artifacts, BaseModelCatalog catalog, LoraSettings lora,
+                         StorageRetry retry, Quotas quotas) {
+        this.quotas = quotas;
         this.store = store;
         this.artifacts = artifacts;
         this.catalog = catalog;
@@ -139,9 +150,11 @@ public final class TuningService implements AutoCloseable {
             }
         }
         BaseModelCatalog.Entry base = catalog.resolve(baseModelName);
-        // reading the model's directory now (downloading a Hub model on first use) makes an unreadable base model
-        // fail this request rather than the queued job
-        catalog.directory(base);
+        // loading the base now (downloading a Hub model on first use) makes an unreadable base model fail this
+        // request rather than the queued job, and tokenizes the examples as training will
+        BaseModel loaded = catalog.load(base);
+        long trainingTokens = TrainingTokens.count(loaded.promptFormat(), loaded.model().config().maxPositionEmbeddings(),
+                req.examples(), req.epochCount());
         String id = req.tunedModelId() != null ? req.tunedModelId() : TunedModelIds.fromDisplayName(req.displayName());
         String now = Instant.now().toString();
         double lr = req.learningRate() != null ? req.learningRate()
@@ -152,8 +165,12 @@ public final class TuningService implements AutoCloseable {
                 req.temperature(), req.topP(), req.topK(), req.epochCount(), req.batchSize(), req.learningRate(),
                 req.learningRateMultiplier(), lr, examplesJson(req.examples()), totalSteps, 0, null, null, null,
                 null, false, null);
-        if (!store.insert(record)) {
-            throw new ServiceException(ServiceException.Code.ALREADY_EXISTS, "tunedModels/" + id + " already exists");
+        synchronized (admission) {
+            TunedModelStore.ProjectUsage usage = store.usage(project);
+            quotas.admitTuningJob(project, trainingTokens, usage.tunedModels(), usage.creating());
+            if (!store.insert(record)) {
+                throw new ServiceException(ServiceException.Code.ALREADY_EXISTS, "tunedModels/" + id + " already exists");
+            }
         }
         queue.add(record.uid());
         return record;

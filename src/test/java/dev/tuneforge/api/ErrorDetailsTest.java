@@ -121,6 +121,13 @@ class ErrorDetailsTest {
         assertEquals("tuningTask.trainingData.examples.examples[1].output",
                 fieldViolation(p1.post("/v1beta/tunedModels", example)).get("field").asText());
 
+        String tooLong = "{\"base_model\":\"models/stories-260k\",\"tuning_task\":{\"training_data\":{\"examples\":"
+                + "{\"examples\":[{\"text_input\":\"1\",\"output\":\"2\"},{\"text_input\":\"" + "x".repeat(40_000)
+                + "\",\"output\":\"2\"}]}}}}";
+        JsonNode context = fieldViolation(p1.post("/v1beta/tunedModels", tooLong));
+        assertEquals("tuningTask.trainingData.examples.examples[1].textInput", context.get("field").asText());
+        assertTrue(context.get("description").asText().contains("context is 512 tokens"), context.toString());
+
         String stops = "{\"contents\":[{\"parts\":[{\"text\":\"1\"}]}],\"generationConfig\":{\"stop_sequences\":"
                 + "[\"a\",\"\"]}}";
         assertEquals("generationConfig.stopSequences[1]",
