@@ -370,6 +370,13 @@ public final class ApiServer implements AutoCloseable {
     private void tunedModelMethod(Context ctx) {
         requireCaller(ctx);
         String[] parts = splitMethod(ctx.pathParam("id"));
+        if (parts[1].equals("cancel")) {
+            // the Google GenAI SDKs' tunings.cancel posts to {job name}:cancel, and a job's name is its tuned model's
+            requireTuning(ctx);
+            cancel(visible(ctx, parts[0]));
+            ctx.json(GoogleJson.MAPPER.createObjectNode());
+            return;
+        }
         TunedModelRecord r = visible(ctx, parts[0]);
         if (r.state() != TunedModelRecord.State.ACTIVE) {
             throw new ServiceException(Code.FAILED_PRECONDITION, r.name() + " is " + r.state()
@@ -409,10 +416,14 @@ public final class ApiServer implements AutoCloseable {
         if (!parts[1].equals("cancel")) {
             throw new ServiceException(Code.NOT_FOUND, "no such method: operations:" + parts[1]);
         }
+        cancel(r);
+        ctx.json(GoogleJson.MAPPER.createObjectNode());
+    }
+
+    private void cancel(TunedModelRecord r) {
         if (!r.done()) {
             tuning.cancel(r);
         }
-        ctx.json(GoogleJson.MAPPER.createObjectNode());
     }
 
     // ---- API keys (created by an authorized caller, shown once, stored as hashes)

@@ -81,17 +81,17 @@ public final class TuningRequestParser {
     /**
      * Applies a {@code tunedModels.patch} body to {@code current}: the fields named in {@code updateMask}
      * (comma-separated, camelCase or snake_case) take the body's values (absent or null clears them), validated as
-     * create validates them.
+     * create validates them. Without a mask (AIP-134) the updatable fields the body sets are updated; the others it
+     * carries (output-only or immutable ones, as in a resource read and sent back) are left alone.
      */
     public static TunedModelPatch patch(JsonNode body, String updateMask, TunedModelPatch current) {
         if (body == null || !body.isObject()) {
             throw new InvalidRequestException("the request body must be a JSON object (a TunedModel)");
         }
-        if (updateMask == null || updateMask.isBlank()) {
-            throw new InvalidRequestException("update_mask is required (" + UPDATABLE + ")");
-        }
+        List<String> fields = updateMask == null || updateMask.isBlank() ? fieldsSet(body)
+                : List.of(updateMask.split(","));
         TunedModelPatch out = current;
-        for (String raw : updateMask.split(",")) {
+        for (String raw : fields) {
             String field = raw.trim();
             out = switch (FieldNames.camelCase(field)) {
                 case "displayName" -> out.withDisplayName(optionalText(body, "displayName", "display_name",
@@ -104,6 +104,17 @@ public final class TuningRequestParser {
                 default -> throw new InvalidRequestException("update_mask", "update_mask field '" + field + "' cannot be updated ("
                         + UPDATABLE + ")");
             };
+        }
+        return out;
+    }
+
+    /** The updatable fields {@code body} sets to a value. */
+    private static List<String> fieldsSet(JsonNode body) {
+        List<String> out = new ArrayList<>();
+        for (String field : UPDATABLE.split(", ")) {
+            if (body.hasNonNull(field)) {
+                out.add(field);
+            }
         }
         return out;
     }

@@ -144,8 +144,8 @@ class BadInputTest {
                         "{\"baseModel\":\"models/x\"}"), 400, "INVALID_ARGUMENT", "cannot be updated"),
                 row("a patched top_k of 0", () -> http.patch(tuned + "?updateMask=topK", "{\"topK\":0}"), 400,
                         "INVALID_ARGUMENT", "top_k must be between 1 and 1000"),
-                row("a patch without update mask", () -> http.patch(tuned, "{\"displayName\":\"x\"}"), 400,
-                        "INVALID_ARGUMENT", "update_mask is required"),
+                row("a patch without update mask setting a bad value", () -> http.patch(tuned, "{\"displayName\":\"x\","
+                        + "\"topK\":5000}"), 400, "INVALID_ARGUMENT", "top_k must be between 1 and 1000"),
                 // lists
                 row("a garbage page token", () -> http.get("/v1beta/tunedModels?pageToken=garbage"), 400,
                         "INVALID_ARGUMENT", "page_token"),
