@@ -12,7 +12,6 @@ import dev.tuneforge.catalog.BaseModelCatalog;
 import dev.tuneforge.engine.generate.GenerationOptions;
 import dev.tuneforge.engine.generate.GenerationThreads;
 import dev.tuneforge.engine.generate.GenerationResult;
-import dev.tuneforge.quota.QuotaExceededException;
 import dev.tuneforge.quota.Quotas;
 import dev.tuneforge.store.StorageErrors;
 import dev.tuneforge.store.TunedModelRecord;
@@ -139,13 +138,11 @@ public final class ApiServer implements AutoCloseable {
         }
         app.exception(DamagedModelException.class, (e, ctx) -> error(ctx, e.code(), e.getMessage() + " (request id "
                 + ctx.<String>attribute("requestId") + ")"));
-        app.exception(QuotaExceededException.class, (e, ctx) -> {
-            if (e.retryAfter() != null) {
-                ctx.header("Retry-After", Long.toString(Math.max(1, (e.retryAfter().toMillis() + 999) / 1000)));
-            }
+        app.exception(ServiceException.class, (e, ctx) -> {
+            e.details().stream().filter(d -> d instanceof ErrorDetail.RetryInfo).findFirst().ifPresent(r ->
+                    ctx.header("Retry-After", Long.toString(((ErrorDetail.RetryInfo) r).seconds())));
             error(ctx, e.code(), e.getMessage(), e.details());
         });
-        app.exception(ServiceException.class, (e, ctx) -> error(ctx, e.code(), e.getMessage(), e.details()));
         app.exception(GenerationThreads.Busy.class, (e, ctx) -> {
             ctx.header("Retry-After", "1");
             error(ctx, Code.UNAVAILABLE, "the model is overloaded: " + e.getMessage() + "; retry later");

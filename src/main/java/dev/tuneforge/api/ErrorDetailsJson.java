@@ -50,7 +50,7 @@ final class ErrorDetailsJson {
                         .put("apiService", SERVICE).put("quotaMetric", q.quotaMetric()).put("quotaId", q.quotaId())
                         .put("quotaValue", Long.toString(q.quotaValue()));
                 case ErrorDetail.RetryInfo r -> typed(out.addObject(), "RetryInfo")
-                        .put("retryDelay", Math.max(1, (r.delay().toMillis() + 999) / 1000) + "s");
+                        .put("retryDelay", r.seconds() + "s");
             }
         }
         return out;

@@ -14,11 +14,8 @@ import java.util.Map;
  * limit, a {@code QuotaFailure}, and, when waiting helps and for how long is known, {@code RetryInfo}.
  */
 public final class QuotaExceededException extends ServiceException {
-    private final Duration retryAfter;
-
-    private QuotaExceededException(String message, List<ErrorDetail> details, Duration retryAfter) {
+    private QuotaExceededException(String message, List<ErrorDetail> details) {
         super(Code.RESOURCE_EXHAUSTED, message, details);
-        this.retryAfter = retryAfter;
     }
 
     /** {@code quota} of {@code project} is exceeded; {@code retryAfter} null when no wait is known to help. */
@@ -32,11 +29,6 @@ public final class QuotaExceededException extends ServiceException {
         if (retryAfter != null) {
             details.add(new ErrorDetail.RetryInfo(retryAfter));
         }
-        return new QuotaExceededException(message, details, retryAfter);
-    }
-
-    /** How long to wait before the request can succeed, or null when that is not a matter of time. */
-    public Duration retryAfter() {
-        return retryAfter;
+        return new QuotaExceededException(message, details);
     }
 }

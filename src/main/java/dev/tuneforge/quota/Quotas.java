@@ -1,5 +1,7 @@
 package dev.tuneforge.quota;
 
+import dev.tuneforge.tuning.ErrorDetail;
+
 import java.time.Duration;
 import java.util.function.LongSupplier;
 
@@ -31,7 +33,8 @@ public final class Quotas {
         if (wait != null) {
             throw QuotaExceededException.of(Quota.GENERATE_CONTENT_REQUESTS, project, limit, "quota exceeded: project "
                     + project + " may send " + limit + " generateContent requests per minute ("
-                    + Quota.GENERATE_CONTENT_REQUESTS.configKey() + "); retry in " + seconds(wait) + " s", wait);
+                    + Quota.GENERATE_CONTENT_REQUESTS.configKey() + "); retry in " + new ErrorDetail.RetryInfo(wait).seconds()
+                    + " s", wait);
         }
     }
 
@@ -60,9 +63,5 @@ public final class Quotas {
                             + limits.tuningJobsInProgress() + " (" + Quota.TUNING_JOBS_IN_PROGRESS.configKey()
                             + "); retry when one has finished", null);
         }
-    }
-
-    private static long seconds(Duration d) {
-        return Math.max(1, (d.toMillis() + 999) / 1000);
     }
 }

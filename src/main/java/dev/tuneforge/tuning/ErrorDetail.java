@@ -36,5 +36,9 @@ public sealed interface ErrorDetail {
 
     /** {@code google.rpc.RetryInfo}: the request may succeed if sent again after {@code delay}. */
     record RetryInfo(Duration delay) implements ErrorDetail {
+        /** The delay in whole seconds, rounded up (at least 1), as {@code retryDelay} and {@code Retry-After} give it. */
+        public long seconds() {
+            return Math.max(1, (delay.toMillis() + 999) / 1000);
+        }
     }
 }

@@ -63,7 +63,8 @@ class ConcurrentServingTest {
 
     @Test
     void concurrentCreatesWhileAJobTrainsAllSucceed() throws Exception {
-        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
+        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))
+                .withQuotas(QuotasTest.unlimited())).start("127.0.0.1", 0)) {
             Http http = Callers.http(server, "p");
             ExecutorService pool = Executors.newFixedThreadPool(6);
             try {

@@ -38,6 +38,12 @@ class QuotasTest {
     static TuneforgeServer server;
     static Jdbi database;
 
+    /** Limits no test reaches, for tests of load and concurrency rather than quotas. */
+    static QuotaSettings unlimited() {
+        return new QuotaSettings(new QuotaSettings.Limits(Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE),
+                Map.of());
+    }
+
     @BeforeAll
     static void start() {
         QuotaSettings.Limits d = QuotaSettings.Limits.defaults();

@@ -39,15 +39,15 @@ class ServingUnderLoadTest {
     @Timeout(value = 600, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void sixteenClientsAreAllAnsweredWhileAJobTrainsAsItWouldAlone() throws Exception {
         List<Double> alone;
-        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(temp.resolve("alone"), Path.of(".")))
-                .start("127.0.0.1", 0)) {
+        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(temp.resolve("alone"), Path.of("."))
+                .withQuotas(QuotasTest.unlimited())).start("127.0.0.1", 0)) {
             Http http = Callers.http(server, "p");
             alone = losses(SeedWalkthroughTest.waitUntilDone(http,
                     http.post("/v1beta/tunedModels?tunedModelId=measured", MEASURED).json().get("name").asText()));
         }
 
-        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(temp.resolve("loaded"), Path.of(".")))
-                .start("127.0.0.1", 0)) {
+        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(temp.resolve("loaded"), Path.of("."))
+                .withQuotas(QuotasTest.unlimited())).start("127.0.0.1", 0)) {
             Http http = Callers.http(server, "p");
             for (String id : List.of("served-a", "served-b")) {
                 SeedWalkthroughTest.waitUntilDone(http, http.post("/v1beta/tunedModels?tunedModelId=" + id,
