@@ -138,7 +138,8 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
                 java.time.Duration.ofSeconds(a.path("tokenTtlSeconds").asLong(auth.tokenTtl().toSeconds())),
                 ext.isObject() ? new dev.tuneforge.auth.ExternalIssuer(ext.path("issuer").asText(null),
                         ext.path("jwksUrl").asText(null), ext.path("audience").asText(null),
-                        ext.path("projectsClaim").asText(null)) : null, loginThrottle(a.path("loginThrottle")));
+                        ext.path("projectsClaim").asText(null), ext.path("emailClaim").asText(null),
+                        ext.path("groupsClaim").asText(null)) : null, loginThrottle(a.path("loginThrottle")));
         return new ServerConfig(dataDir, catalog, lora, auth, serving(root.path("serving")), http);
     }
 
