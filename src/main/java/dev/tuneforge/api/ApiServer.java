@@ -324,6 +324,9 @@ public final class ApiServer implements AutoCloseable {
         JsonNode body = RequestBodies.json(ctx);
         var request = TuningRequestParser.parse(body, ctx.queryParam("tunedModelId") != null
                 ? ctx.queryParam("tunedModelId") : ctx.queryParam("tuned_model_id"));
+        if (request.sourceTunedModel() != null) {
+            access.requireTuningSource(requireCaller(ctx), project(ctx), request.sourceTunedModel());
+        }
         TunedModelRecord r = tuning.create(project(ctx), request);
         ctx.json(Resources.createdOperation(r));
     }

@@ -6,6 +6,7 @@ import dev.tuneforge.auth.Identities;
 import dev.tuneforge.store.Permission.Role;
 import dev.tuneforge.store.TunedModelRecord;
 import dev.tuneforge.store.TunedModelStore;
+import dev.tuneforge.tuning.InvalidRequestException;
 import dev.tuneforge.tuning.ServiceException;
 import dev.tuneforge.tuning.ServiceException.Code;
 
@@ -26,6 +27,7 @@ final class ModelAccess {
     enum Action {
         GET(Role.READER, "getting"),
         USE(Role.READER, "using"),
+        TUNE_FROM(Role.READER, "tuning further"),
         READ_OPERATIONS(Role.READER, "reading the operations of"),
         PATCH(Role.WRITER, "updating"),
         CANCEL(Role.OWNER, "cancelling the tuning of"),
@@ -54,6 +56,24 @@ final class ModelAccess {
 
     ModelAccess(TunedModelStore models) {
         this.models = models;
+    }
+
+    /**
+     * Checks that the caller may tune {@code sourceName} further (tunedModelSource): it needs READER, and the model
+     * must be its project's own (the job finds its source by the project's id).
+     */
+    void requireTuningSource(Caller caller, String project, String sourceName) {
+        String id = sourceName.startsWith("tunedModels/") ? sourceName.substring("tunedModels/".length()) : sourceName;
+        Granted source;
+        try {
+            source = require(caller, project, id, Action.TUNE_FROM);
+        } catch (ServiceException e) {
+            throw new ServiceException(e.code(), "tuned_model_source.tuned_model: " + e.getMessage());
+        }
+        if (!source.model().project().equals(project)) {
+            throw new InvalidRequestException("tuned_model_source.tuned_model " + sourceName + " is shared from another "
+                    + "project; only a project's own models can be tuned further");
+        }
     }
 
     /** The model {@code tunedModels/id} as {@code caller}, acting for {@code project}, may do {@code action} with. */

@@ -270,6 +270,28 @@ class SharingTest {
         assertEquals(200, stranger.delete("/v1beta/tunedModels/same-id").status());
     }
 
+    @Test
+    void onlyAProjectsOwnModelsItMayReadCanBeTunedFurther() {
+        String shared = owner.post("/v1beta/tunedModels/table-model/permissions",
+                "{\"granteeType\":\"GROUP\",\"emailAddress\":\"guest@projects.tuneforge\",\"role\":\"READER\"}")
+                .json().get("name").asText();
+        try {
+            String fromSource = body(1).replace("\"base_model\": \"models/gemini-1.0-pro-001\",",
+                    "\"tuned_model_source\": {\"tuned_model\": \"tunedModels/table-model\"},");
+            assertTrue(fromSource.contains("tuned_model_source"), fromSource);
+            Http.Response guestTry = guest.post("/v1beta/tunedModels?tunedModelId=from-shared", fromSource);
+            assertEquals(400, guestTry.status(), guestTry.body());
+            assertTrue(guestTry.json().get("error").get("message").asText().contains("tuned_model_source.tuned_model"));
+            Http.Response strangerTry = stranger.post("/v1beta/tunedModels?tunedModelId=from-shared", fromSource);
+            assertEquals(404, strangerTry.status(), strangerTry.body());
+            assertTrue(strangerTry.json().get("error").get("message").asText().contains("tuned_model_source.tuned_model"));
+            assertEquals(404, guest.get("/v1beta/tunedModels/from-shared").status(), "nothing stored");
+            assertEquals(404, stranger.get("/v1beta/tunedModels/from-shared").status(), "nothing stored");
+        } finally {
+            assertEquals(200, owner.delete("/v1beta/" + shared).status());
+        }
+    }
+
     private static List<String> names(Http.Response list) {
         assertEquals(200, list.status(), list.body());
         List<String> out = new ArrayList<>();
