@@ -2,6 +2,7 @@ package dev.tuneforge.store;
 
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.JdbiException;
 import org.jdbi.v3.core.mapper.RowMapper;
 
 import java.util.List;
@@ -62,13 +63,30 @@ public final class PermissionStore {
 
     /** Stores a new permission; false (nothing stored) when the model already grants something to that grantee. */
     public boolean create(String uid, Permission p) {
-        return jdbi.inTransaction(h -> {
-            if (find(h, uid, p.granteeType(), p.emailAddress()).isPresent()) {
+        try {
+            return jdbi.inTransaction(h -> {
+                lockModel(h, uid);
+                if (find(h, uid, p.granteeType(), p.emailAddress()).isPresent()) {
+                    return false;
+                }
+                insert(h, uid, p);
+                return true;
+            });
+        } catch (JdbiException e) {
+            // the unique key refused a grant that a concurrent request stored first
+            if (find(uid, p.granteeType(), p.emailAddress()).isPresent()) {
                 return false;
             }
-            insert(h, uid, p);
-            return true;
-        });
+            throw e;
+        }
+    }
+
+    /**
+     * Serializes the changes of one model's permissions: a write to its row holds the row's lock (PostgreSQL) or the
+     * database's (SQLite) until the transaction ends, in portable SQL (SQLite has no SELECT ... FOR UPDATE).
+     */
+    private static void lockModel(Handle h, String uid) {
+        h.createUpdate("UPDATE tuned_models SET update_time = update_time WHERE uid = :uid").bind("uid", uid).execute();
     }
 
     static void insert(Handle h, String uid, Permission p) {
@@ -97,6 +115,7 @@ public final class PermissionStore {
      */
     public void transfer(String uid, Permission newOwner) {
         jdbi.useTransaction(h -> {
+            lockModel(h, uid);
             h.createUpdate("UPDATE tuned_model_permissions SET role = 'WRITER' WHERE tuned_model_uid = :uid AND role = 'OWNER'")
                     .bind("uid", uid).execute();
             Optional<Permission> existing = find(h, uid, newOwner.granteeType(), newOwner.emailAddress());

@@ -292,6 +292,57 @@ class SharingTest {
         }
     }
 
+    @Test
+    void concurrentGrantsAndTransfersLeaveOneGrantPerGranteeAndOneOwner() throws Exception {
+        assertEquals(200, owner.post("/v1beta/tunedModels?tunedModelId=contended", body(1)).status());
+        List<java.util.concurrent.Future<Http.Response>> grants = new ArrayList<>();
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(8)) {
+            for (int i = 0; i < 8; i++) {
+                grants.add(pool.submit(() -> owner.post("/v1beta/tunedModels/contended/permissions",
+                        "{\"emailAddress\":\"same@example.test\",\"role\":\"READER\"}")));
+            }
+        }
+        List<Integer> statuses = new ArrayList<>();
+        for (var f : grants) {
+            statuses.add(f.get().status());
+        }
+        assertEquals(1, statuses.stream().filter(x -> x == 200).count(), statuses.toString());
+        assertEquals(7, statuses.stream().filter(x -> x == 409).count(), statuses.toString());
+
+        // the owner transfers to several projects at once: whichever wins, there is one OWNER
+        List<java.util.concurrent.Future<Http.Response>> transfers = new ArrayList<>();
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(4)) {
+            for (String target : List.of("guest", "stranger", "solo", "ext")) {
+                transfers.add(pool.submit(() -> owner.post("/v1beta/tunedModels/contended:transferOwnership",
+                        "{\"emailAddress\":\"" + target + "@projects.tuneforge\"}")));
+            }
+        }
+        int transferred = 0;
+        for (var f : transfers) {
+            int status = f.get().status();
+            assertTrue(status == 200 || status == 403, "a transfer after the first finds the caller no longer OWNER: "
+                    + status);
+            transferred += status == 200 ? 1 : 0;
+        }
+        assertTrue(transferred >= 1);
+        JsonNode all = guest.get("/v1beta/tunedModels/contended/permissions?pageSize=100").json();
+        if (all.has("error")) {
+            all = stranger.get("/v1beta/tunedModels/contended/permissions?pageSize=100").json();
+        }
+        if (all.has("error")) {
+            all = soloOther.get("/v1beta/tunedModels/contended/permissions?pageSize=100").json();
+        }
+        if (all.has("error")) {
+            all = alice.get("/v1beta/tunedModels/contended/permissions?pageSize=100").json();
+        }
+        assertTrue(all.has("permissions"), all.toString());
+        int owners = 0;
+        for (JsonNode p : all.get("permissions")) {
+            owners += p.get("role").asText().equals("OWNER") ? 1 : 0;
+        }
+        assertEquals(1, owners, all.toString());
+    }
+
     private static List<String> names(Http.Response list) {
         assertEquals(200, list.status(), list.body());
         List<String> out = new ArrayList<>();
