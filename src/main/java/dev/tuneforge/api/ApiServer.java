@@ -7,6 +7,7 @@ import dev.tuneforge.auth.AuthException;
 import dev.tuneforge.auth.AuthStore;
 import dev.tuneforge.auth.Authenticator;
 import dev.tuneforge.auth.Caller;
+import dev.tuneforge.auth.Identities;
 import dev.tuneforge.auth.Scopes;
 import dev.tuneforge.catalog.BaseModelCatalog;
 import dev.tuneforge.engine.generate.GenerationOptions;
@@ -55,6 +56,8 @@ public final class ApiServer implements AutoCloseable {
     private final HttpSettings http;
     private final JettySetup jetty;
     private final Javalin app;
+    private final ModelAccess access;
+    private final PermissionRoutes permissions;
     private volatile String publicBaseUrl;
 
     ApiServer(TuningService tuning, Authenticator auth, GenerationThreads generation, Readiness readiness,
@@ -67,6 +70,8 @@ public final class ApiServer implements AutoCloseable {
         this.readiness = readiness;
         this.http = http;
         this.jetty = new JettySetup(http);
+        this.access = new ModelAccess(tuning.store());
+        this.permissions = new PermissionRoutes(access, tuning.store().permissions());
         this.app = Javalin.create(config -> {
             // platform threads: request handlers call JDBC (SQLite) and the tokenizer through JNI, and a virtual
             // thread that blocks inside a native frame pins its carrier (see GenerationThreads)
@@ -132,6 +137,7 @@ public final class ApiServer implements AutoCloseable {
             app.get(base + "/tunedModels/{id}/operations", this::listOperations);
             app.get(base + "/tunedModels/{id}/operations/{op}", this::getOperation);
             app.post(base + "/tunedModels/{id}/operations/{op}", this::operationMethod);
+            permissions.register(app, base);
             app.post(base + "/apiKeys", this::createApiKey);
             app.get(base + "/apiKeys", this::listApiKeys);
             app.delete(base + "/apiKeys/{id}", this::revokeApiKey);
@@ -215,7 +221,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /** Any valid credentials: an access token or an API key. */
-    private static Caller requireCaller(Context ctx) {
+    static Caller requireCaller(Context ctx) {
         Caller caller = ctx.attribute(CALLER);
         if (caller == null) {
             throw AuthException.credentialsMissing("the request has no credentials: send 'Authorization: Bearer <access "
@@ -225,7 +231,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /** An OAuth 2.0 access token with a tuning scope, as tuning calls need. */
-    private static Caller requireTuning(Context ctx) {
+    static Caller requireTuning(Context ctx) {
         Caller caller = requireCaller(ctx);
         if (caller.apiKey()) {
             throw AuthException.credentialsMissing("API keys are not supported by this API: tuning calls need an "
@@ -239,7 +245,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /** The project a call acts for: x-goog-user-project, which must be one of the caller's, else its only one. */
-    private static String project(Context ctx) {
+    static String project(Context ctx) {
         Caller caller = requireCaller(ctx);
         String p = ctx.header("x-goog-user-project");
         if (p != null && !p.isBlank()) {
@@ -299,9 +305,9 @@ public final class ApiServer implements AutoCloseable {
 
     // ---- tuned models
 
-    private TunedModelRecord visible(Context ctx, String id) {
-        return tuning.store().get(project(ctx), id)
-                .orElseThrow(() -> new ServiceException(Code.NOT_FOUND, "tunedModels/" + id + " not found"));
+    /** The model {@code tunedModels/id} when the caller may do {@code action} with it ({@link ModelAccess}). */
+    private TunedModelRecord visible(Context ctx, String id, ModelAccess.Action action) {
+        return access.require(requireCaller(ctx), project(ctx), id, action).model();
     }
 
     private void listTunedModels(Context ctx) {
@@ -310,14 +316,14 @@ public final class ApiServer implements AutoCloseable {
         String filterText = ctx.queryParam("filter");
         TunedModelFilter filter = TunedModelFilter.parse(filterText);
         TunedModelPageToken token = TunedModelPageToken.parse(Page.token(ctx), filterText);
-        List<TunedModelRecord> rows = filter.everyoneOnly() ? List.of() : tuning.store().list(project(ctx),
-                filter.words(), token == null ? null : token.position(), size + 1);
+        List<TunedModelRecord> rows = tuning.store().list(filter.access(Identities.principals(requireCaller(ctx),
+                project(ctx))), filter.words(), token == null ? null : token.position(), size + 1);
         ObjectNode out = GoogleJson.MAPPER.createObjectNode();
         ArrayNode arr = out.putArray("tunedModels");
         rows.stream().limit(size).forEach(r -> arr.add(Resources.tunedModel(r, tuning.store().snapshots(r.uid()))));
         if (rows.size() > size) {
             TunedModelRecord last = rows.get(size - 1);
-            out.put("nextPageToken", new TunedModelPageToken(last.createTime(), last.id(), filterText).encode());
+            out.put("nextPageToken", new TunedModelPageToken(last.createTime(), last.id(), last.uid(), filterText).encode());
         }
         if (arr.isEmpty()) {
             out.remove("tunedModels");
@@ -330,6 +336,9 @@ public final class ApiServer implements AutoCloseable {
         JsonNode body = RequestBodies.json(ctx);
         var request = TuningRequestParser.parse(body, ctx.queryParam("tunedModelId") != null
                 ? ctx.queryParam("tunedModelId") : ctx.queryParam("tuned_model_id"));
+        if (request.sourceTunedModel() != null) {
+            access.requireTuningSource(requireCaller(ctx), project(ctx), request.sourceTunedModel());
+        }
         TunedModelRecord r = tuning.create(project(ctx), request);
         ctx.json(Resources.createdOperation(r));
     }
@@ -340,26 +349,27 @@ public final class ApiServer implements AutoCloseable {
             throw new ServiceException(Code.NOT_FOUND, "custom methods are called with POST: " + id);
         }
         requireCaller(ctx);
-        TunedModelRecord r = visible(ctx, id);
+        TunedModelRecord r = visible(ctx, id, ModelAccess.Action.GET);
         ctx.json(Resources.tunedModel(r, tuning.store().snapshots(r.uid())));
     }
 
     private void patchTunedModel(Context ctx) {
         requireTuning(ctx);
-        TunedModelRecord r = visible(ctx, ctx.pathParam("id"));
+        TunedModelRecord r = visible(ctx, ctx.pathParam("id"), ModelAccess.Action.PATCH);
         JsonNode body = RequestBodies.json(ctx);
         String mask = ctx.queryParam("updateMask") != null ? ctx.queryParam("updateMask") : ctx.queryParam("update_mask");
         TunedModelPatch patched = TuningRequestParser.patch(body, mask, new TunedModelPatch(r.displayName(),
                 r.description(), r.temperature(), r.topP(), r.topK()));
         tuning.store().patch(r.uid(), patched.displayName(), patched.description(), patched.temperature(),
                 patched.topP(), patched.topK(), Instant.now().toString());
-        TunedModelRecord updated = visible(ctx, r.id());
+        TunedModelRecord updated = tuning.store().byUid(r.uid())
+                .orElseThrow(() -> new ServiceException(Code.NOT_FOUND, r.name() + " not found"));
         ctx.json(Resources.tunedModel(updated, tuning.store().snapshots(r.uid())));
     }
 
     private void deleteTunedModel(Context ctx) {
         requireTuning(ctx);
-        TunedModelRecord r = visible(ctx, ctx.pathParam("id"));
+        TunedModelRecord r = visible(ctx, ctx.pathParam("id"), ModelAccess.Action.DELETE);
         tuning.delete(r);
         ctx.json(GoogleJson.MAPPER.createObjectNode());
     }
@@ -370,11 +380,15 @@ public final class ApiServer implements AutoCloseable {
         if (parts[1].equals("cancel")) {
             // the Google GenAI SDKs' tunings.cancel posts to {job name}:cancel, and a job's name is its tuned model's
             requireTuning(ctx);
-            cancel(visible(ctx, parts[0]));
+            cancel(visible(ctx, parts[0], ModelAccess.Action.CANCEL));
             ctx.json(GoogleJson.MAPPER.createObjectNode());
             return;
         }
-        TunedModelRecord r = visible(ctx, parts[0]);
+        if (parts[1].equals("transferOwnership")) {
+            permissions.transferOwnership(ctx, parts[0]);
+            return;
+        }
+        TunedModelRecord r = visible(ctx, parts[0], ModelAccess.Action.USE);
         if (r.state() != TunedModelRecord.State.ACTIVE) {
             throw new ServiceException(Code.FAILED_PRECONDITION, r.name() + " is " + r.state()
                     + "; it can be used once it is ACTIVE");
@@ -388,7 +402,7 @@ public final class ApiServer implements AutoCloseable {
 
     private void listOperations(Context ctx) {
         requireTuning(ctx);
-        TunedModelRecord r = visible(ctx, ctx.pathParam("id"));
+        TunedModelRecord r = visible(ctx, ctx.pathParam("id"), ModelAccess.Action.READ_OPERATIONS);
         ObjectNode out = GoogleJson.MAPPER.createObjectNode();
         out.putArray("operations").add(Resources.operation(r, tuning.store().snapshots(r.uid())));
         ctx.json(out);
@@ -396,7 +410,7 @@ public final class ApiServer implements AutoCloseable {
 
     private void getOperation(Context ctx) {
         requireTuning(ctx);
-        TunedModelRecord r = visible(ctx, ctx.pathParam("id"));
+        TunedModelRecord r = visible(ctx, ctx.pathParam("id"), ModelAccess.Action.READ_OPERATIONS);
         if (!r.operationId().equals(ctx.pathParam("op"))) {
             throw new ServiceException(Code.NOT_FOUND, r.name() + "/operations/" + ctx.pathParam("op") + " not found");
         }
@@ -406,7 +420,8 @@ public final class ApiServer implements AutoCloseable {
     private void operationMethod(Context ctx) {
         requireTuning(ctx);
         String[] parts = splitMethod(ctx.pathParam("op"));
-        TunedModelRecord r = visible(ctx, ctx.pathParam("id"));
+        TunedModelRecord r = visible(ctx, ctx.pathParam("id"), parts[1].equals("cancel")
+                ? ModelAccess.Action.CANCEL : ModelAccess.Action.READ_OPERATIONS);
         if (!r.operationId().equals(parts[0])) {
             throw new ServiceException(Code.NOT_FOUND, r.name() + "/operations/" + parts[0] + " not found");
         }

@@ -144,7 +144,8 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
                 java.time.Duration.ofSeconds(a.path("tokenTtlSeconds").asLong(auth.tokenTtl().toSeconds())),
                 ext.isObject() ? new dev.tuneforge.auth.ExternalIssuer(ext.path("issuer").asText(null),
                         ext.path("jwksUrl").asText(null), ext.path("audience").asText(null),
-                        ext.path("projectsClaim").asText(null)) : null, loginThrottle(a.path("loginThrottle")));
+                        ext.path("projectsClaim").asText(null), ext.path("emailClaim").asText(null),
+                        ext.path("groupsClaim").asText(null)) : null, loginThrottle(a.path("loginThrottle")));
         QuotaSettings quotas;
         try {
             quotas = QuotaSettings.read(root.path("quotas"));

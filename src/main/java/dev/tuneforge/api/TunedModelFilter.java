@@ -1,5 +1,8 @@
 package dev.tuneforge.api;
 
+import dev.tuneforge.store.Permission.Role;
+import dev.tuneforge.store.Principals;
+import dev.tuneforge.store.TunedModelStore;
 import dev.tuneforge.tuning.InvalidRequestException;
 
 import java.util.ArrayList;
@@ -8,15 +11,16 @@ import java.util.Locale;
 
 /**
  * The {@code filter} of tunedModels.list, as Google defines it: a full-text search over display name and
- * description (every word must appear, case-insensitively), plus the operators {@code owner:me},
- * {@code writers:me}, {@code readers:me} (the caller's own models: every model of its project, as tuned models
- * are not shared yet) and {@code readers:everyone} (models shared with everyone: none). The store applies it, in
- * SQL.
+ * description (every word must appear, case-insensitively), plus the operators {@code readers:me},
+ * {@code writers:me}, {@code owner:me} (models the caller holds at least that role on by name: as a user or through
+ * one of its groups, its project's included) and {@code readers:everyone} (models shared with everyone). Without an
+ * operator the list is {@code readers:me}; several operators must all hold. The store applies it, in SQL.
  */
-record TunedModelFilter(List<String> words, boolean everyoneOnly) {
+record TunedModelFilter(List<String> words, Role directRole, boolean sharedWithEveryone) {
 
     static TunedModelFilter parse(String filter) {
         List<String> words = new ArrayList<>();
+        Role direct = null;
         boolean everyone = false;
         if (filter != null) {
             for (String term : filter.trim().split("\\s+")) {
@@ -24,19 +28,31 @@ record TunedModelFilter(List<String> words, boolean everyoneOnly) {
                     continue;
                 }
                 String t = term.toLowerCase(Locale.ROOT);
-                switch (t) {
-                    case "owner:me", "writers:me", "readers:me" -> { }
-                    case "readers:everyone" -> everyone = true;
-                    default -> {
-                        if (t.contains(":")) {
-                            throw new InvalidRequestException("filter operator '" + term + "' is not supported "
-                                    + "(owner:me, writers:me, readers:me, readers:everyone, or words to search)");
-                        }
-                        words.add(t);
-                    }
+                Role role = switch (t) {
+                    case "readers:me" -> Role.READER;
+                    case "writers:me" -> Role.WRITER;
+                    case "owner:me" -> Role.OWNER;
+                    default -> null;
+                };
+                if (role != null) {
+                    direct = direct == null || role.allows(direct) ? role : direct;
+                } else if (t.equals("readers:everyone")) {
+                    everyone = true;
+                } else if (t.contains(":")) {
+                    throw new InvalidRequestException("filter operator '" + term + "' is not supported "
+                            + "(owner:me, writers:me, readers:me, readers:everyone, or words to search)");
+                } else {
+                    words.add(t);
                 }
             }
         }
-        return new TunedModelFilter(List.copyOf(words), everyone);
+        if (direct == null && !everyone) {
+            direct = Role.READER;
+        }
+        return new TunedModelFilter(List.copyOf(words), direct, everyone);
+    }
+
+    TunedModelStore.Access access(Principals principals) {
+        return new TunedModelStore.Access(principals, directRole, sharedWithEveryone);
     }
 }

@@ -13,21 +13,23 @@ import java.util.HexFormat;
 import java.util.regex.Pattern;
 
 /**
- * The page token of tunedModels.list: the position after the last model of the page (its create time and id, the
- * list's order) and the filter it was issued for. Pages stay stable while models are created or deleted; a token
+ * The page token of tunedModels.list: the position after the last model of the page (its create time, id and internal
+ * id, the list's order: a list may hold models of several projects, whose ids can repeat) and the filter it was
+ * issued for. Pages stay stable while models are created or deleted; a token
  * this server did not issue, or one used with another filter, is INVALID_ARGUMENT.
  */
-record TunedModelPageToken(String createTime, String id, String filter) {
-    private static final String VERSION = "t1";
+record TunedModelPageToken(String createTime, String id, String uid, String filter) {
+    private static final String VERSION = "t2";
+    private static final Pattern UID = Pattern.compile("[a-z0-9_-]{1,80}");
     private static final Pattern ID = Pattern.compile("[a-z]([a-z0-9-]{0,78}[a-z0-9])?");
 
     String encode() {
-        String plain = String.join("\n", VERSION, createTime, id, filterKey(filter));
+        String plain = String.join("\n", VERSION, createTime, id, uid, filterKey(filter));
         return Base64.getUrlEncoder().withoutPadding().encodeToString(plain.getBytes(StandardCharsets.UTF_8));
     }
 
     TunedModelStore.ListPosition position() {
-        return new TunedModelStore.ListPosition(createTime, id);
+        return new TunedModelStore.ListPosition(createTime, id, uid);
     }
 
     /** The token {@code token} (null when there is none) sent with {@code filter}. */
@@ -41,7 +43,8 @@ record TunedModelPageToken(String createTime, String id, String filter) {
         } catch (IllegalArgumentException e) {
             throw notIssued();
         }
-        if (parts.length != 4 || !parts[0].equals(VERSION) || !ID.matcher(parts[2]).matches()) {
+        if (parts.length != 5 || !parts[0].equals(VERSION) || !ID.matcher(parts[2]).matches()
+                || !UID.matcher(parts[3]).matches()) {
             throw notIssued();
         }
         try {
@@ -49,11 +52,11 @@ record TunedModelPageToken(String createTime, String id, String filter) {
         } catch (DateTimeParseException e) {
             throw notIssued();
         }
-        if (!parts[3].equals(filterKey(filter))) {
+        if (!parts[4].equals(filterKey(filter))) {
             throw new InvalidRequestException("page_token was issued for another filter; send the filter of the "
                     + "first page with every page");
         }
-        return new TunedModelPageToken(parts[1], parts[2], filter);
+        return new TunedModelPageToken(parts[1], parts[2], parts[3], filter);
     }
 
     private static InvalidRequestException notIssued() {

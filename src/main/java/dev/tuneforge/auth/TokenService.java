@@ -108,11 +108,13 @@ public final class TokenService {
         if (issuer.equals(tokenIssuer)) {
             JWTClaimsSet claims = process(ownProcessor(), token);
             requireStanding(claims);
-            return new Caller(claims.getSubject(), scopes(claims), projects(claims, "projects"), false);
+            return new Caller(claims.getSubject(), scopes(claims), projects(claims, "projects"), false,
+                    Identities.clientAddress(claims.getSubject()), Set.of());
         }
         if (external != null && external.issuer().equals(tokenIssuer)) {
             JWTClaimsSet claims = process(externalProcessor, token);
-            return new Caller(claims.getSubject(), scopes(claims), projects(claims, external.projectsClaim()), false);
+            return new Caller(claims.getSubject(), scopes(claims), projects(claims, external.projectsClaim()), false,
+                    verifiedEmail(claims), projects(claims, external.groupsClaim()));
         }
         throw AuthException.invalidToken("the access token comes from an unknown issuer");
     }
@@ -172,6 +174,17 @@ public final class TokenService {
 
     private DefaultJWTProcessor<SecurityContext> ownProcessor() {
         return processor(new ImmutableJWKSet<>(keys.publicKeys()), issuer, AUDIENCE, Set.of("sub", "exp", "iat", "jti"));
+    }
+
+    /** The external user's email address, unless the issuer says it is not verified (or the token has none). */
+    private String verifiedEmail(JWTClaimsSet claims) {
+        Object email = claims.getClaim(external.emailClaim());
+        Object verified = claims.getClaim("email_verified");
+        if (!(email instanceof String address) || address.isBlank() || !address.contains("@")
+                || Boolean.FALSE.equals(verified) || "false".equals(verified)) {
+            return null;
+        }
+        return Identities.normalized(address);
     }
 
     private static Set<String> scopes(JWTClaimsSet claims) {

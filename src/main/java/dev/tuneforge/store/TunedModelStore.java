@@ -19,13 +19,20 @@ public final class TunedModelStore {
             + "completed_steps, start_time, complete_time, error_code, error_message, cancel_requested, damage_reason";
     private static final RowMapper<TunedModelRecord> MAPPER = TunedModelStore::map;
     private final Jdbi jdbi;
+    private final PermissionStore permissions;
 
-    /** Where a page of {@link #list} starts: after the model with this create time and id. */
-    public record ListPosition(String createTime, String id) {
+    /** Where a page of {@link #list} starts: after the model with this create time, id and uid (ids repeat across projects). */
+    public record ListPosition(String createTime, String id, String uid) {
     }
 
     public TunedModelStore(Database db) {
         this.jdbi = db.jdbi();
+        this.permissions = new PermissionStore(jdbi);
+    }
+
+    /** The permissions of these models (who may read, write or own each). */
+    public PermissionStore permissions() {
+        return permissions;
     }
 
     /** Inserts a new tuned model; false when its project already has a model with its id. */
@@ -46,6 +53,7 @@ public final class TunedModelStore {
                     .bindMethods(r)
                     .bind("state", r.state().name())
                     .execute();
+            PermissionStore.insert(h, r.uid(), Permission.creator(r.project(), r.createTime()));
             return true;
         });
     }
@@ -63,24 +71,63 @@ public final class TunedModelStore {
     }
 
     /**
-     * Up to {@code limit} of a project's tuned models, oldest first, after {@code after} (null: from the start),
-     * those whose display name and description contain every one of {@code words} (lowercase; ASCII letters
-     * compared case-insensitively).
+     * Which models a list shows: those the caller holds at least {@code directRole} on by name (as a user or through
+     * one of its groups; null: no such condition), and when {@code sharedWithEveryone}, those shared with everyone.
      */
-    public List<TunedModelRecord> list(String project, List<String> words, ListPosition after, int limit) {
-        StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM tuned_models WHERE project = :project");
+    public record Access(Principals principals, Permission.Role directRole, boolean sharedWithEveryone) {
+    }
+
+    /** A model with the highest role the caller holds on it. */
+    public record Accessible(TunedModelRecord model, Permission.Role role) {
+    }
+
+    /**
+     * The models with public id {@code id} that the caller holds a role on (by name or as one of everyone), with
+     * that role: at most one per project.
+     */
+    public List<Accessible> accessible(String id, Principals principals) {
+        return jdbi.withHandle(h -> GranteeMatch.bind(h.createQuery("SELECT " + COLUMNS + ", (SELECT MAX("
+                        + GranteeMatch.ROLE_RANK + ") FROM tuned_model_permissions p WHERE p.tuned_model_uid = "
+                        + "tuned_models.uid AND " + GranteeMatch.any() + ") AS access_rank FROM tuned_models WHERE id = :id "
+                        + "ORDER BY create_time, uid"), principals).bind("id", id)
+                .map((rs, ctx) -> {
+                    int rank = rs.getInt("access_rank");
+                    return rs.wasNull() ? null : new Accessible(map(rs, ctx), GranteeMatch.role(rank));
+                }).list().stream().filter(java.util.Objects::nonNull).toList());
+    }
+
+    /**
+     * Up to {@code limit} of the tuned models {@code access} selects, oldest first, after {@code after} (null: from
+     * the start), those whose display name and description contain every one of {@code words} (lowercase; ASCII
+     * letters compared case-insensitively).
+     */
+    public List<TunedModelRecord> list(Access access, List<String> words, ListPosition after, int limit) {
+        StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM tuned_models WHERE 1 = 1");
+        if (access.directRole() != null) {
+            sql.append(" AND EXISTS (SELECT 1 FROM tuned_model_permissions p WHERE p.tuned_model_uid = tuned_models.uid AND ")
+                    .append(GranteeMatch.direct()).append(" AND p.role IN (<roles>))");
+        }
+        if (access.sharedWithEveryone()) {
+            sql.append(" AND EXISTS (SELECT 1 FROM tuned_model_permissions p WHERE p.tuned_model_uid = tuned_models.uid "
+                    + "AND p.grantee_type = 'EVERYONE')");
+        }
         if (after != null) {
-            sql.append(" AND (create_time > :afterTime OR (create_time = :afterTime AND id > :afterId))");
+            sql.append(" AND (create_time > :afterTime OR (create_time = :afterTime AND (id > :afterId "
+                    + "OR (id = :afterId AND uid > :afterUid))))");
         }
         for (int i = 0; i < words.size(); i++) {
             sql.append(" AND LOWER(COALESCE(display_name, '') || ' ' || COALESCE(description, '')) LIKE :word")
                     .append(i).append(" ESCAPE '\\'");
         }
-        sql.append(" ORDER BY create_time, id LIMIT :limit");
+        sql.append(" ORDER BY create_time, id, uid LIMIT :limit");
         return jdbi.withHandle(h -> {
-            var q = h.createQuery(sql.toString()).bind("project", project).bind("limit", limit);
+            var q = h.createQuery(sql.toString()).bind("limit", limit);
+            if (access.directRole() != null) {
+                GranteeMatch.bind(q, access.principals()).bindList("roles", java.util.Arrays.stream(Permission.Role.values())
+                        .filter(r -> r.allows(access.directRole())).map(Enum::name).toList());
+            }
             if (after != null) {
-                q.bind("afterTime", after.createTime()).bind("afterId", after.id());
+                q.bind("afterTime", after.createTime()).bind("afterId", after.id()).bind("afterUid", after.uid());
             }
             for (int i = 0; i < words.size(); i++) {
                 q.bind("word" + i, "%" + likeEscaped(words.get(i)) + "%");
@@ -178,6 +225,7 @@ public final class TunedModelStore {
     public boolean delete(String uid) {
         return jdbi.inTransaction(h -> {
             h.createUpdate("DELETE FROM tuning_snapshots WHERE tuned_model_uid = :uid").bind("uid", uid).execute();
+            h.createUpdate("DELETE FROM tuned_model_permissions WHERE tuned_model_uid = :uid").bind("uid", uid).execute();
             return h.createUpdate("DELETE FROM tuned_models WHERE uid = :uid").bind("uid", uid).execute() > 0;
         });
     }
