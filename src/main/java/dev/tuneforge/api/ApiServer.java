@@ -9,9 +9,7 @@ import dev.tuneforge.auth.Authenticator;
 import dev.tuneforge.auth.Caller;
 import dev.tuneforge.auth.Scopes;
 import dev.tuneforge.catalog.BaseModelCatalog;
-import dev.tuneforge.engine.generate.GenerationOptions;
 import dev.tuneforge.engine.generate.GenerationThreads;
-import dev.tuneforge.engine.generate.GenerationResult;
 import dev.tuneforge.store.StorageErrors;
 import dev.tuneforge.store.TunedModelRecord;
 import dev.tuneforge.tuning.DamagedModelException;
@@ -29,8 +27,6 @@ import org.eclipse.jetty.http.BadMessageException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Base64;
@@ -48,6 +44,7 @@ public final class ApiServer implements AutoCloseable {
     private final BaseModelCatalog catalog;
     private final Authenticator auth;
     private final GenerationThreads generation;
+    private final GenerationEndpoint generationEndpoint;
     private final Readiness readiness;
     private final HttpSettings http;
     private final JettySetup jetty;
@@ -60,6 +57,7 @@ public final class ApiServer implements AutoCloseable {
         this.catalog = tuning.catalog();
         this.auth = auth;
         this.generation = generation;
+        this.generationEndpoint = new GenerationEndpoint(generation);
         this.readiness = readiness;
         this.http = http;
         this.jetty = new JettySetup(http);
@@ -282,7 +280,7 @@ public final class ApiServer implements AutoCloseable {
                 gen.hasNonNull("temperature") ? gen.get("temperature").asDouble() : null,
                 gen.hasNonNull("top_p") ? gen.get("top_p").asDouble() : null,
                 gen.hasNonNull("top_k") ? gen.get("top_k").asInt() : null);
-        generationMethod(ctx, parts[1], target);
+        generationEndpoint.handle(ctx, parts[1], target);
     }
 
     // ---- tuned models
@@ -362,7 +360,7 @@ public final class ApiServer implements AutoCloseable {
         }
         GenerateContent.Target target = new GenerateContent.Target(r.name(), tuning.baseOf(r), tuning.adapter(r),
                 r.temperature(), r.topP(), r.topK());
-        generationMethod(ctx, parts[1], target);
+        generationEndpoint.handle(ctx, parts[1], target);
     }
 
     // ---- operations
@@ -443,64 +441,6 @@ public final class ApiServer implements AutoCloseable {
             n.put("displayName", displayName);
         }
         return n;
-    }
-
-    // ---- generation
-
-    private void generationMethod(Context ctx, String method, GenerateContent.Target target) {
-        JsonNode body = RequestBodies.json(ctx);
-        switch (method) {
-            case "generateContent" -> {
-                String input = GenerateContent.inputText(body, target.tuned());
-                GenerationOptions options = GenerateContent.options(body, target);
-                GenerationResult result = generation.run(() -> GenerateContent.run(target, input, options, t -> { }));
-                ctx.json(GenerateContent.response(target, result.text(), result));
-            }
-            case "streamGenerateContent" -> stream(ctx, body, target);
-            case "countTokens" -> {
-                String input = GenerateContent.inputText(body, target.tuned());
-                ctx.json(GoogleJson.MAPPER.createObjectNode().put("totalTokens", GenerateContent.countTokens(target, input)));
-            }
-            default -> throw new ServiceException(Code.NOT_FOUND, "no such method: " + method
-                    + " (generateContent, streamGenerateContent, countTokens)");
-        }
-    }
-
-    /**
-     * Streams the answer as it is generated (a generation thread writes the chunks). A client that goes away ends
-     * the generation at its next chunk, with one line in the log: that is an ordinary event, not a failure.
-     */
-    private void stream(Context ctx, JsonNode body, GenerateContent.Target target) {
-        String input = GenerateContent.inputText(body, target.tuned());
-        GenerationOptions options = GenerateContent.options(body, target);
-        boolean sse = "sse".equals(ctx.queryParam("alt"));
-        ChunkWriter writer;
-        try {
-            writer = new ChunkWriter(ctx.res().getOutputStream(), sse);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        ctx.status(200);
-        ctx.res().setContentType(sse ? "text/event-stream" : "application/json");
-        ctx.res().setCharacterEncoding("UTF-8");
-        try {
-            generation.run(() -> {
-                StringBuilder pending = new StringBuilder();
-                GenerationResult result = GenerateContent.run(target, input, options, piece -> {
-                    if (pending.length() > 0) {
-                        writer.write(GenerateContent.chunk(target, pending.toString()));
-                        pending.setLength(0);
-                    }
-                    pending.append(piece);
-                });
-                writer.write(GenerateContent.response(target, pending.toString(), result));
-                writer.finish();
-                return result;
-            });
-        } catch (ChunkWriter.ClientGone e) {
-            LOG.info("request_id={} client disconnected after {} chunks; generation stopped",
-                    ctx.<String>attribute("requestId"), e.chunksWritten());
-        }
     }
 
     private static String[] splitMethod(String segment) {

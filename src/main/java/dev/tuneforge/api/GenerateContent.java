@@ -7,7 +7,6 @@ import dev.tuneforge.engine.generate.GenerationOptions;
 import dev.tuneforge.engine.generate.GenerationResult;
 import dev.tuneforge.engine.model.Adapter;
 import dev.tuneforge.tuning.InvalidRequestException;
-import dev.tuneforge.tuning.TuningRequestParser;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -15,7 +14,7 @@ import java.util.function.Consumer;
 
 /**
  * generateContent / streamGenerateContent / countTokens on a base model or a tuned model (base + adapter).
- * A tuned model formats the input as training did; a base model without a chat template continues the text.
+ * The prompt is the request's conversation as {@link ConversationPrompt} formats it.
  */
 final class GenerateContent {
     static final double DEFAULT_TEMPERATURE = 1.0;
@@ -32,41 +31,6 @@ final class GenerateContent {
     }
 
     private GenerateContent() {
-    }
-
-    /** The single user text of {@code contents}. */
-    static String inputText(JsonNode body, boolean tuned) {
-        JsonNode contents = body.get("contents");
-        if (contents == null || !contents.isArray() || contents.isEmpty()) {
-            throw new InvalidRequestException("contents is required: a list with one content of text parts");
-        }
-        if (contents.size() > 1) {
-            throw new InvalidRequestException("contents has " + contents.size() + " turns; multi-turn conversations "
-                    + "are not supported" + (tuned ? " by tuned models" : ""));
-        }
-        JsonNode content = contents.get(0);
-        String role = content.path("role").asText("user");
-        if (!role.equals("user")) {
-            throw new InvalidRequestException("contents[0].role must be 'user', got '" + role + "'");
-        }
-        JsonNode parts = content.get("parts");
-        if (parts == null || !parts.isArray() || parts.isEmpty()) {
-            throw new InvalidRequestException("contents[0].parts is required");
-        }
-        StringBuilder text = new StringBuilder();
-        for (int i = 0; i < parts.size(); i++) {
-            JsonNode part = parts.get(i);
-            JsonNode t = part.get("text");
-            if (t == null || !t.isTextual()) {
-                throw new InvalidRequestException("contents[0].parts[" + i + "]: only text parts are supported");
-            }
-            text.append(t.asText());
-        }
-        if (text.length() > TuningRequestParser.MAX_INPUT_CHARS) {
-            throw new InvalidRequestException("contents[0].parts: the input has " + text.length()
-                    + " characters; the limit is " + TuningRequestParser.MAX_INPUT_CHARS);
-        }
-        return text.toString();
     }
 
     static GenerationOptions options(JsonNode body, Target target) {
@@ -128,18 +92,9 @@ final class GenerateContent {
         return new GenerationOptions(maxOut, temperature, topP, topK, seed, stops);
     }
 
-    static GenerationResult run(Target target, String input, GenerationOptions options, Consumer<String> onText) {
-        if (target.tuned() || target.base().promptFormat().usesChatTemplate()) {
-            return target.base().answer(input, target.adapter(), options, onText);
-        }
-        return target.base().continueText(input, options, onText);
-    }
-
-    static int countTokens(Target target, String input) {
-        if (target.tuned() || target.base().promptFormat().usesChatTemplate()) {
-            return target.base().promptFormat().promptIds(input).length;
-        }
-        return target.base().tokenizer().encode(input, true).length;
+    static GenerationResult run(Target target, ConversationPrompt prompt, GenerationOptions options,
+                                Consumer<String> onText) {
+        return target.base().generate(prompt.ids(), target.adapter(), options, prompt.stopIds(), onText);
     }
 
     static ObjectNode response(Target target, String text, GenerationResult result) {

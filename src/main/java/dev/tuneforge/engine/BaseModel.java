@@ -77,11 +77,22 @@ public final class BaseModel implements AutoCloseable {
         return generator.generate(promptFormat.promptIds(input), adapter, options, promptFormat.stopIds(), onText);
     }
 
+    /** Generates after {@code promptIds}, with or without an adapter, until a token of {@code stopIds}. */
+    public GenerationResult generate(long[] promptIds, Adapter adapter, GenerationOptions options, Set<Long> stopIds,
+                                     Consumer<String> onText) {
+        return generator.generate(promptIds, adapter, options, stopIds, onText);
+    }
+
+    /** The ids that end a continuation of plain text: the model's EOS ids. */
+    public Set<Long> eosIds() {
+        Set<Long> stops = new java.util.LinkedHashSet<>();
+        tokenizer.eosIds().forEach(i -> stops.add((long) i));
+        return stops;
+    }
+
     /** Continues {@code text} as given (BOS + text), as a base model without a chat template is served. */
     public GenerationResult continueText(String text, GenerationOptions options, Consumer<String> onText) {
-        Set<Long> stops = new java.util.HashSet<>();
-        tokenizer.eosIds().forEach(i -> stops.add((long) i));
-        return generator.generate(tokenizer.encode(text, true), null, options, stops, onText);
+        return generator.generate(tokenizer.encode(text, true), null, options, eosIds(), onText);
     }
 
     @Override

@@ -168,9 +168,9 @@ class BadInputTest {
                         "INVALID_ARGUMENT", "40000"),
                 row("an image part", () -> http.post(tuned + ":generateContent", "{\"contents\":[{\"parts\":[{\"inline_data\":"
                         + "{\"mime_type\":\"image/png\",\"data\":\"AA==\"}}]}]}"), 400, "INVALID_ARGUMENT", "only text parts"),
-                row("several turns", () -> http.post(tuned + ":generateContent", "{\"contents\":[{\"role\":\"user\","
-                        + "\"parts\":[{\"text\":\"1\"}]},{\"role\":\"model\",\"parts\":[{\"text\":\"2\"}]},{\"role\":\"user\","
-                        + "\"parts\":[{\"text\":\"3\"}]}]}"), 400, "INVALID_ARGUMENT", "multi-turn"),
+                row("turns out of order", () -> http.post(tuned + ":generateContent", "{\"contents\":[{\"role\":\"user\","
+                        + "\"parts\":[{\"text\":\"1\"}]},{\"role\":\"user\",\"parts\":[{\"text\":\"2\"}]},{\"role\":\"user\","
+                        + "\"parts\":[{\"text\":\"3\"}]}]}"), 400, "INVALID_ARGUMENT", "contents[1].role must be 'model'"),
                 row("two candidates", () -> http.post(tuned + ":generateContent", "{\"contents\":[{\"parts\":[{\"text\":"
                         + "\"1\"}]}],\"generationConfig\":{\"candidateCount\":2}}"), 400, "INVALID_ARGUMENT", "candidate_count"),
                 row("no contents", () -> http.post(tuned + ":generateContent", "{\"contents\":[]}"), 400, "INVALID_ARGUMENT",
