@@ -1,7 +1,6 @@
 package dev.tuneforge.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tuneforge.engine.BaseModel;
 import dev.tuneforge.engine.generate.GenerationOptions;
 import dev.tuneforge.engine.generate.GenerationResult;
@@ -49,10 +48,7 @@ final class GenerateContent {
         if (g.has("responseSchema")) {
             throw new InvalidRequestException("generation_config.response_schema is not supported");
         }
-        int candidates = intField(g, "candidateCount", "generation_config.candidate_count", 1);
-        if (candidates != 1) {
-            throw new InvalidRequestException("generation_config.candidate_count must be 1, got " + candidates);
-        }
+        SamplingFields.candidateCount(g);
         int context = target.base().model().config().maxPositionEmbeddings();
         int maxOut = intField(g, "maxOutputTokens", "generation_config.max_output_tokens",
                 Math.min(DEFAULT_MAX_OUTPUT_TOKENS, context));
@@ -89,36 +85,12 @@ final class GenerateContent {
                 stops.add(s.get(i).asText());
             }
         }
-        return new GenerationOptions(maxOut, temperature, topP, topK, seed, stops);
+        return SamplingFields.apply(g, new GenerationOptions(maxOut, temperature, topP, topK, seed, stops));
     }
 
     static GenerationResult run(Target target, ConversationPrompt prompt, GenerationOptions options,
                                 Consumer<String> onText) {
         return target.base().generate(prompt.ids(), target.adapter(), options, prompt.stopIds(), onText);
-    }
-
-    static ObjectNode response(Target target, String text, GenerationResult result) {
-        ObjectNode root = chunk(target, text);
-        ObjectNode candidate = (ObjectNode) root.get("candidates").get(0);
-        if (result != null) {
-            candidate.put("finishReason", result.finishReason().name());
-            root.putObject("usageMetadata")
-                    .put("promptTokenCount", result.promptTokenCount())
-                    .put("candidatesTokenCount", result.outputTokenCount())
-                    .put("totalTokenCount", result.promptTokenCount() + result.outputTokenCount());
-        }
-        return root;
-    }
-
-    static ObjectNode chunk(Target target, String text) {
-        ObjectNode root = GoogleJson.MAPPER.createObjectNode();
-        ObjectNode candidate = root.putArray("candidates").addObject();
-        ObjectNode content = candidate.putObject("content");
-        content.putArray("parts").addObject().put("text", text);
-        content.put("role", "model");
-        candidate.put("index", 0);
-        root.put("modelVersion", target.modelVersion());
-        return root;
     }
 
     private static int intField(JsonNode n, String field, String path, int fallback) {

@@ -14,6 +14,8 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
 
 /** The generation methods of a model: generateContent, streamGenerateContent and countTokens. */
 final class GenerationEndpoint {
@@ -30,14 +32,26 @@ final class GenerationEndpoint {
             case "generateContent" -> {
                 ConversationPrompt prompt = ConversationPrompt.of(target, Conversation.parse(body, ""), "");
                 GenerationOptions options = GenerateContent.options(body, target);
-                GenerationResult result = generation.run(() -> GenerateContent.run(target, prompt, options, t -> { }));
-                ctx.json(GenerateContent.response(target, result.text(), result));
+                int count = SamplingFields.candidateCount(body.path("generationConfig"));
+                List<GenerationResult> results = generation.run(() -> {
+                    List<GenerationResult> out = new ArrayList<>();
+                    for (int i = 0; i < count; i++) {
+                        out.add(GenerateContent.run(target, prompt, candidate(options, i), t -> { }));
+                    }
+                    return out;
+                });
+                ctx.json(new GenerateResponse(target, prompt.ids().length).complete(results));
             }
             case "streamGenerateContent" -> stream(ctx, body, target);
             case "countTokens" -> ctx.json(countTokens(body, target));
             default -> throw new ServiceException(Code.NOT_FOUND, "no such method: " + method
                     + " (generateContent, streamGenerateContent, countTokens)");
         }
+    }
+
+    /** The options of candidate {@code index}: a seed of its own when the request gives one (seed + index). */
+    private static GenerationOptions candidate(GenerationOptions options, int index) {
+        return options.seed() == null || index == 0 ? options : options.withSeed(options.seed() + index);
     }
 
     /**
@@ -90,19 +104,26 @@ final class GenerationEndpoint {
         ctx.status(200);
         ctx.res().setContentType(sse ? "text/event-stream" : "application/json");
         ctx.res().setCharacterEncoding("UTF-8");
+        int count = SamplingFields.candidateCount(body.path("generationConfig"));
+        GenerateResponse response = new GenerateResponse(target, prompt.ids().length);
         try {
             generation.run(() -> {
-                StringBuilder pending = new StringBuilder();
-                GenerationResult result = GenerateContent.run(target, prompt, options, piece -> {
-                    if (pending.length() > 0) {
-                        writer.write(GenerateContent.chunk(target, pending.toString()));
-                        pending.setLength(0);
-                    }
-                    pending.append(piece);
-                });
-                writer.write(GenerateContent.response(target, pending.toString(), result));
+                int outputTokens = 0;
+                for (int i = 0; i < count; i++) {
+                    int index = i;
+                    StringBuilder pending = new StringBuilder();
+                    GenerationResult result = GenerateContent.run(target, prompt, candidate(options, i), piece -> {
+                        if (pending.length() > 0) {
+                            writer.write(response.chunk(index, pending.toString()));
+                            pending.setLength(0);
+                        }
+                        pending.append(piece);
+                    });
+                    outputTokens += result.outputTokenCount();
+                    writer.write(response.lastChunk(index, pending.toString(), result, outputTokens));
+                }
                 writer.finish();
-                return result;
+                return null;
             });
         } catch (ChunkWriter.ClientGone e) {
             LOG.info("request_id={} client disconnected after {} chunks; generation stopped",

@@ -171,8 +171,9 @@ class BadInputTest {
                 row("turns out of order", () -> http.post(tuned + ":generateContent", "{\"contents\":[{\"role\":\"user\","
                         + "\"parts\":[{\"text\":\"1\"}]},{\"role\":\"user\",\"parts\":[{\"text\":\"2\"}]},{\"role\":\"user\","
                         + "\"parts\":[{\"text\":\"3\"}]}]}"), 400, "INVALID_ARGUMENT", "contents[1].role must be 'model'"),
-                row("two candidates", () -> http.post(tuned + ":generateContent", "{\"contents\":[{\"parts\":[{\"text\":"
-                        + "\"1\"}]}],\"generationConfig\":{\"candidateCount\":2}}"), 400, "INVALID_ARGUMENT", "candidate_count"),
+                row("nine candidates", () -> http.post(tuned + ":generateContent", "{\"contents\":[{\"parts\":[{\"text\":"
+                        + "\"1\"}]}],\"generationConfig\":{\"candidateCount\":9}}"), 400, "INVALID_ARGUMENT",
+                        "candidate_count must be an integer from 1 to 8"),
                 row("no contents", () -> http.post(tuned + ":generateContent", "{\"contents\":[]}"), 400, "INVALID_ARGUMENT",
                         "contents is required"),
                 row("a temperature of 7", () -> http.post(tuned + ":generateContent", "{\"contents\":[{\"parts\":[{\"text\":"
