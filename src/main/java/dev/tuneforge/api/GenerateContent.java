@@ -37,17 +37,6 @@ final class GenerateContent {
         if (!g.isMissingNode() && !g.isObject()) {
             throw new InvalidRequestException("generation_config must be an object");
         }
-        String mime = g.path("responseMimeType").asText("text/plain");
-        if (mime.equals("application/json")) {
-            throw new InvalidRequestException(target.tuned() ? "JSON mode is not supported for tuned models"
-                    : "generation_config.response_mime_type application/json is not supported");
-        }
-        if (!mime.equals("text/plain")) {
-            throw new InvalidRequestException("generation_config.response_mime_type '" + mime + "' is not supported");
-        }
-        if (g.has("responseSchema")) {
-            throw new InvalidRequestException("generation_config.response_schema is not supported");
-        }
         SamplingFields.candidateCount(g);
         int context = target.base().model().config().maxPositionEmbeddings();
         int maxOut = intField(g, "maxOutputTokens", "generation_config.max_output_tokens",
@@ -85,7 +74,8 @@ final class GenerateContent {
                 stops.add(s.get(i).asText());
             }
         }
-        return SamplingFields.apply(g, new GenerationOptions(maxOut, temperature, topP, topK, seed, stops));
+        return SamplingFields.apply(g, new GenerationOptions(maxOut, temperature, topP, topK, seed, stops, 0, 0, null,
+                ResponseFormat.constraint(g, target)));
     }
 
     static GenerationResult run(Target target, ConversationPrompt prompt, GenerationOptions options,

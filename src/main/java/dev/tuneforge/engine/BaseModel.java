@@ -27,6 +27,7 @@ public final class BaseModel implements AutoCloseable {
     private final TextTokenizer tokenizer;
     private final PromptFormat promptFormat;
     private final TextGenerator generator;
+    private volatile dev.tuneforge.engine.generate.json.TokenVocabulary vocabulary;
 
     public BaseModel(HfModelDirectory directory, ScalarType dtype) {
         this.directory = directory;
@@ -88,6 +89,20 @@ public final class BaseModel implements AutoCloseable {
         Set<Long> stops = new java.util.LinkedHashSet<>();
         tokenizer.eosIds().forEach(i -> stops.add((long) i));
         return stops;
+    }
+
+    /** Every token's text in tries, for constrained decoding; built on first use. */
+    public dev.tuneforge.engine.generate.json.TokenVocabulary vocabulary() {
+        var v = vocabulary;
+        if (v == null) {
+            synchronized (this) {
+                if (vocabulary == null) {
+                    vocabulary = new dev.tuneforge.engine.generate.json.TokenVocabulary(tokenizer);
+                }
+                v = vocabulary;
+            }
+        }
+        return v;
     }
 
     /** Continues {@code text} as given (BOS + text), as a base model without a chat template is served. */
