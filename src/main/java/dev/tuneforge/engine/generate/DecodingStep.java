@@ -67,6 +67,11 @@ final class DecodingStep {
         return next;
     }
 
+    /** Whether the constraint allows nothing but a stop token any more. */
+    boolean constraintFinished() {
+        return constraint != null && constraint.finished();
+    }
+
     double logprobSum() {
         return logprobSum;
     }

@@ -87,6 +87,8 @@ public final class TextGenerator {
                     break;
                 }
                 if (produced == maxNew) {
+                    // a constrained output that is whole could only be followed by a stop token
+                    reason = step.constraintFinished() ? FinishReason.STOP : FinishReason.MAX_TOKENS;
                     break;
                 }
                 int left = maxNew - produced - 1;

@@ -17,4 +17,7 @@ public interface TokenConstraint {
 
     /** Moves past the token chosen. */
     void accept(long token);
+
+    /** Whether nothing but a stop token may come any more: the output is whole. */
+    boolean finished();
 }

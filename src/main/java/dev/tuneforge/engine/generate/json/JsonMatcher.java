@@ -77,6 +77,11 @@ public final class JsonMatcher {
         return true;
     }
 
+    /** Whether the value is complete and no character may follow. */
+    public boolean ended() {
+        return frame == null;
+    }
+
     /** The fewest characters still needed to complete the value. */
     public int minRemaining() {
         int sum = 0;

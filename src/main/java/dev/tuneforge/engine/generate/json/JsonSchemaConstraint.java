@@ -69,6 +69,11 @@ public final class JsonSchemaConstraint implements TokenConstraint {
     }
 
     @Override
+    public boolean finished() {
+        return state.ended();
+    }
+
+    @Override
     public void accept(long token) {
         String text = vocabulary.text(token);
         JsonMatcher next = text == null ? null : state.feed(text);
