@@ -30,6 +30,7 @@ final class GenerationEndpoint {
         JsonNode body = RequestBodies.json(ctx);
         switch (method) {
             case "generateContent" -> {
+                RequestFieldsCheck.check(body, "", target);
                 ConversationPrompt prompt = ConversationPrompt.of(target, Conversation.parse(body, ""), "");
                 GenerationOptions options = GenerateContent.options(body, target);
                 int count = SamplingFields.candidateCount(body.path("generationConfig"));
@@ -76,6 +77,7 @@ final class GenerationEndpoint {
                 throw new InvalidRequestException("generate_content_request.model is '" + model.asText()
                         + "', but the request is for " + target.modelVersion());
             }
+            RequestFieldsCheck.check(request, prefix, target);
             GenerateContent.options(request, target);
             conversation = Conversation.parse(request, prefix);
         } else {
@@ -92,6 +94,7 @@ final class GenerationEndpoint {
      * the generation at its next chunk, with one line in the log: that is an ordinary event, not a failure.
      */
     private void stream(Context ctx, JsonNode body, GenerateContent.Target target) {
+        RequestFieldsCheck.check(body, "", target);
         ConversationPrompt prompt = ConversationPrompt.of(target, Conversation.parse(body, ""), "");
         GenerationOptions options = GenerateContent.options(body, target);
         boolean sse = "sse".equals(ctx.queryParam("alt"));

@@ -233,4 +233,41 @@ class SamplingApiTest {
             assertTrue(said.startsWith(message), said);
         }
     }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            tools | "tools":[{"functionDeclarations":[{"name":"f"}]}] | tools is not supported: models/stories-260k is served without function calling
+            a tool config | "toolConfig":{"functionCallingConfig":{"mode":"ANY"}} | tool_config is not supported
+            cached content | "cachedContent":"cachedContents/abc" | cached_content is not supported
+            an unknown harm category | "safetySettings":[{"category":"HARM_CATEGORY_TOXICITY","threshold":"BLOCK_NONE"}] | safety_settings[0].category 'HARM_CATEGORY_TOXICITY' is not one of
+            an unknown threshold | "safetySettings":[{"category":"HARM_CATEGORY_HARASSMENT","threshold":"BLOCK_ALL"}] | safety_settings[0].threshold 'BLOCK_ALL' is not one of
+            a category set twice | "safetySettings":[{"category":"HARM_CATEGORY_HARASSMENT","threshold":"OFF"},{"category":"HARM_CATEGORY_HARASSMENT","threshold":"BLOCK_NONE"}] | safety_settings[1].category HARM_CATEGORY_HARASSMENT is set twice
+            an image modality | "generationConfig":{"responseModalities":["TEXT","IMAGE"]} | generation_config.response_modalities[1] 'IMAGE' is not supported
+            speech | "generationConfig":{"speechConfig":{"voiceConfig":{}}} | generation_config.speech_config is not supported
+            a thinking budget | "generationConfig":{"thinkingConfig":{"thinkingBudget":1024}} | generation_config.thinking_config is not supported
+            """)
+    void fieldsThatCannotBeHonouredAreRefusedByName(String name, String field, String message) {
+        for (String method : new String[]{"generateContent", "streamGenerateContent"}) {
+            Http.Response r = http.post(MODEL + method, "{" + PROMPT + "," + field + "}");
+            assertEquals(400, r.status(), r.body());
+            String said = r.json().get("error").get("message").asText();
+            assertTrue(said.startsWith(message), said);
+        }
+        Http.Response counted = http.post(MODEL + "countTokens", "{\"generateContentRequest\":{" + PROMPT + "," + field + "}}");
+        assertEquals(400, counted.status(), counted.body());
+        assertTrue(counted.json().get("error").get("message").asText().startsWith("generate_content_request." + message),
+                counted.body());
+    }
+
+    @Test
+    void validSafetySettingsAreAcceptedAndFilterNothing() {
+        Http.Response r = http.post(MODEL + "generateContent", "{" + PROMPT + ",\"safetySettings\":[{\"category\":"
+                + "\"HARM_CATEGORY_DANGEROUS_CONTENT\",\"threshold\":\"BLOCK_LOW_AND_ABOVE\"}],\"generationConfig\":"
+                + "{\"temperature\":0,\"maxOutputTokens\":8,\"thinkingConfig\":{\"thinkingBudget\":0},"
+                + "\"responseModalities\":[\"TEXT\"]}}");
+        assertEquals(200, r.status(), r.body());
+        JsonNode c = r.json().get("candidates").get(0);
+        assertTrue(c.get("safetyRatings") == null && r.json().get("promptFeedback") == null, "no ratings are made up");
+        assertEquals(text(generate("{\"temperature\":0,\"maxOutputTokens\":8}").get("candidates").get(0)), text(c));
+    }
 }
