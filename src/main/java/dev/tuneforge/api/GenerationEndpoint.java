@@ -31,7 +31,7 @@ final class GenerationEndpoint {
         switch (method) {
             case "generateContent" -> {
                 RequestFieldsCheck.check(body, "", target);
-                ConversationPrompt prompt = ConversationPrompt.of(target, Conversation.parse(body, ""), "");
+                ConversationPrompt prompt = fitting(target, ConversationPrompt.of(target, Conversation.parse(body, ""), ""));
                 GenerationOptions options = GenerateContent.options(body, target);
                 int count = SamplingFields.candidateCount(body.path("generationConfig"));
                 List<GenerationResult> results = generation.run(() -> {
@@ -48,6 +48,16 @@ final class GenerationEndpoint {
             default -> throw new ServiceException(Code.NOT_FOUND, "no such method: " + method
                     + " (generateContent, streamGenerateContent, countTokens)");
         }
+    }
+
+    /** {@code prompt}, refused before anything is generated or streamed when it leaves no room in the context. */
+    private static ConversationPrompt fitting(GenerateContent.Target target, ConversationPrompt prompt) {
+        int context = target.base().model().config().maxPositionEmbeddings();
+        if (prompt.ids().length >= context) {
+            throw new InvalidRequestException("contents: the prompt has " + prompt.ids().length + " tokens; the context of "
+                    + target.modelVersion() + " is " + context + " tokens");
+        }
+        return prompt;
     }
 
     /** The options of candidate {@code index}: a seed of its own when the request gives one (seed + index). */
@@ -95,7 +105,7 @@ final class GenerationEndpoint {
      */
     private void stream(Context ctx, JsonNode body, GenerateContent.Target target) {
         RequestFieldsCheck.check(body, "", target);
-        ConversationPrompt prompt = ConversationPrompt.of(target, Conversation.parse(body, ""), "");
+        ConversationPrompt prompt = fitting(target, ConversationPrompt.of(target, Conversation.parse(body, ""), ""));
         GenerationOptions options = GenerateContent.options(body, target);
         boolean sse = "sse".equals(ctx.queryParam("alt"));
         ChunkWriter writer;

@@ -126,6 +126,18 @@ class ConversationApiTest {
     }
 
     @Test
+    void aConversationLongerThanTheContextIsRefusedBeforeStreaming() {
+        String body = "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"" + "x ".repeat(1000) + "\"}]}]}";
+        for (String method : new String[]{"generateContent", "streamGenerateContent"}) {
+            Http.Response r = http.post("/v1beta/models/stories-chat:" + method, body);
+            assertEquals(400, r.status(), r.body());
+            assertTrue(r.json().get("error").get("message").asText().matches(
+                    "contents: the prompt has \\d+ tokens; the context of models/stories-chat is 512 tokens"), r.body());
+        }
+        assertEquals(200, http.post("/v1beta/models/stories-chat:countTokens", body).status());
+    }
+
+    @Test
     void countTokensTakesContentsOrARequestNotBoth() {
         Http.Response r = http.post("/v1beta/models/stories-chat:countTokens", "{\"contents\":" + THREE_TURNS
                 + ",\"generateContentRequest\":{\"contents\":" + THREE_TURNS + "}}");
