@@ -10,9 +10,7 @@ import dev.tuneforge.auth.Caller;
 import dev.tuneforge.auth.Identities;
 import dev.tuneforge.auth.Scopes;
 import dev.tuneforge.catalog.BaseModelCatalog;
-import dev.tuneforge.engine.generate.GenerationOptions;
 import dev.tuneforge.engine.generate.GenerationThreads;
-import dev.tuneforge.engine.generate.GenerationResult;
 import dev.tuneforge.quota.Quotas;
 import dev.tuneforge.store.StorageErrors;
 import dev.tuneforge.store.TunedModelRecord;
@@ -32,8 +30,6 @@ import org.eclipse.jetty.http.BadMessageException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Base64;
@@ -51,6 +47,7 @@ public final class ApiServer implements AutoCloseable {
     private final BaseModelCatalog catalog;
     private final Authenticator auth;
     private final GenerationThreads generation;
+    private final GenerationEndpoint generationEndpoint;
     private final Readiness readiness;
     private final Quotas quotas;
     private final HttpSettings http;
@@ -67,6 +64,7 @@ public final class ApiServer implements AutoCloseable {
         this.catalog = tuning.catalog();
         this.auth = auth;
         this.generation = generation;
+        this.generationEndpoint = new GenerationEndpoint(generation);
         this.readiness = readiness;
         this.http = http;
         this.jetty = new JettySetup(http);
@@ -486,62 +484,10 @@ public final class ApiServer implements AutoCloseable {
     // ---- generation
 
     private void generationMethod(Context ctx, String method, GenerateContent.Target target) {
-        JsonNode body = RequestBodies.json(ctx);
         if (method.equals("generateContent") || method.equals("streamGenerateContent")) {
             quotas.chargeGenerateContent(project(ctx));
         }
-        switch (method) {
-            case "generateContent" -> {
-                String input = GenerateContent.inputText(body, target.tuned());
-                GenerationOptions options = GenerateContent.options(body, target);
-                GenerationResult result = generation.run(() -> GenerateContent.run(target, input, options, t -> { }));
-                ctx.json(GenerateContent.response(target, result.text(), result));
-            }
-            case "streamGenerateContent" -> stream(ctx, body, target);
-            case "countTokens" -> {
-                String input = GenerateContent.inputText(body, target.tuned());
-                ctx.json(GoogleJson.MAPPER.createObjectNode().put("totalTokens", GenerateContent.countTokens(target, input)));
-            }
-            default -> throw new ServiceException(Code.NOT_FOUND, "no such method: " + method
-                    + " (generateContent, streamGenerateContent, countTokens)");
-        }
-    }
-
-    /**
-     * Streams the answer as it is generated (a generation thread writes the chunks). A client that goes away ends
-     * the generation at its next chunk, with one line in the log: that is an ordinary event, not a failure.
-     */
-    private void stream(Context ctx, JsonNode body, GenerateContent.Target target) {
-        String input = GenerateContent.inputText(body, target.tuned());
-        GenerationOptions options = GenerateContent.options(body, target);
-        boolean sse = "sse".equals(ctx.queryParam("alt"));
-        ChunkWriter writer;
-        try {
-            writer = new ChunkWriter(ctx.res().getOutputStream(), sse);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        ctx.status(200);
-        ctx.res().setContentType(sse ? "text/event-stream" : "application/json");
-        ctx.res().setCharacterEncoding("UTF-8");
-        try {
-            generation.run(() -> {
-                StringBuilder pending = new StringBuilder();
-                GenerationResult result = GenerateContent.run(target, input, options, piece -> {
-                    if (pending.length() > 0) {
-                        writer.write(GenerateContent.chunk(target, pending.toString()));
-                        pending.setLength(0);
-                    }
-                    pending.append(piece);
-                });
-                writer.write(GenerateContent.response(target, pending.toString(), result));
-                writer.finish();
-                return result;
-            });
-        } catch (ChunkWriter.ClientGone e) {
-            LOG.info("request_id={} client disconnected after {} chunks; generation stopped",
-                    ctx.<String>attribute("requestId"), e.chunksWritten());
-        }
+        generationEndpoint.handle(ctx, method, target);
     }
 
     private static String[] splitMethod(String segment) {

@@ -1,13 +1,11 @@
 package dev.tuneforge.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tuneforge.engine.BaseModel;
 import dev.tuneforge.engine.generate.GenerationOptions;
 import dev.tuneforge.engine.generate.GenerationResult;
 import dev.tuneforge.engine.model.Adapter;
 import dev.tuneforge.tuning.InvalidRequestException;
-import dev.tuneforge.tuning.TuningRequestParser;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -15,7 +13,7 @@ import java.util.function.Consumer;
 
 /**
  * generateContent / streamGenerateContent / countTokens on a base model or a tuned model (base + adapter).
- * A tuned model formats the input as training did; a base model without a chat template continues the text.
+ * The prompt is the request's conversation as {@link ConversationPrompt} formats it.
  */
 final class GenerateContent {
     static final double DEFAULT_TEMPERATURE = 1.0;
@@ -34,61 +32,12 @@ final class GenerateContent {
     private GenerateContent() {
     }
 
-    /** The single user text of {@code contents}. */
-    static String inputText(JsonNode body, boolean tuned) {
-        JsonNode contents = body.get("contents");
-        if (contents == null || !contents.isArray() || contents.isEmpty()) {
-            throw new InvalidRequestException("contents is required: a list with one content of text parts");
-        }
-        if (contents.size() > 1) {
-            throw new InvalidRequestException("contents has " + contents.size() + " turns; multi-turn conversations "
-                    + "are not supported" + (tuned ? " by tuned models" : ""));
-        }
-        JsonNode content = contents.get(0);
-        String role = content.path("role").asText("user");
-        if (!role.equals("user")) {
-            throw new InvalidRequestException("contents[0].role must be 'user', got '" + role + "'");
-        }
-        JsonNode parts = content.get("parts");
-        if (parts == null || !parts.isArray() || parts.isEmpty()) {
-            throw new InvalidRequestException("contents[0].parts is required");
-        }
-        StringBuilder text = new StringBuilder();
-        for (int i = 0; i < parts.size(); i++) {
-            JsonNode part = parts.get(i);
-            JsonNode t = part.get("text");
-            if (t == null || !t.isTextual()) {
-                throw new InvalidRequestException("contents[0].parts[" + i + "]: only text parts are supported");
-            }
-            text.append(t.asText());
-        }
-        if (text.length() > TuningRequestParser.MAX_INPUT_CHARS) {
-            throw new InvalidRequestException("contents[0].parts: the input has " + text.length()
-                    + " characters; the limit is " + TuningRequestParser.MAX_INPUT_CHARS);
-        }
-        return text.toString();
-    }
-
     static GenerationOptions options(JsonNode body, Target target) {
         JsonNode g = body.path("generationConfig");
         if (!g.isMissingNode() && !g.isObject()) {
             throw new InvalidRequestException("generation_config must be an object");
         }
-        String mime = g.path("responseMimeType").asText("text/plain");
-        if (mime.equals("application/json")) {
-            throw new InvalidRequestException(target.tuned() ? "JSON mode is not supported for tuned models"
-                    : "generation_config.response_mime_type application/json is not supported");
-        }
-        if (!mime.equals("text/plain")) {
-            throw new InvalidRequestException("generation_config.response_mime_type '" + mime + "' is not supported");
-        }
-        if (g.has("responseSchema")) {
-            throw new InvalidRequestException("generation_config.response_schema is not supported");
-        }
-        int candidates = intField(g, "candidateCount", "generation_config.candidate_count", 1);
-        if (candidates != 1) {
-            throw new InvalidRequestException("generation_config.candidate_count must be 1, got " + candidates);
-        }
+        SamplingFields.candidateCount(g);
         int context = target.base().model().config().maxPositionEmbeddings();
         int maxOut = intField(g, "maxOutputTokens", "generation_config.max_output_tokens",
                 Math.min(DEFAULT_MAX_OUTPUT_TOKENS, context));
@@ -125,45 +74,13 @@ final class GenerateContent {
                 stops.add(s.get(i).asText());
             }
         }
-        return new GenerationOptions(maxOut, temperature, topP, topK, seed, stops);
+        return SamplingFields.apply(g, new GenerationOptions(maxOut, temperature, topP, topK, seed, stops, 0, 0, null,
+                ResponseFormat.constraint(g, target)));
     }
 
-    static GenerationResult run(Target target, String input, GenerationOptions options, Consumer<String> onText) {
-        if (target.tuned() || target.base().promptFormat().usesChatTemplate()) {
-            return target.base().answer(input, target.adapter(), options, onText);
-        }
-        return target.base().continueText(input, options, onText);
-    }
-
-    static int countTokens(Target target, String input) {
-        if (target.tuned() || target.base().promptFormat().usesChatTemplate()) {
-            return target.base().promptFormat().promptIds(input).length;
-        }
-        return target.base().tokenizer().encode(input, true).length;
-    }
-
-    static ObjectNode response(Target target, String text, GenerationResult result) {
-        ObjectNode root = chunk(target, text);
-        ObjectNode candidate = (ObjectNode) root.get("candidates").get(0);
-        if (result != null) {
-            candidate.put("finishReason", result.finishReason().name());
-            root.putObject("usageMetadata")
-                    .put("promptTokenCount", result.promptTokenCount())
-                    .put("candidatesTokenCount", result.outputTokenCount())
-                    .put("totalTokenCount", result.promptTokenCount() + result.outputTokenCount());
-        }
-        return root;
-    }
-
-    static ObjectNode chunk(Target target, String text) {
-        ObjectNode root = GoogleJson.MAPPER.createObjectNode();
-        ObjectNode candidate = root.putArray("candidates").addObject();
-        ObjectNode content = candidate.putObject("content");
-        content.putArray("parts").addObject().put("text", text);
-        content.put("role", "model");
-        candidate.put("index", 0);
-        root.put("modelVersion", target.modelVersion());
-        return root;
+    static GenerationResult run(Target target, ConversationPrompt prompt, GenerationOptions options,
+                                Consumer<String> onText) {
+        return target.base().generate(prompt.ids(), target.adapter(), options, prompt.stopIds(), onText);
     }
 
     private static int intField(JsonNode n, String field, String path, int fallback) {

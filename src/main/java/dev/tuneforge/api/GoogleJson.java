@@ -79,12 +79,25 @@ public final class GoogleJson {
                 + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()));
     }
 
+    /**
+     * The node with every field name in lowerCamelCase, except names that are data rather than fields, which
+     * Google's JSON parsing keeps as sent: the keys of a schema's {@code properties} map, and everything inside a
+     * {@code responseJsonSchema} (a free JSON value).
+     */
     static JsonNode camelCase(JsonNode node) {
         if (node.isObject()) {
             ObjectNode out = MAPPER.createObjectNode();
             for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
-                out.set(FieldNames.camelCase(e.getKey()), camelCase(e.getValue()));
+                String name = FieldNames.camelCase(e.getKey());
+                if (name.equals("responseJsonSchema")) {
+                    out.set(name, e.getValue().deepCopy());
+                } else if (name.equals("properties") && e.getValue().isObject()) {
+                    ObjectNode map = out.putObject(name);
+                    e.getValue().fields().forEachRemaining(p -> map.set(p.getKey(), camelCase(p.getValue())));
+                } else {
+                    out.set(name, camelCase(e.getValue()));
+                }
             }
             return out;
         }

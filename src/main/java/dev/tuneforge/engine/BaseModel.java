@@ -27,6 +27,7 @@ public final class BaseModel implements AutoCloseable {
     private final TextTokenizer tokenizer;
     private final PromptFormat promptFormat;
     private final TextGenerator generator;
+    private volatile dev.tuneforge.engine.generate.json.TokenVocabulary vocabulary;
 
     public BaseModel(HfModelDirectory directory, ScalarType dtype) {
         this.directory = directory;
@@ -77,11 +78,36 @@ public final class BaseModel implements AutoCloseable {
         return generator.generate(promptFormat.promptIds(input), adapter, options, promptFormat.stopIds(), onText);
     }
 
+    /** Generates after {@code promptIds}, with or without an adapter, until a token of {@code stopIds}. */
+    public GenerationResult generate(long[] promptIds, Adapter adapter, GenerationOptions options, Set<Long> stopIds,
+                                     Consumer<String> onText) {
+        return generator.generate(promptIds, adapter, options, stopIds, onText);
+    }
+
+    /** The ids that end a continuation of plain text: the model's EOS ids. */
+    public Set<Long> eosIds() {
+        Set<Long> stops = new java.util.LinkedHashSet<>();
+        tokenizer.eosIds().forEach(i -> stops.add((long) i));
+        return stops;
+    }
+
+    /** Every token's text in tries, for constrained decoding; built on first use. */
+    public dev.tuneforge.engine.generate.json.TokenVocabulary vocabulary() {
+        var v = vocabulary;
+        if (v == null) {
+            synchronized (this) {
+                if (vocabulary == null) {
+                    vocabulary = new dev.tuneforge.engine.generate.json.TokenVocabulary(tokenizer);
+                }
+                v = vocabulary;
+            }
+        }
+        return v;
+    }
+
     /** Continues {@code text} as given (BOS + text), as a base model without a chat template is served. */
     public GenerationResult continueText(String text, GenerationOptions options, Consumer<String> onText) {
-        Set<Long> stops = new java.util.HashSet<>();
-        tokenizer.eosIds().forEach(i -> stops.add((long) i));
-        return generator.generate(tokenizer.encode(text, true), null, options, stops, onText);
+        return generator.generate(tokenizer.encode(text, true), null, options, eosIds(), onText);
     }
 
     @Override

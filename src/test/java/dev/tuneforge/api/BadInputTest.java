@@ -172,11 +172,12 @@ class BadInputTest {
                         "INVALID_ARGUMENT", "40000"),
                 row("an image part", () -> http.post(tuned + ":generateContent", "{\"contents\":[{\"parts\":[{\"inline_data\":"
                         + "{\"mime_type\":\"image/png\",\"data\":\"AA==\"}}]}]}"), 400, "INVALID_ARGUMENT", "only text parts"),
-                row("several turns", () -> http.post(tuned + ":generateContent", "{\"contents\":[{\"role\":\"user\","
-                        + "\"parts\":[{\"text\":\"1\"}]},{\"role\":\"model\",\"parts\":[{\"text\":\"2\"}]},{\"role\":\"user\","
-                        + "\"parts\":[{\"text\":\"3\"}]}]}"), 400, "INVALID_ARGUMENT", "multi-turn"),
-                row("two candidates", () -> http.post(tuned + ":generateContent", "{\"contents\":[{\"parts\":[{\"text\":"
-                        + "\"1\"}]}],\"generationConfig\":{\"candidateCount\":2}}"), 400, "INVALID_ARGUMENT", "candidate_count"),
+                row("turns out of order", () -> http.post(tuned + ":generateContent", "{\"contents\":[{\"role\":\"user\","
+                        + "\"parts\":[{\"text\":\"1\"}]},{\"role\":\"user\",\"parts\":[{\"text\":\"2\"}]},{\"role\":\"user\","
+                        + "\"parts\":[{\"text\":\"3\"}]}]}"), 400, "INVALID_ARGUMENT", "contents[1].role must be 'model'"),
+                row("nine candidates", () -> http.post(tuned + ":generateContent", "{\"contents\":[{\"parts\":[{\"text\":"
+                        + "\"1\"}]}],\"generationConfig\":{\"candidateCount\":9}}"), 400, "INVALID_ARGUMENT",
+                        "candidate_count must be an integer from 1 to 8"),
                 row("no contents", () -> http.post(tuned + ":generateContent", "{\"contents\":[]}"), 400, "INVALID_ARGUMENT",
                         "contents is required"),
                 row("a temperature of 7", () -> http.post(tuned + ":generateContent", "{\"contents\":[{\"parts\":[{\"text\":"

@@ -54,7 +54,7 @@ public final class TextGenerator {
                     + contextLimit + " tokens");
         }
         int maxNew = Math.min(options.maxOutputTokens(), contextLimit - promptIds.length);
-        TokenSampler sampler = new TokenSampler(options);
+        DecodingStep step = new DecodingStep(options, stopIds);
         long[] out = new long[maxNew];
         int produced = 0;
         FinishReason reason = FinishReason.MAX_TOKENS;
@@ -69,10 +69,11 @@ public final class TextGenerator {
             }
             SingleTokenDecoder.State state = decoder == null ? null : decoder.newState(cache);
             long next;
-            try (PointerScope step = new PointerScope()) {
+            try (PointerScope scoped = new PointerScope()) {
                 // the prompt in one batched pass through libtorch
                 Tensor hidden = model.forward(Tensors.longs(promptIds, 1, promptIds.length), 0, cache, adapter);
-                next = sampler.next(model.logits(hidden.select(1, promptIds.length - 1).select(0, 0), adapter));
+                next = step.choose(Tensors.toFloats(model.logits(hidden.select(1, promptIds.length - 1).select(0, 0),
+                        adapter)), maxNew - 1);
             }
             int position = promptIds.length;
             while (true) {
@@ -86,14 +87,17 @@ public final class TextGenerator {
                     break;
                 }
                 if (produced == maxNew) {
+                    // a constrained output that is whole could only be followed by a stop token
+                    reason = step.constraintFinished() ? FinishReason.STOP : FinishReason.MAX_TOKENS;
                     break;
                 }
+                int left = maxNew - produced - 1;
                 if (decoder != null) {
-                    next = sampler.next(decoder.next(state, (int) next, position, cache, adapterWeights));
+                    next = step.choose(decoder.next(state, (int) next, position, cache, adapterWeights), left);
                 } else {
-                    try (PointerScope step = new PointerScope()) {
+                    try (PointerScope scoped = new PointerScope()) {
                         Tensor hidden = model.forward(Tensors.longs(new long[]{next}, 1, 1), position, cache, adapter);
-                        next = sampler.next(model.logits(hidden.select(1, 0).select(0, 0), adapter));
+                        next = step.choose(Tensors.toFloats(model.logits(hidden.select(1, 0).select(0, 0), adapter)), left);
                     }
                 }
                 position++;
@@ -101,6 +105,6 @@ public final class TextGenerator {
         }
         long[] ids = Arrays.copyOf(out, produced);
         String text = stream.finish(tokenizer.decode(ids));
-        return new GenerationResult(text, ids, promptIds.length, reason);
+        return new GenerationResult(text, ids, promptIds.length, reason, step.logprobSum(), step.steps());
     }
 }

@@ -48,6 +48,55 @@ public final class PromptFormat {
         return tokenizer.encode(promptText(input), chatTemplate == null);
     }
 
+    /**
+     * The prompt of a conversation ({@code turns}: roles user and model alternating, the last a user turn), as a
+     * tuned model continues it. With a chat template: the template's rendering of the optional system message and
+     * the turns (model as {@code assistant}), with the generation prompt. Without one, each earlier exchange as
+     * training formats an example ({@code BOS input "\n" output EOS}) followed by the last turn's prompt
+     * ({@code BOS input "\n"}); a system instruction is put before the first user turn's text, with a blank line.
+     * A single user turn without system instruction gives {@link #promptIds(String)}.
+     */
+    public long[] conversationIds(String system, List<ChatTemplate.Message> turns) {
+        if (chatTemplate != null) {
+            return tokenizer.encode(conversationText(system, turns), false);
+        }
+        List<String> texts = new java.util.ArrayList<>(turns.stream().map(ChatTemplate.Message::content).toList());
+        if (system != null) {
+            texts.set(0, system + "\n\n" + texts.get(0));
+        }
+        java.util.stream.LongStream.Builder ids = java.util.stream.LongStream.builder();
+        for (int i = 0; i + 1 < texts.size(); i += 2) {
+            for (long id : tokenizer.encode(texts.get(i) + "\n" + texts.get(i + 1), true)) {
+                ids.add(id);
+            }
+            ids.add(tokenizer.eosId());
+        }
+        for (long id : tokenizer.encode(texts.getLast() + "\n", true)) {
+            ids.add(id);
+        }
+        return ids.build().toArray();
+    }
+
+    /**
+     * A conversation rendered by the chat template with its generation prompt. Throws IllegalArgumentException
+     * when the template refuses it, or when the rendering leaves out the text of a message (a template that has no
+     * place for a system message, say): a message is never dropped silently.
+     */
+    public String conversationText(String system, List<ChatTemplate.Message> turns) {
+        List<ChatTemplate.Message> messages = new java.util.ArrayList<>();
+        if (system != null) {
+            messages.add(new ChatTemplate.Message("system", system));
+        }
+        messages.addAll(turns);
+        String rendered = chatTemplate.render(messages, true);
+        for (ChatTemplate.Message m : messages) {
+            if (!rendered.contains(m.content().strip())) {
+                throw new IllegalArgumentException("the chat template leaves out the " + m.role() + " message");
+            }
+        }
+        return rendered;
+    }
+
     public TrainingSequence trainingSequence(String input, String output) {
         String prompt = promptText(input);
         long[] promptIds = promptIds(input);

@@ -27,6 +27,7 @@ public final class TextTokenizer implements AutoCloseable {
     private final String bosToken;
     private final String eosToken;
     private final String chatTemplate;
+    private final int vocabularySize;
 
     public TextTokenizer(HfModelDirectory dir) {
         if (!Files.isRegularFile(dir.tokenizerJson())) {
@@ -35,7 +36,9 @@ public final class TextTokenizer implements AutoCloseable {
         try {
             tokenizer = HuggingFaceTokenizer.newInstance(dir.tokenizerJson(),
                     Map.of("addSpecialTokens", "true", "truncation", "false", "padding", "false"));
-            specialTokens = readSpecialTokens(new ObjectMapper().readTree(dir.tokenizerJson().toFile()));
+            JsonNode tokenizerJson = new ObjectMapper().readTree(dir.tokenizerJson().toFile());
+            specialTokens = readSpecialTokens(tokenizerJson);
+            vocabularySize = vocabularySize(tokenizerJson);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot load " + dir.tokenizerJson(), e);
         }
@@ -71,6 +74,23 @@ public final class TextTokenizer implements AutoCloseable {
     /** The text of {@code ids}, special tokens skipped. */
     public String decode(long[] ids) {
         return tokenizer.decode(ids, true);
+    }
+
+    /**
+     * The text one token adds after others (special tokens as their text), not as it decodes alone: a decoder may
+     * drop the leading space of a sequence's first token. Measured as the text it adds after an ordinary token.
+     */
+    public String tokenText(long id) {
+        long[] anchorIds = encode("a", false);
+        long anchor = anchorIds[anchorIds.length - 1];
+        String before = tokenizer.decode(new long[]{anchor}, false);
+        String after = tokenizer.decode(new long[]{anchor, id}, false);
+        return after.startsWith(before) ? after.substring(before.length()) : tokenizer.decode(new long[]{id}, false);
+    }
+
+    /** The number of token ids: the tokenizer's vocabulary with its added tokens. */
+    public int vocabularySize() {
+        return vocabularySize;
     }
 
     public Integer bosId() {
@@ -125,6 +145,22 @@ public final class TextTokenizer implements AutoCloseable {
             }
         }
         return Map.copyOf(out);
+    }
+
+    private static int vocabularySize(JsonNode tokenizerJson) {
+        int size = 0;
+        JsonNode vocab = tokenizerJson.path("model").path("vocab");
+        if (vocab.isObject()) {
+            for (JsonNode id : vocab) {
+                size = Math.max(size, id.asInt() + 1);
+            }
+        } else if (vocab.isArray()) {
+            size = vocab.size();
+        }
+        for (JsonNode t : tokenizerJson.path("added_tokens")) {
+            size = Math.max(size, t.path("id").asInt() + 1);
+        }
+        return size;
     }
 
     private static String tokenText(JsonNode n) {
