@@ -22,10 +22,6 @@ public final class Quotas {
         this.generateContent = new RequestRate(nanoTime);
     }
 
-    public QuotaSettings settings() {
-        return settings;
-    }
-
     /** Counts a generateContent (or streamGenerateContent) request of {@code project}, or refuses it. */
     public void chargeGenerateContent(String project) {
         long limit = settings.limitsOf(project).generateContentRequestsPerMinute();

@@ -36,9 +36,4 @@ public final class InvalidRequestException extends ServiceException {
         boolean unmistakable = first.indexOf('.') >= 0 || first.indexOf('_') >= 0 || first.indexOf('[') >= 0;
         return unmistakable && PATH.matcher(first).matches() ? first : null;
     }
-
-    /** The field at fault, or null. */
-    public String field() {
-        return ((ErrorDetail.FieldViolation) details().getFirst()).field();
-    }
 }

@@ -183,6 +183,18 @@ class AuthTest {
     }
 
     @Test
+    void aTokenOfNoProjectIsConsumerInvalidAndOfSeveralNeedsTheHeader() {
+        String none = externalToken(EXTERNAL_ISSUER, "tuneforge-api", List.of(), Scopes.TUNING);
+        ErrorDetailsTest.errorInfo(new Http(server.port(), null, none).get("/v1beta/tunedModels"), 403,
+                "PERMISSION_DENIED", "CONSUMER_INVALID");
+        String several = externalToken(EXTERNAL_ISSUER, "tuneforge-api", List.of("ext-a", "ext-b"), Scopes.TUNING);
+        JsonNode violation = ErrorDetailsTest.fieldViolation(new Http(server.port(), null, several)
+                .get("/v1beta/tunedModels"));
+        assertTrue(violation.get("description").asText().contains("x-goog-user-project is required"), violation.toString());
+        assertEquals(200, new Http(server.port(), "ext-b", several).get("/v1beta/tunedModels").status());
+    }
+
+    @Test
     void rotatedKeysSignNewTokensAndOldTokensStayValid() {
         String before = Callers.token(server.port(), server.auth().store(), "p1");
         server.auth().tokens().keys().rotate();
