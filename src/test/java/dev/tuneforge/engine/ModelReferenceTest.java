@@ -132,7 +132,6 @@ class ModelReferenceTest {
      * Greedy decoding through the single-token decoder (the prompt through libtorch, which fills the cache), both
      * as it runs (the native team where built) and the Java decoder alone.
      */
-    @org.junit.jupiter.api.Disabled("until the single-token decoders read the architecture (next commit)")
     @ParameterizedTest(name = "{0}")
     @MethodSource("modelFolders")
     void greedyWithTheSingleTokenDecoder(Path folder) {

@@ -23,7 +23,7 @@ public final class FreedMemory {
     }
 
     private static Trimmer loadTrimmer() {
-        return Java22.instance(Trimmer.class, FreedMemory.class.getPackageName() + ".NativeMalloc", false);
+        return NativeOrNull.create(NativeMalloc::new);
     }
 
     /** The C library's heap trimming. */

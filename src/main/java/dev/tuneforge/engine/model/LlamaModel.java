@@ -392,7 +392,7 @@ public final class LlamaModel {
     }
 
     /**
-     * The single-token decoder over these weights, or null where it cannot run: it needs Java 22+ with the Vector
+     * The single-token decoder over these weights, or null where it cannot run: it needs the Vector
      * API module ({@code --add-modules jdk.incubator.vector}, which the launcher and the tests pass) and float32 or
      * bfloat16 weights. Without it generation goes through {@link #forward} for every token.
      */
@@ -403,9 +403,9 @@ public final class LlamaModel {
         }
         synchronized (this) {
             if (decoder == null && !decoderUnavailable) {
-                boolean runtime = dev.tuneforge.engine.kernel.Java22.available(true);
+                boolean runtime = dev.tuneforge.engine.kernel.NativeOrNull.vectorApi();
                 boolean bf16 = dtype.value == ScalarType.BFloat16.value;
-                if (runtime && (bf16 || dtype.value == ScalarType.Float.value) && llamaConventions()) {
+                if (runtime && (bf16 || dtype.value == ScalarType.Float.value)) {
                     decoder = newDecoder(decoderWeights(bf16));
                 }
                 decoderUnavailable = decoder == null;
@@ -415,23 +415,7 @@ public final class LlamaModel {
     }
 
     private static SingleTokenDecoder newDecoder(DecoderWeights weights) {
-        try {
-            // compiled for Java 22 (src/main/java22), so only referenced once the runtime is known to load it
-            return (SingleTokenDecoder) Class.forName(LlamaModel.class.getPackageName() + ".LlamaDecoder")
-                    .getDeclaredConstructor(DecoderWeights.class).newInstance(weights);
-        } catch (ReflectiveOperationException | LinkageError e) {
-            org.slf4j.LoggerFactory.getLogger(LlamaModel.class)
-                    .warn("single-token decoder unavailable, decoding through libtorch: {}", e.toString());
-            return null;
-        }
-    }
-
-    /** Whether the architecture is one the single-token decoders compute: Llama's conventions, no window. */
-    private boolean llamaConventions() {
-        return arch.norm() == Architecture.Norm.WEIGHT && !arch.sandwichNorms() && !arch.qkNorm()
-                && !arch.embeddingScaled() && arch.activation() == Architecture.Activation.SILU
-                && arch.finalLogitSoftcap() == 0 && !arch.slidingWindow()
-                && arch.attentionScale() == 1.0 / Math.sqrt(config.headDim()) && arch.ropes().size() == 1;
+        return new LlamaDecoder(weights);
     }
 
     private DecoderWeights decoderWeights(boolean bf16) {
@@ -439,11 +423,12 @@ public final class LlamaModel {
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
             decoderLayers[l] = new DecoderWeights.Layer(floats(w.inputNorm), floats(w.mlpNorm),
+                    floats(w.attentionOutputNorm), floats(w.mlpOutputNorm), floats(w.qNorm), floats(w.kNorm),
                     address(w.qkv), floats(w.qkvBias), address(w.o), floats(w.oBias), address(w.gateUp),
                     floats(w.gateUpBias), address(w.down), floats(w.downBias));
         }
         return new DecoderWeights(this, config, bf16, address(embedTokens), address(lmHead), floats(finalNorm),
-                decoderLayers);
+                (float) embeddingScale, decoderLayers);
     }
 
     private static long address(Tensor t) {

@@ -40,6 +40,9 @@ final class NativeRowPairs {
     /** {@code tuneforge_team_decode} of the same library ({@link NativeTeam}). */
     static final MethodHandle TEAM;
     static final MethodHandle VECTOR_EXP;
+    /** {@code tuneforge_offset_of} and {@code tuneforge_size_of}: the C side of the structs' contract. */
+    static final MethodHandle OFFSET_OF;
+    static final MethodHandle SIZE_OF;
     private static final String STATUS;
 
     static {
@@ -48,6 +51,8 @@ final class NativeRowPairs {
         MethodHandle f32 = null;
         MethodHandle team = null;
         MethodHandle vectorExp = null;
+        MethodHandle offsetOf = null;
+        MethodHandle sizeOf = null;
         String status;
         URL library = NativeRowPairs.class.getResource(RESOURCE);
         if ("0".equals(System.getenv(ENV))) {
@@ -73,6 +78,10 @@ final class NativeRowPairs {
                 vectorExp = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_vector_exp").orElseThrow(),
                         FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT),
                         critical);
+                offsetOf = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_offset_of").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS));
+                sizeOf = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_size_of").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
                 status = "native AVX-512 loop";
             } catch (IOException | RuntimeException | URISyntaxException e) {
                 bf16 = null;
@@ -80,6 +89,8 @@ final class NativeRowPairs {
                 f32 = null;
                 team = null;
                 vectorExp = null;
+                offsetOf = null;
+                sizeOf = null;
                 status = "Java Vector API loop, the native loop did not load: " + e;
             }
         }
@@ -88,6 +99,8 @@ final class NativeRowPairs {
         F32 = f32;
         TEAM = team;
         VECTOR_EXP = vectorExp;
+        OFFSET_OF = offsetOf;
+        SIZE_OF = sizeOf;
         STATUS = status;
     }
 
@@ -141,7 +154,7 @@ final class NativeRowPairs {
     }
 
     /** The library as a file: where it is on the classpath, or copied out of the jar. */
-    private static Path libraryPath(URL library) throws IOException, URISyntaxException {
+    static Path libraryPath(URL library) throws IOException, URISyntaxException {
         if ("file".equals(library.getProtocol())) {
             return Path.of(library.toURI());
         }

@@ -42,6 +42,21 @@ public final class NativeTeam {
         return "native team decoder";
     }
 
+    /** The compiled {@code offsetof(type, field)} of team_decoder.h's structs; -1 for a name C does not know. */
+    public static long offsetOf(String type, String field) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            return NativeCalls.unchecked(() -> (long) NativeRowPairs.OFFSET_OF.invokeExact(arena.allocateFrom(type),
+                    arena.allocateFrom(field)));
+        }
+    }
+
+    /** The compiled {@code sizeof(type)} of a struct of team_decoder.h; -1 for a name C does not know. */
+    public static long sizeOf(String type) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            return NativeCalls.unchecked(() -> (long) NativeRowPairs.SIZE_OF.invokeExact(arena.allocateFrom(type)));
+        }
+    }
+
     /** e^x of each value with the team's vector exponential (SwiGLU's and attention's), for tests. */
     static float[] exp(float[] values) {
         float[] out = new float[values.length];
