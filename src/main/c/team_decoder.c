@@ -6,7 +6,7 @@
  * parts of the adapter's A x and attention's partial results crosses between cores, where the Java decoder (one
  * parallel job per step, the calling core doing the serial work) hands every step's input and output across: when
  * the two vCPUs of the VM this was written on sit far apart (a cache line's round trip ~400 ns) that held SmolLM2 at
- * 63-73% of the memory bandwidth (docs/engine.md, "The team decoder").
+ * 63-73% of the memory bandwidth (bench/performance-log.md, "The team decoder").
  *
  * The structs it reads are declared in team_decoder.h, the contract with the Java side (TeamLayouts).
  */
@@ -313,7 +313,7 @@ static void share_ranges(int rows_count, int t, int threads, int range[4]) {
  * four_streams (bf16 only) the share's row pairs go two pairs at a time, the second from the middle of the share, so
  * that the core streams through four places in memory instead of two: a layer's products of Qwen2.5-0.5B (shares of
  * 0.8-4.4 MB a core) decoded 2.7% faster with the vCPUs far apart, SmolLM2's (0.3-1.8 MB) as fast; the head, a share
- * of 28-136 MB, 0.3-0.8% slower (docs/engine.md, "In the eighth session").
+ * of 28-136 MB, 0.3-0.8% slower (bench/performance-log.md, "In the eighth session").
  */
 static void share(const void *w, int bf16, int rows_count, int cols, const float *x, float *y, const int range[4],
                   scratch_t *s, int four_streams) {

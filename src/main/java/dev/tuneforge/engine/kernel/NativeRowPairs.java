@@ -19,7 +19,7 @@ import java.nio.file.StandardCopyOption;
  * {@link WeightMatrix}'s row-pairs loop compiled ahead of time ({@code src/main/c/row_pairs.c}, built by the Maven
  * build where gcc is there), called through the FFM API. It streams the weights faster than the Java loop (whole
  * SmolLM2 tokens with an adapter 3–5% faster, Qwen2.5-0.5B 3–4%, alternated every 16 tokens in one process;
- * docs/engine.md, "A native loop"). float32: the same arithmetic as the Java loop. bf16: the team decoder's loop,
+ * bench/performance-log.md, "A native loop"). float32: the same arithmetic as the Java loop. bf16: the team decoder's loop,
  * which sums the even and the odd columns in separate accumulators (the Java loop the first and the second 16 of
  * each 32), so its products differ from the Java loop's in the last bits and are summed as the team decoder's.
  * Used where the library was built, the CPU has AVX-512 and {@value #ENV} is not {@code 0}; otherwise the decoder

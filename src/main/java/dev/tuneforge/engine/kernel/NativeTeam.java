@@ -10,7 +10,7 @@ import java.lang.foreign.ValueLayout;
  * vector work itself and takes a fixed share of every product and of attention's positions, the cores meeting at
  * spin barriers. Where the VM's two vCPUs sit far apart this decodes SmolLM2 with an adapter ~17% faster than the
  * Java decoder, whose parallel jobs hand every step's input and output between the cores, and ~5% faster where they
- * sit close (docs/engine.md, "The team decoder").
+ * sit close (bench/performance-log.md, "The team decoder").
  * Available where the native loop is, unless {@value #ENV} is {@code 0}; the descriptors it reads are built by
  * {@code LlamaTeam}.
  */
