@@ -11,7 +11,8 @@ import java.lang.foreign.ValueLayout;
 import java.util.List;
 
 /**
- * The Llama decoder ({@link LlamaModel}) for one new token of one sequence, on the shared base weights in place (no copies) with the
+ * {@link LlamaModel}'s forward pass (any declared {@link Architecture}) for one new token of one sequence, on the shared base
+ * weights in place (no copies) with the
  * Vector API. Producing a token reads every weight once and does little else, so it is bound by memory bandwidth
  * — but through libtorch it is bound by the cost of calling ~50 ops per layer (each one a JNI call, a dispatch
  * and an OpenMP fork/join, about as long as the op's own work at this size). Here a layer is five parallel

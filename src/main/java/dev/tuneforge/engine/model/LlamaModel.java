@@ -17,9 +17,11 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * The Llama family decoder (Llama 2/3, SmolLM2, TinyLlama, Mistral-style, Qwen2 with q/k/v bias), as in
- * Hugging Face's {@code modeling_llama.py}: embedding, N × (RMSNorm, GQA attention with RoPE, RMSNorm, SwiGLU
- * MLP), final RMSNorm, tied or untied head. The weights are frozen and shared; adapters are passed per call.
+ * The decoder of every declared architecture (Llama, Mistral, Qwen2, Qwen3, Gemma 3; the name is historical) on
+ * libtorch, as in transformers' modeling code: embedding (scaled where declared), N × (norm, GQA attention with
+ * q/k norm, per-layer RoPE and window, optional output norm, norm, gated MLP, optional output norm), final norm,
+ * tied or untied head, optional logit soft-cap — each difference read from {@link ModelConfig#architecture()}. The
+ * weights are frozen and shared; adapters are passed per call.
  */
 public final class LlamaModel {
     /** Largest batch × heads × seq² for which causal attention is done with plain matmuls (see below). */
