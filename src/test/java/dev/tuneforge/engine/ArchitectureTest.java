@@ -2,6 +2,9 @@ package dev.tuneforge.engine;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tuneforge.engine.lora.LoraAdapter;
+import dev.tuneforge.engine.lora.LoraConfig;
+import dev.tuneforge.engine.lora.PeftAdapterFormat;
 import dev.tuneforge.engine.model.Architecture;
 import dev.tuneforge.engine.model.HfModelDirectory;
 import dev.tuneforge.engine.model.LlamaModel;
@@ -107,7 +110,45 @@ class ArchitectureTest {
     @Test
     void theLanguageModelOfAMultimodalGemma3CheckpointLoads() throws Exception {
         Path text = ModelReferenceTest.sharedModels().resolve("tiny-gemma3/hf");
-        Path multimodal = Files.createDirectories(tmp.resolve("gemma3-multimodal"));
+        HfModelDirectory dir = new HfModelDirectory(multimodalGemma3());
+        assertTrue(dir.config().languageModelOfMultimodal());
+        assertEquals(List.of(2), dir.config().eosTokenIds());
+        long[] ids = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315};
+        assertArrayEquals(logits(LlamaModel.load(new HfModelDirectory(text), ScalarType.Float), ids),
+                logits(LlamaModel.load(dir, ScalarType.Float), ids));
+    }
+
+    /**
+     * A multimodal Gemma 3's adapter is saved with PEFT's names for that model (model.language_model.layers, as
+     * transformers 4.52+ names it) and loads back with its values, as does one saved with the text model's names.
+     */
+    @Test
+    void aMultimodalGemma3AdapterCarriesTheLanguageModelsPeftNames() throws Exception {
+        LlamaModel model = LlamaModel.load(new HfModelDirectory(multimodalGemma3()), ScalarType.Float);
+        LoraAdapter adapter = LoraAdapter.initialize(model, LoraConfig.defaults(512, 513), 7);
+        Path saved = tmp.resolve("adapter");
+        PeftAdapterFormat.save(adapter, saved, "gemma3-multimodal");
+        var names = Safetensors.readHeader(saved.resolve(PeftAdapterFormat.WEIGHTS_FILE)).entries().keySet();
+        assertTrue(names.contains("base_model.model.model.language_model.layers.0.self_attn.q_proj.lora_A.weight"), names.toString());
+        assertTrue(names.contains("base_model.model.model.language_model.embed_tokens.token_adapter.trainable_tokens_delta"),
+                names.toString());
+        LoraAdapter loaded = PeftAdapterFormat.load(saved, model);
+        var a = adapter.namedParameters();
+        var b = loaded.namedParameters();
+        assertEquals(a.keySet(), b.keySet());
+        for (String k : a.keySet()) {
+            assertArrayEquals(Tensors.toFloats(a.get(k).detach()), Tensors.toFloats(b.get(k).detach()), k);
+        }
+    }
+
+    /** tiny-gemma3 as Gemma3ForConditionalGeneration: text_config, language_model.* tensors, a vision tower. */
+    private Path multimodalGemma3() throws Exception {
+        Path text = ModelReferenceTest.sharedModels().resolve("tiny-gemma3/hf");
+        Path multimodal = tmp.resolve("gemma3-multimodal");
+        if (Files.isDirectory(multimodal)) {
+            return multimodal;
+        }
+        Files.createDirectories(multimodal);
         ObjectNode config = JSON.createObjectNode();
         config.put("model_type", "gemma3").set("architectures", JSON.createArrayNode().add("Gemma3ForConditionalGeneration"));
         ObjectNode textConfig = (ObjectNode) JSON.readTree(text.resolve("config.json").toFile());
@@ -124,13 +165,7 @@ class ArchitectureTest {
         renamed.put("vision_tower.vision_model.embeddings.patch_embedding.weight", torch.ones(4, 3));
         renamed.put("multi_modal_projector.mm_input_projection_weight", torch.ones(2, 2));
         Safetensors.write(multimodal.resolve("model.safetensors"), renamed, Map.of("format", "pt"));
-
-        HfModelDirectory dir = new HfModelDirectory(multimodal);
-        assertTrue(dir.config().languageModelOfMultimodal());
-        assertEquals(List.of(2), dir.config().eosTokenIds());
-        long[] ids = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315};
-        assertArrayEquals(logits(LlamaModel.load(new HfModelDirectory(text), ScalarType.Float), ids),
-                logits(LlamaModel.load(dir, ScalarType.Float), ids));
+        return multimodal;
     }
 
     @Test

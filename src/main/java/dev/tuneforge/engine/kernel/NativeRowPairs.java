@@ -57,13 +57,19 @@ final class NativeRowPairs {
         URL library = NativeRowPairs.class.getResource(RESOURCE);
         if ("0".equals(System.getenv(ENV))) {
             status = "Java Vector API loop, " + ENV + "=0";
-        } else if (!CpuFeatures.hasAvx512()) {
-            status = "Java Vector API loop, the CPU has no AVX-512";
         } else if (library == null) {
             status = "Java Vector API loop, the native loop was not built (it needs gcc on x86-64 Linux)";
         } else {
             try {
                 SymbolLookup lookup = SymbolLookup.libraryLookup(libraryPath(library), Arena.global());
+                // the structs' layout functions run on any x86-64 CPU: the contract is checked wherever it was built
+                offsetOf = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_offset_of").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS));
+                sizeOf = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_size_of").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
+                if (!CpuFeatures.hasAvx512()) {
+                    throw new UnsupportedOperationException("the CPU has no AVX-512");
+                }
                 // critical: the calls are short and take the decoder's float[] arrays in place
                 Linker.Option critical = Linker.Option.critical(true);
                 bf16 = Linker.nativeLinker().downcallHandle(
@@ -78,11 +84,9 @@ final class NativeRowPairs {
                 vectorExp = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_vector_exp").orElseThrow(),
                         FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT),
                         critical);
-                offsetOf = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_offset_of").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS));
-                sizeOf = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_size_of").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
                 status = "native AVX-512 loop";
+            } catch (UnsupportedOperationException e) {
+                status = "Java Vector API loop, " + e.getMessage();
             } catch (IOException | RuntimeException | URISyntaxException e) {
                 bf16 = null;
                 evenOdd = null;

@@ -42,6 +42,11 @@ public final class NativeTeam {
         return "native team decoder";
     }
 
+    /** Whether the library's struct layout functions can be called (it was built and loads; no AVX-512 needed). */
+    public static boolean layoutsReadable() {
+        return NativeRowPairs.OFFSET_OF != null;
+    }
+
     /** The compiled {@code offsetof(type, field)} of team_decoder.h's structs; -1 for a name C does not know. */
     public static long offsetOf(String type, String field) {
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {

@@ -16,7 +16,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TeamLayoutsTest {
     @Test
     void everyMemberLiesWhereTheCompiledStructHasIt() {
-        assertTrue(NativeTeam.available(), "the native decoder is built here: " + NativeTeam.status());
+        // where gcc is, the library must have been built (NativeDecoderBuiltTest); without it there is no C to compare
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                NativeTeam.class.getResource("/native/linux-x86_64/libtuneforge-decoder.so") != null, "not built here");
+        assertTrue(NativeTeam.layoutsReadable(), "the built library loads: " + NativeTeam.status());
         int members = 0;
         for (StructLayout struct : TeamLayouts.ALL) {
             String type = struct.name().orElseThrow();
