@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Prints the home of a JDK >= 21: $JAVA_HOME if it qualifies, else the newest suitable one installed.
+# Prints the home of a JDK >= 25: $JAVA_HOME if it qualifies, else the newest suitable one installed.
 set -euo pipefail
 major() { "$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p' | cut -d. -f1; }
-ok() { [ -x "$1/bin/javac" ] && [ "$(major "$1")" -ge 21 ] 2>/dev/null; }
+ok() { [ -x "$1/bin/javac" ] && [ "$(major "$1")" -ge 25 ] 2>/dev/null; }
 if [ -n "${JAVA_HOME:-}" ] && ok "$JAVA_HOME"; then echo "$JAVA_HOME"; exit 0; fi
 best=""; best_major=0
 for d in /usr/lib/jvm/* /opt/java/* /opt/jdk* "$HOME"/.sdkman/candidates/java/*; do
@@ -12,5 +12,5 @@ done
 if [ -z "$best" ] && command -v javac >/dev/null; then
   d=$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")"); ok "$d" && best="$d"
 fi
-[ -n "$best" ] || { echo "no JDK >= 21 found: install one or set JAVA_HOME" >&2; exit 1; }
+[ -n "$best" ] || { echo "no JDK >= 25 found: install one or set JAVA_HOME" >&2; exit 1; }
 echo "$best"

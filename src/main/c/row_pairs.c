@@ -2,7 +2,7 @@
  * The single-token decoders' matrix-vector loops in C, for x86-64 with AVX-512: rows [from, to) each with row
  * r + offset (or, four at a time, with rows r + offsets[0..2]), y[r] = w[r, :] . x, the rows' lines loaded side by
  * side, float32 FMAs into two accumulators per row and the tail in scalar code. Compiled ahead of time they stream
- * weights faster than the JIT's code for the Java loop (docs/engine.md, "A native loop"); the team decoder and
+ * weights faster than the JIT's code for the Java loop (bench/performance-log.md, "A native loop"); the team decoder and
  * the Java decoder (WeightMatrix) both use them.
  */
 #include <immintrin.h>

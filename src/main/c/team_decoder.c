@@ -6,9 +6,9 @@
  * parts of the adapter's A x and attention's partial results crosses between cores, where the Java decoder (one
  * parallel job per step, the calling core doing the serial work) hands every step's input and output across: when
  * the two vCPUs of the VM this was written on sit far apart (a cache line's round trip ~400 ns) that held SmolLM2 at
- * 63-73% of the memory bandwidth (docs/engine.md, "The team decoder").
+ * 63-73% of the memory bandwidth (bench/performance-log.md, "The team decoder").
  *
- * Descriptors are arrays of 64-bit words written by the Java side (LlamaTeam); see the layouts below.
+ * The structs it reads are declared in team_decoder.h, the contract with the Java side (TeamLayouts).
  */
 #define _GNU_SOURCE
 #include <immintrin.h>
@@ -21,6 +21,9 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <stddef.h>
+
+#include "team_decoder.h"
 
 void tuneforge_bf16_row_quads_by_halves(const uint16_t *w, int32_t cols, const float *regrouped, const float *x,
                                         float *y, int32_t from, int32_t to, const int32_t offsets[3]);
@@ -30,21 +33,40 @@ void tuneforge_even_odd(const float *x, int32_t cols, float *regrouped);
 void tuneforge_bf16_row_pairs_by_halves(const uint16_t *w, int32_t cols, const float *regrouped, const float *x,
                                         float *y, int32_t from, int32_t to, int32_t offset);
 
-/* Model descriptor: MODEL_HEADER words, then LAYER_WORDS per layer. Pointers are addresses; absent biases are 0. */
-enum { M_HIDDEN, M_HEADS, M_KV_HEADS, M_HEAD_DIM, M_INTER, M_LAYERS, M_VOCAB, M_BF16, M_EPS_BITS, M_LM_HEAD,
-       M_FINAL_NORM, M_THREADS, MODEL_HEADER };
-enum { L_QKV, L_O, L_GATE_UP, L_DOWN, L_INPUT_NORM, L_POST_NORM, L_QKV_BIAS, L_O_BIAS, L_GATE_UP_BIAS, L_DOWN_BIAS,
-       LAYER_WORDS };
-/* Adapter descriptor, per layer: for each of the 4 projection groups (q/k/v, o, gate/up, down) the stacked A rows
- * (float32 [rows, in]) and their row count; then for each of the 7 projections (q, k, v, o, gate, up, down) its up
- * matrix (B transposed with the scale folded in, float32 [rank, out]) and rank (0: no update). */
-enum { GROUPS = 4, PROJECTIONS = 7, ADAPTER_LAYER_WORDS = 2 * GROUPS + 2 * PROJECTIONS };
-/* Cache descriptor: capacity, bf16 flag, then the key and the value address of every layer. */
-enum { C_CAPACITY, C_BF16, C_ADDRESSES };
-enum { MAX_THREADS = 64 };
+enum { GROUPS = 4, MAX_THREADS = 64 };
+
+#define FIELD(type, field) if (strcmp(name, #type) == 0 && strcmp(member, #field) == 0) return offsetof(type, field)
+
+int64_t tuneforge_offset_of(const char *name, const char *member) {
+    FIELD(tf_layer_t, qkv); FIELD(tf_layer_t, o); FIELD(tf_layer_t, gate_up); FIELD(tf_layer_t, down);
+    FIELD(tf_layer_t, input_norm); FIELD(tf_layer_t, mlp_norm); FIELD(tf_layer_t, attention_output_norm);
+    FIELD(tf_layer_t, mlp_output_norm); FIELD(tf_layer_t, q_norm); FIELD(tf_layer_t, k_norm);
+    FIELD(tf_layer_t, qkv_bias); FIELD(tf_layer_t, o_bias); FIELD(tf_layer_t, gate_up_bias);
+    FIELD(tf_layer_t, down_bias); FIELD(tf_layer_t, window); FIELD(tf_layer_t, rope);
+    FIELD(tf_model_t, hidden); FIELD(tf_model_t, heads); FIELD(tf_model_t, kv_heads); FIELD(tf_model_t, head_dim);
+    FIELD(tf_model_t, inter); FIELD(tf_model_t, layers); FIELD(tf_model_t, vocab); FIELD(tf_model_t, bf16);
+    FIELD(tf_model_t, threads); FIELD(tf_model_t, activation); FIELD(tf_model_t, eps);
+    FIELD(tf_model_t, attention_scale); FIELD(tf_model_t, ropes); FIELD(tf_model_t, lm_head);
+    FIELD(tf_model_t, final_norm); FIELD(tf_model_t, layer);
+    FIELD(tf_adapter_layer_t, groups); FIELD(tf_adapter_layer_t, projections);
+    FIELD(tf_cache_layer_t, keys); FIELD(tf_cache_layer_t, values);
+    FIELD(tf_cache_t, capacity); FIELD(tf_cache_t, bf16); FIELD(tf_cache_t, layer);
+    return -1;
+}
+
+int64_t tuneforge_size_of(const char *name) {
+    if (strcmp(name, "tf_layer_t") == 0) return sizeof(tf_layer_t);
+    if (strcmp(name, "tf_model_t") == 0) return sizeof(tf_model_t);
+    if (strcmp(name, "tf_adapter_layer_t") == 0) return sizeof(tf_adapter_layer_t);
+    if (strcmp(name, "tf_cache_layer_t") == 0) return sizeof(tf_cache_layer_t);
+    if (strcmp(name, "tf_cache_t") == 0) return sizeof(tf_cache_t);
+    return -1;
+}
 
 typedef struct {
-    const int64_t *model, *adapter, *cache;
+    const tf_model_t *model;
+    const tf_adapter_layer_t *adapter;
+    const tf_cache_t *cache;
     int32_t position;
     const float *cos, *sin, *hidden_in;
     float *normed_out, *logits;
@@ -90,10 +112,6 @@ static inline int up16(int64_t n) {
     return (int) ((n + 15) & ~(int64_t) 15);
 }
 
-static inline double word_double(int64_t w) {
-    union { int64_t i; double d; } v = { w };
-    return v.d;
-}
 
 /*
  * Each thread counts the barriers it has reached on a line of its own and waits until every other count is as far:
@@ -217,6 +235,21 @@ static void swiglu(const float *gate, const float *up, int n, float *out) {
     }
 }
 
+/*
+ * activation = gelu_tanh(gate) * up: 0.5 g (1 + tanh(u)) = g / (1 + e^(-2u)), u = sqrt(2 / pi) (g + 0.044715 g^3)
+ */
+static void geglu(const float *gate, const float *up, int n, float *out) {
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 k = first_lanes(n - i);
+        __m512 g = _mm512_maskz_loadu_ps(k, gate + i);
+        __m512 cube = _mm512_mul_ps(_mm512_mul_ps(g, g), g);
+        __m512 u2 = _mm512_mul_ps(_mm512_set1_ps(-2.0f * 0.7978845608028654f),
+                                  _mm512_fmadd_ps(cube, _mm512_set1_ps(0.044715f), g));
+        __m512 gelu = _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), exp16(u2)));
+        _mm512_mask_storeu_ps(out + i, k, _mm512_mul_ps(gelu, _mm512_maskz_loadu_ps(k, up + i)));
+    }
+}
+
 /* x[i] = e^(x[i] - max); returns their sum */
 static float exp_minus(float *x, int n, float max) {
     __m512 sum = _mm512_setzero_ps();
@@ -280,7 +313,7 @@ static void share_ranges(int rows_count, int t, int threads, int range[4]) {
  * four_streams (bf16 only) the share's row pairs go two pairs at a time, the second from the middle of the share, so
  * that the core streams through four places in memory instead of two: a layer's products of Qwen2.5-0.5B (shares of
  * 0.8-4.4 MB a core) decoded 2.7% faster with the vCPUs far apart, SmolLM2's (0.3-1.8 MB) as fast; the head, a share
- * of 28-136 MB, 0.3-0.8% slower (docs/engine.md, "In the eighth session").
+ * of 28-136 MB, 0.3-0.8% slower (bench/performance-log.md, "In the eighth session").
  */
 static void share(const void *w, int bf16, int rows_count, int cols, const float *x, float *y, const int range[4],
                   scratch_t *s, int four_streams) {
@@ -313,12 +346,12 @@ static inline exchange_slot_t *exchange_slot(int t) {
  * after its share of the product it collects the other threads' parts (long since written by then, so the wait
  * costs a cache line's transfer, not a barrier's) and adds up^T t to its rows.
  */
-static void product(const int64_t *model, const int64_t *adapter_layer, int group, const int *member_projections,
+static void product(const tf_model_t *model, const tf_adapter_layer_t *adapter_layer, int group, const int *member_projections,
                     const int *member_offsets, int members, const void *w, const float *bias, int rows_count,
                     int cols, const float *x, float *y, scratch_t *s, int t, int threads) {
-    int bf16 = (int) model[M_BF16];
-    const float *stacked = adapter_layer ? (const float *) (intptr_t) adapter_layer[2 * group] : NULL;
-    int low_rank_rows = stacked ? (int) adapter_layer[2 * group + 1] : 0;
+    int bf16 = model->bf16;
+    const float *stacked = adapter_layer ? adapter_layer->groups[group].stacked : NULL;
+    int low_rank_rows = stacked ? (int) adapter_layer->groups[group].rows : 0;
     if (stacked) {
         int lo = low_rank_rows * t / threads, hi = low_rank_rows * (t + 1) / threads;
         low_rank_rows_times_x(stacked + (int64_t) lo * cols, hi - lo, cols, x, exchange_slot(t)->rows);
@@ -348,8 +381,8 @@ static void product(const int64_t *model, const int64_t *adapter_layer, int grou
         int low_rank_at = 0;
         for (int m = 0; m < members; m++) {
             int p = member_projections[m];
-            const float *up = (const float *) (intptr_t) adapter_layer[2 * GROUPS + 2 * p];
-            int rank = (int) adapter_layer[2 * GROUPS + 2 * p + 1];
+            const float *up = adapter_layer->projections[p].up;
+            int rank = (int) adapter_layer->projections[p].rank;
             if (!up || rank == 0) {
                 continue;
             }
@@ -457,47 +490,64 @@ static void add_weighted(kv_row_t value, const float *weights, int stride, int q
     }
 }
 
+/* hidden += y, or hidden += norm(y) where the architecture normalises the block's output (scratch: hidden floats) */
+static void add_residual(float *hidden, const float *y, const float *output_norm, double eps, int n, float *scratch) {
+    if (output_norm) {
+        rms_norm(y, output_norm, eps, n, scratch);
+        y = scratch;
+    }
+    for (int i = 0; i < n; i++) {
+        hidden[i] += y[i];
+    }
+}
+
 static void token(int t) {
     const job_t *job = &team.job;
-    const int64_t *m = job->model;
+    const tf_model_t *m = job->model;
     const int threads = team.threads;
-    const int hidden = (int) m[M_HIDDEN], heads = (int) m[M_HEADS], kv_heads = (int) m[M_KV_HEADS];
-    const int head_dim = (int) m[M_HEAD_DIM], inter = (int) m[M_INTER], layers = (int) m[M_LAYERS];
-    const int vocab = (int) m[M_VOCAB], bf16 = (int) m[M_BF16];
-    const double eps = word_double(m[M_EPS_BITS]);
+    const int hidden = m->hidden, heads = m->heads, kv_heads = m->kv_heads;
+    const int head_dim = m->head_dim, inter = m->inter, layers = m->layers;
+    const int vocab = m->vocab, bf16 = m->bf16;
+    const double eps = m->eps;
     const int q_dim = heads * head_dim, kv_dim = kv_heads * head_dim, qkv_rows = q_dim + 2 * kv_dim;
     const int group = heads / kv_heads, half = head_dim / 2;
     const int position = job->position, positions = position + 1;
-    const int64_t capacity = job->cache[C_CAPACITY];
-    const int bf16_cache = (int) job->cache[C_BF16];
-    const float scale = (float) (1.0 / sqrt((double) head_dim));
+    const int64_t capacity = job->cache->capacity;
+    const int bf16_cache = (int) job->cache->bf16;
+    const float scale = m->attention_scale;
     scratch_t *s = &team.scratch[t];
     float *qkv = team.shared, *projected = qkv + up16(qkv_rows), *gate_up = projected + up16(hidden);
     /* per thread, on lines of its own: each head's largest score and sum of exponentials; its weighted sums */
     const int parts_stride = up16(2 * heads), out_stride = up16(q_dim);
     float *parts = gate_up + up16(2 * inter), *part_out = parts + threads * parts_stride;
-    /* this thread's positions of every head */
-    const int from = (int) ((int64_t) positions * t / threads), to = (int) ((int64_t) positions * (t + 1) / threads);
     static const int qkv_members[] = {0, 1, 2}, o_members[] = {3}, gate_up_members[] = {4, 5}, down_members[] = {6};
     const int qkv_offsets[] = {0, q_dim, q_dim + kv_dim}, single_offset[] = {0}, gate_up_offsets[] = {0, inter};
 
     memcpy(s->hidden, job->hidden_in, sizeof(float) * hidden);
     for (int l = 0; l < layers; l++) {
-        const int64_t *lw = m + MODEL_HEADER + (int64_t) l * LAYER_WORDS;
-        const int64_t *aw = job->adapter ? job->adapter + (int64_t) l * ADAPTER_LAYER_WORDS : NULL;
-        rms_norm(s->hidden, (const float *) (intptr_t) lw[L_INPUT_NORM], eps, hidden, s->normed);
-        product(m, aw, 0, qkv_members, qkv_offsets, 3, (const void *) (intptr_t) lw[L_QKV],
-                (const float *) (intptr_t) lw[L_QKV_BIAS], qkv_rows, hidden, s->normed, qkv, s, t, threads);
+        const tf_layer_t *lw = &m->layer[l];
+        const tf_adapter_layer_t *aw = job->adapter ? &job->adapter[l] : NULL;
+        const float *cos = job->cos + (int64_t) lw->rope * half, *sin = job->sin + (int64_t) lw->rope * half;
+        /* this thread's positions of every head: its share of the layer's window */
+        const int first = lw->window > 0 && positions > lw->window ? positions - lw->window : 0;
+        const int from = first + (int) ((int64_t) (positions - first) * t / threads);
+        const int to = first + (int) ((int64_t) (positions - first) * (t + 1) / threads);
+        rms_norm(s->hidden, lw->input_norm, eps, hidden, s->normed);
+        product(m, aw, 0, qkv_members, qkv_offsets, 3, lw->qkv, lw->qkv_bias, qkv_rows, hidden, s->normed, qkv, s, t,
+                threads);
         barrier(t, threads);
 
         /* this position's keys (rotated) and values, kept privately; thread 0 stores them in the cache */
-        void *keys_base = (void *) (intptr_t) job->cache[C_ADDRESSES + 2 * l];
-        void *values_base = (void *) (intptr_t) job->cache[C_ADDRESSES + 2 * l + 1];
+        void *keys_base = job->cache->layer[l].keys;
+        void *values_base = job->cache->layer[l].values;
         float *keys_now = s->kv, *values_now = s->kv + kv_dim;
         memcpy(keys_now, qkv + q_dim, sizeof(float) * kv_dim);
         memcpy(values_now, qkv + q_dim + kv_dim, sizeof(float) * kv_dim);
         for (int h = 0; h < kv_heads; h++) {
-            rotate(keys_now + h * head_dim, job->cos, job->sin, half);
+            if (lw->k_norm) {
+                rms_norm(keys_now + h * head_dim, lw->k_norm, eps, head_dim, keys_now + h * head_dim);
+            }
+            rotate(keys_now + h * head_dim, cos, sin, half);
         }
         if (bf16_cache) {
             /* attention reads this position as the cache holds it: rounded to bf16 */
@@ -531,7 +581,10 @@ static void token(int t) {
                 memset(q, 0, sizeof(float) * QUERIES_AT_ONCE * head_dim);
                 for (int i = 0; i < queries; i++) {
                     memcpy(q + i * head_dim, qkv + (h0 + i) * head_dim, sizeof(float) * head_dim);
-                    rotate(q + i * head_dim, job->cos, job->sin, half);
+                    if (lw->q_norm) {
+                        rms_norm(q + i * head_dim, lw->q_norm, eps, head_dim, q + i * head_dim);
+                    }
+                    rotate(q + i * head_dim, cos, sin, half);
                 }
                 float *scores = s->scores; /* [QUERIES_AT_ONCE, n] */
                 for (int p = from; p < to; p++) {
@@ -586,33 +639,33 @@ static void token(int t) {
                 a[d] /= sum;
             }
         }
-        product(m, aw, 1, o_members, single_offset, 1, (const void *) (intptr_t) lw[L_O],
-                (const float *) (intptr_t) lw[L_O_BIAS], hidden, q_dim, s->attention, projected, s, t, threads);
+        product(m, aw, 1, o_members, single_offset, 1, lw->o, lw->o_bias, hidden, q_dim, s->attention, projected, s,
+                t, threads);
         barrier(t, threads);
-        for (int i = 0; i < hidden; i++) {
-            s->hidden[i] += projected[i];
+        add_residual(s->hidden, projected, lw->attention_output_norm, eps, hidden, s->normed);
+        rms_norm(s->hidden, lw->mlp_norm, eps, hidden, s->normed);
+        product(m, aw, 2, gate_up_members, gate_up_offsets, 2, lw->gate_up, lw->gate_up_bias, 2 * inter, hidden,
+                s->normed, gate_up, s, t, threads);
+        barrier(t, threads);
+        if (m->activation == TF_GELU_TANH) {
+            geglu(gate_up, gate_up + inter, inter, s->activation);
+        } else {
+            swiglu(gate_up, gate_up + inter, inter, s->activation);
         }
-        rms_norm(s->hidden, (const float *) (intptr_t) lw[L_POST_NORM], eps, hidden, s->normed);
-        product(m, aw, 2, gate_up_members, gate_up_offsets, 2, (const void *) (intptr_t) lw[L_GATE_UP],
-                (const float *) (intptr_t) lw[L_GATE_UP_BIAS], 2 * inter, hidden, s->normed, gate_up, s, t, threads);
-        barrier(t, threads);
-        swiglu(gate_up, gate_up + inter, inter, s->activation);
         /* projected is free again: every thread added it to its hidden state before the gate/up barrier */
-        product(m, aw, 3, down_members, single_offset, 1, (const void *) (intptr_t) lw[L_DOWN],
-                (const float *) (intptr_t) lw[L_DOWN_BIAS], hidden, inter, s->activation, projected, s, t, threads);
+        product(m, aw, 3, down_members, single_offset, 1, lw->down, lw->down_bias, hidden, inter, s->activation,
+                projected, s, t, threads);
         barrier(t, threads);
-        for (int i = 0; i < hidden; i++) {
-            s->hidden[i] += projected[i];
-        }
+        add_residual(s->hidden, projected, lw->mlp_output_norm, eps, hidden, s->normed);
         /* the next layer's first write to projected (its o product) comes after two more barriers */
     }
-    rms_norm(s->hidden, (const float *) (intptr_t) m[M_FINAL_NORM], eps, hidden, s->normed);
+    rms_norm(s->hidden, m->final_norm, eps, hidden, s->normed);
     if (t == 0) {
         memcpy(job->normed_out, s->normed, sizeof(float) * hidden);
     }
     int range[4];
     share_ranges(vocab, t, threads, range);
-    share((const void *) (intptr_t) m[M_LM_HEAD], bf16, vocab, hidden, s->normed, job->logits, range, s, 0);
+    share(m->lm_head, bf16, vocab, hidden, s->normed, job->logits, range, s, 0);
     barrier(t, threads);
 }
 
@@ -644,23 +697,23 @@ static void *worker(void *arg) {
 }
 
 /* The most low-rank rows of any projection group of the adapter (0 without one): each thread's A x scratch. */
-static int most_low_rank_rows(const int64_t *m, const int64_t *adapter) {
+static int most_low_rank_rows(const tf_model_t *m, const tf_adapter_layer_t *adapter) {
     int most = 0;
-    for (int64_t l = 0; adapter && l < m[M_LAYERS]; l++) {
+    for (int64_t l = 0; adapter && l < m->layers; l++) {
         for (int g = 0; g < GROUPS; g++) {
-            int rows_count = (int) adapter[l * ADAPTER_LAYER_WORDS + 2 * g + 1];
+            int rows_count = (int) adapter[l].groups[g].rows;
             most = rows_count > most ? rows_count : most;
         }
     }
     return most;
 }
 
-static int grow(scratch_t *s, const int64_t *m, int positions, int low_rank_rows) {
-    int hidden = (int) m[M_HIDDEN], q_dim = (int) (m[M_HEADS] * m[M_HEAD_DIM]);
-    int kv_dim = (int) (m[M_KV_HEADS] * m[M_HEAD_DIM]), inter = (int) m[M_INTER];
+static int grow(scratch_t *s, const tf_model_t *m, int positions, int low_rank_rows) {
+    int hidden = m->hidden, q_dim = m->heads * m->head_dim;
+    int kv_dim = m->kv_heads * m->head_dim, inter = m->inter;
     int widest = hidden > inter ? hidden : inter;
     widest = widest > q_dim ? widest : q_dim;
-    size_t need = (size_t) 2 * hidden + q_dim + inter + QUERIES_AT_ONCE * m[M_HEAD_DIM] + 2 * kv_dim
+    size_t need = (size_t) 2 * hidden + q_dim + inter + QUERIES_AT_ONCE * m->head_dim + 2 * kv_dim
                   + (size_t) QUERIES_AT_ONCE * positions + low_rank_rows + widest;
     if (need > s->capacity_floats) {
         size_t capacity = need * 2;
@@ -677,7 +730,7 @@ static int grow(scratch_t *s, const int64_t *m, int positions, int low_rank_rows
     s->normed = p; p += hidden;
     s->attention = p; p += q_dim;
     s->activation = p; p += inter;
-    s->q = p; p += QUERIES_AT_ONCE * m[M_HEAD_DIM];
+    s->q = p; p += QUERIES_AT_ONCE * m->head_dim;
     s->kv = p; p += 2 * kv_dim;
     s->scores = p; p += (size_t) QUERIES_AT_ONCE * positions;
     s->low_rank = p; p += low_rank_rows;
@@ -689,14 +742,14 @@ static int grow(scratch_t *s, const int64_t *m, int positions, int low_rank_rows
  * Decodes one token; returns 0, or 1 when the team is busy with another sequence's token (the caller then decodes
  * this one itself), or -1 when scratch memory could not be allocated.
  */
-int32_t tuneforge_team_decode(const int64_t *model, const int64_t *adapter, const int64_t *cache, int32_t position,
-                              const float *cos, const float *sin, const float *hidden_in, float *normed_out,
-                              float *logits) {
+int32_t tuneforge_team_decode(const tf_model_t *model, const tf_adapter_layer_t *adapter, const tf_cache_t *cache,
+                              int32_t position, const float *cos, const float *sin, const float *hidden_in,
+                              float *normed_out, float *logits) {
     int expected = 0;
     if (!atomic_compare_exchange_strong(&team.busy, &expected, 1)) {
         return 1;
     }
-    int threads = (int) model[M_THREADS];
+    int threads = model->threads;
     if (threads < 1) {
         threads = 1;
     }
@@ -712,9 +765,9 @@ int32_t tuneforge_team_decode(const int64_t *model, const int64_t *adapter, cons
     for (int t = 0; t < threads && !failed; t++) {
         failed = grow(&team.scratch[t], model, position + 1, low_rank_rows);
     }
-    int hidden = (int) model[M_HIDDEN], heads = (int) model[M_HEADS], q_dim = (int) (heads * model[M_HEAD_DIM]);
-    int qkv_rows = q_dim + 2 * (int) (model[M_KV_HEADS] * model[M_HEAD_DIM]);
-    size_t shared = up16(qkv_rows) + up16(hidden) + up16(2 * model[M_INTER])
+    int hidden = model->hidden, heads = model->heads, q_dim = heads * model->head_dim;
+    int qkv_rows = q_dim + 2 * model->kv_heads * model->head_dim;
+    size_t shared = up16(qkv_rows) + up16(hidden) + up16(2 * model->inter)
                     + (size_t) threads * (up16(2 * heads) + up16(q_dim));
     if (!failed && shared > team.shared_floats) {
         float *block = aligned_alloc(64, ((shared * 2 * sizeof(float)) + 63) & ~(size_t) 63);

@@ -183,8 +183,6 @@ class LlamaModelTest {
      */
     @Test
     void inferenceFreesEachLayersIntermediatesAsItGoes() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.version().feature() >= 22,
-                "giving freed memory back to measure from needs the FFM API (Java 22+)");
         var c = new ObjectMapper().createObjectNode();
         c.put("model_type", "llama");
         c.put("hidden_size", 64);

@@ -43,11 +43,6 @@ class SingleTokenDecoderTest {
     /** Whether the checks run the decoder as it is chosen (the native team where built) or the Java decoder. */
     static volatile boolean asChosen = true;
 
-    @org.junit.jupiter.api.BeforeAll
-    static void decoderIsBuiltForThisRuntime() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.version().feature() >= 22,
-                "the single-token decoder needs Java 22+; on 21 generation goes through libtorch only");
-    }
 
     @Test
     void matchesTheFullForwardPassWithAndWithoutAnAdapter() throws Exception {

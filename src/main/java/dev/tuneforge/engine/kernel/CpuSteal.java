@@ -15,7 +15,7 @@ public final class CpuSteal {
      * A measurement during which less of the CPU time than this was stolen counts as undisturbed: a tick or so of
      * a two-core round of ~1 s. With the cores working in lockstep, as the team decoder's do, one core stolen for a
      * while stalls both: on the Zen 4 VM SmolLM2's far decode rounds read a median 74.9% of the bandwidth with under
-     * 1% stolen and 59-61% with 10-20% (docs/engine.md, "CPU time stolen by the hypervisor").
+     * 1% stolen and 59-61% with 10-20% (bench/performance-log.md, "CPU time stolen by the hypervisor").
      */
     public static final double UNDISTURBED_BELOW = 0.01;
 

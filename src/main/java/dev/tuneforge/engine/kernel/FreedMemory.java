@@ -2,7 +2,7 @@ package dev.tuneforge.engine.kernel;
 
 /**
  * Returns memory freed by libtorch to the system. The launcher's glibc settings keep freed memory for reuse, which
- * saves a training step from faulting in and zeroing the same gigabytes again (docs/engine.md, "Memory"), but
+ * saves a training step from faulting in and zeroing the same gigabytes again (bench/performance-log.md, "Memory"), but
  * left a server's resident size at its training peak for good. After a tuning job ends, {@link #release} asks
  * glibc ({@code malloc_trim}) to hand back what is free.
  */
@@ -23,7 +23,7 @@ public final class FreedMemory {
     }
 
     private static Trimmer loadTrimmer() {
-        return Java22.instance(Trimmer.class, FreedMemory.class.getPackageName() + ".NativeMalloc", false);
+        return NativeOrNull.create(NativeMalloc::new);
     }
 
     /** The C library's heap trimming. */

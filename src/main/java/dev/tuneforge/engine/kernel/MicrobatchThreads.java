@@ -31,8 +31,7 @@ public final class MicrobatchThreads {
         void limitCurrentThread(int threads);
     }
 
-    private static final ThreadLimit LIMIT = Java22.instance(ThreadLimit.class,
-            MicrobatchThreads.class.getPackageName() + ".OpenMpThreadLimit", false);
+    private static final ThreadLimit LIMIT = NativeOrNull.create(OpenMpThreadLimit::new);
     private static volatile ExecutorService pool;
     private static volatile boolean unavailable = LIMIT == null || ComputeThreads.count() < 2;
 

@@ -88,9 +88,9 @@ public final class OpenMpWaitPolicy {
         }
     }
 
-    /** The C library's environment, or null on a runtime before Java 22. */
+    /** The C library's environment, or null where it cannot be reached. */
     static Environment environment() {
-        return Java22.instance(Environment.class, OpenMpWaitPolicy.class.getPackageName() + ".NativeEnvironment", false);
+        return NativeOrNull.create(NativeEnvironment::new);
     }
 
     /** Native environment variables (which libgomp reads), unlike Java's {@code System.getenv} snapshot. */

@@ -45,7 +45,7 @@ final class DropoutDraws {
     }
 
     /**
-     * Writes a bf16 mask straight into native memory; the Java 22+ build supplies a vectorised one
+     * Writes a bf16 mask straight into native memory; the Vector API supplies a vectorised one
      * ({@code VectorDropoutWriter}).
      */
     interface NativeWriter {

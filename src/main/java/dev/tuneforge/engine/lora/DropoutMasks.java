@@ -1,6 +1,6 @@
 package dev.tuneforge.engine.lora;
 
-import dev.tuneforge.engine.kernel.Java22;
+import dev.tuneforge.engine.kernel.NativeOrNull;
 import dev.tuneforge.engine.tensor.BFloat16;
 import dev.tuneforge.engine.tensor.Tensors;
 import org.bytedeco.javacpp.ShortPointer;
@@ -89,7 +89,6 @@ public final class DropoutMasks {
     }
 
     private static DropoutDraws.NativeWriter loadVectorWriter() {
-        return Java22.instance(DropoutDraws.NativeWriter.class,
-                DropoutMasks.class.getPackageName() + ".VectorDropoutWriter", true);
+        return NativeOrNull.vectorApi() ? NativeOrNull.create(VectorDropoutWriter::new) : null;
     }
 }

@@ -76,7 +76,9 @@ public final class PeftAdapterFormat {
             }
         }
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        adapter.namedParameters().forEach((k, v) -> tensors.put(k, v.detach().to(ScalarType.Float)));
+        boolean multimodal = adapter.modelConfig().languageModelOfMultimodal();
+        adapter.namedParameters().forEach((k, v) -> tensors.put(multimodal ? multimodalName(k) : k,
+                v.detach().to(ScalarType.Float)));
         try {
             Files.createDirectories(dir);
             Safetensors.write(dir.resolve(WEIGHTS_FILE), tensors, Map.of("format", "pt"));
@@ -86,6 +88,26 @@ public final class PeftAdapterFormat {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot save adapter to " + dir, e);
         }
+    }
+
+    /**
+     * PEFT's name of a parameter in a multimodal Gemma 3 ({@code Gemma3ForConditionalGeneration}, transformers 4.52+,
+     * whose language model's layers are {@code model.language_model.*}) for the text model's name.
+     */
+    static String multimodalName(String name) {
+        String text = LoraAdapter.PREFIX + "model.";
+        return name.startsWith(text) ? LoraAdapter.PREFIX + "model.language_model." + name.substring(text.length()) : name;
+    }
+
+    /** A multimodal Gemma 3 adapter's tensors under the text model's names (either transformers layout). */
+    private static Map<String, Tensor> textModelNames(Map<String, Tensor> tensors) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        tensors.forEach((name, t) -> {
+            String rest = name.startsWith(LoraAdapter.PREFIX) ? name.substring(LoraAdapter.PREFIX.length()) : null;
+            String text = rest == null ? null : LlamaModel.languageModelName(rest);
+            out.put(text == null ? name : LoraAdapter.PREFIX + text, t);
+        });
+        return out;
     }
 
     /** Loads a PEFT LoRA adapter for {@code model}; the tensors must match the model's shapes. */
@@ -104,6 +126,9 @@ public final class PeftAdapterFormat {
         }
         ModelConfig mc = model.config();
         Map<String, Tensor> tensors = Safetensors.read(dir.resolve(WEIGHTS_FILE), t -> t.to(ScalarType.Float));
+        if (mc.languageModelOfMultimodal()) {
+            tensors = textModelNames(tensors);
+        }
         int rank = cfg.path("r").asInt(8);
         double alpha = cfg.path("lora_alpha").asDouble(rank);
         boolean rslora = cfg.path("use_rslora").asBoolean(false);

@@ -7,8 +7,14 @@ package dev.tuneforge.engine.model;
  * while it reads them: a caller may hold only the decoder.
  */
 record DecoderWeights(Object owner, ModelConfig config, boolean bfloat16, long embedTokens, long lmHead, float[] finalNorm,
-                      Layer[] layers) {
-    record Layer(float[] inputNorm, float[] postAttentionNorm, long qkv, float[] qkvBias, long o, float[] oBias,
-                 long gateUp, float[] gateUpBias, long down, float[] downBias) {
+                      float embeddingScale, Layer[] layers) {
+    /**
+     * One layer; {@code mlpNorm} is the MLP's input norm, {@code attentionOutputNorm}/{@code mlpOutputNorm} the sandwich
+     * norms and {@code qNorm}/{@code kNorm} the per-head norms where the architecture has them (else null). Norm
+     * weights are the multipliers: Gemma's 1 + w already added.
+     */
+    record Layer(float[] inputNorm, float[] mlpNorm, float[] attentionOutputNorm, float[] mlpOutputNorm, float[] qNorm,
+                 float[] kNorm, long qkv, float[] qkvBias, long o, float[] oBias, long gateUp, float[] gateUpBias,
+                 long down, float[] downBias) {
     }
 }

@@ -17,9 +17,11 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * The Llama family decoder (Llama 2/3, SmolLM2, TinyLlama, Mistral-style, Qwen2 with q/k/v bias), as in
- * Hugging Face's {@code modeling_llama.py}: embedding, N × (RMSNorm, GQA attention with RoPE, RMSNorm, SwiGLU
- * MLP), final RMSNorm, tied or untied head. The weights are frozen and shared; adapters are passed per call.
+ * The decoder of every declared architecture (Llama, Mistral, Qwen2, Qwen3, Gemma 3; the name is historical) on
+ * libtorch, as in transformers' modeling code: embedding (scaled where declared), N × (norm, GQA attention with
+ * q/k norm, per-layer RoPE and window, optional output norm, norm, gated MLP, optional output norm), final norm,
+ * tied or untied head, optional logit soft-cap — each difference read from {@link ModelConfig#architecture()}. The
+ * weights are frozen and shared; adapters are passed per call.
  */
 public final class LlamaModel {
     /** Largest batch × heads × seq² for which causal attention is done with plain matmuls (see below). */
@@ -35,7 +37,11 @@ public final class LlamaModel {
     private final Tensor lmHead;
     private final Tensor finalNorm;
     private final Layer[] layers;
-    private final RotaryEmbedding rope;
+    /** Per layer (layers with the same RoPE share one). */
+    private final RotaryEmbedding[] ropes;
+    private final Architecture arch;
+    /** √hidden rounded to the weights' dtype, as Gemma scales its embeddings; 1 where the architecture does not. */
+    private final double embeddingScale;
     private volatile SingleTokenDecoder decoder;
     private volatile boolean decoderUnavailable;
 
@@ -43,11 +49,29 @@ public final class LlamaModel {
      * One decoder layer. q/k/v and gate/up are stored concatenated (one matmul each instead of three and two:
      * fewer, larger libtorch calls, which is what decoding one token at a time is bound by); biases may be null.
      */
-    private record Layer(Tensor inputNorm, Tensor postAttentionNorm, Tensor qkv, Tensor qkvBias, Tensor o, Tensor oBias,
+    private record Layer(Tensor inputNorm, Tensor mlpNorm, Tensor attentionOutputNorm, Tensor mlpOutputNorm,
+                         Tensor qNorm, Tensor kNorm, Tensor qkv, Tensor qkvBias, Tensor o, Tensor oBias,
                          Tensor gateUp, Tensor gateUpBias, Tensor down, Tensor downBias) {
         java.util.stream.Stream<Tensor> tensors() {
-            return java.util.stream.Stream.of(inputNorm, postAttentionNorm, qkv, qkvBias, o, oBias, gateUp, gateUpBias,
-                    down, downBias).filter(java.util.Objects::nonNull);
+            return java.util.stream.Stream.of(inputNorm, mlpNorm, attentionOutputNorm, mlpOutputNorm, qNorm, kNorm, qkv,
+                    qkvBias, o, oBias, gateUp, gateUpBias, down, downBias).filter(java.util.Objects::nonNull);
+        }
+    }
+
+    /** The checkpoint names of a layer's norms under {@code arch} (null where it has none). */
+    private record NormNames(String input, String mlp, String attentionOutput, String mlpOutput, String q, String k) {
+        static NormNames of(Architecture arch, int l) {
+            String p = "model.layers." + l + ".";
+            return arch.sandwichNorms()
+                    ? new NormNames(p + "input_layernorm.weight", p + "pre_feedforward_layernorm.weight",
+                    p + "post_attention_layernorm.weight", p + "post_feedforward_layernorm.weight",
+                    arch.qkNorm() ? p + "self_attn.q_norm.weight" : null, arch.qkNorm() ? p + "self_attn.k_norm.weight" : null)
+                    : new NormNames(p + "input_layernorm.weight", p + "post_attention_layernorm.weight", null, null,
+                    arch.qkNorm() ? p + "self_attn.q_norm.weight" : null, arch.qkNorm() ? p + "self_attn.k_norm.weight" : null);
+        }
+
+        java.util.stream.Stream<String> all() {
+            return java.util.stream.Stream.of(input, mlp, attentionOutput, mlpOutput, q, k).filter(java.util.Objects::nonNull);
         }
     }
 
@@ -64,6 +88,8 @@ public final class LlamaModel {
     private LlamaModel(ModelConfig config, Map<String, Tensor> weights, ScalarType dtype, boolean consume) {
         this.config = config;
         this.dtype = dtype;
+        this.arch = config.architecture();
+        this.embeddingScale = embeddingScale(config, dtype);
         Function<String, Tensor> required = name -> {
             Tensor t = weights.get(name);
             if (t == null) {
@@ -76,7 +102,8 @@ public final class LlamaModel {
                 config.vocabSize(), config.hiddenSize());
         lmHead = config.tieWordEmbeddings() ? embedTokens
                 : checkShape(get.apply("lm_head.weight"), "lm_head.weight", config.vocabSize(), config.hiddenSize());
-        finalNorm = get.apply("model.norm.weight");
+        Function<String, Tensor> norm = name -> name == null ? null : normWeight(required.apply(name));
+        finalNorm = norm.apply("model.norm.weight");
         layers = new Layer[config.numLayers()];
         WeightArena arena = new WeightArena(config, dtype);
         for (int l = 0; l < layers.length; l++) {
@@ -90,8 +117,10 @@ public final class LlamaModel {
                     b.put(p, get.apply(p.path(l) + ".bias"));
                 }
             }
-            layers[l] = new Layer(get.apply("model.layers." + l + ".input_layernorm.weight"),
-                    get.apply("model.layers." + l + ".post_attention_layernorm.weight"),
+            NormNames norms = NormNames.of(arch, l);
+            layers[l] = new Layer(norm.apply(norms.input()), norm.apply(norms.mlp()),
+                    norm.apply(norms.attentionOutput()), norm.apply(norms.mlpOutput()), norm.apply(norms.q()),
+                    norm.apply(norms.k()),
                     arena.stack(w.get(Projection.Q), w.get(Projection.K), w.get(Projection.V)),
                     b.isEmpty() || !b.containsKey(Projection.Q) ? null : concat(b.get(Projection.Q), b.get(Projection.K), b.get(Projection.V)),
                     arena.stack(w.get(Projection.O)), b.get(Projection.O),
@@ -105,19 +134,66 @@ public final class LlamaModel {
                 dev.tuneforge.engine.kernel.FreedMemory.release();
             }
         }
-        rope = new RotaryEmbedding(config, config.maxPositionEmbeddings(), dtype);
+        Map<Architecture.Rope, RotaryEmbedding> byRope = new HashMap<>();
+        ropes = new RotaryEmbedding[layers.length];
+        for (int l = 0; l < layers.length; l++) {
+            ropes[l] = byRope.computeIfAbsent(arch.layer(l).rope(),
+                    r -> new RotaryEmbedding(r, config.headDim(), config.maxPositionEmbeddings(), dtype));
+        }
+    }
+
+    /** √hidden as Gemma's embedding normaliser: a tensor of the weights' dtype (so rounded to bf16 in bf16). */
+    private static double embeddingScale(ModelConfig config, ScalarType dtype) {
+        if (!config.architecture().embeddingScaled()) {
+            return 1.0;
+        }
+        float scale = (float) Math.sqrt(config.hiddenSize());
+        return dtype.value == ScalarType.BFloat16.value
+                ? dev.tuneforge.engine.tensor.BFloat16.toFloat(dev.tuneforge.engine.tensor.BFloat16.round(scale)) : scale;
+    }
+
+    /**
+     * A norm's weight as the forward passes use it: the model's dtype for Llama's convention; for Gemma's
+     * {@code (1 + w)}, 1 + w in float32 (Gemma computes its norms in float32), so that every path multiplies by
+     * the stored weight alone.
+     */
+    private Tensor normWeight(Tensor w) {
+        if (arch.norm() == Architecture.Norm.WEIGHT) {
+            return frozen(w);
+        }
+        Tensor t = w.to(ScalarType.Float).add(new org.bytedeco.pytorch.Scalar(1.0)).contiguous();
+        t.set_requires_grad(false);
+        return t;
     }
 
     /** Loads a Hugging Face model directory's weights ({@code model.safetensors} or sharded). */
     public static LlamaModel load(HfModelDirectory dir, ScalarType dtype) {
         Map<String, Tensor> weights = new HashMap<>();
+        boolean multimodal = dir.config().languageModelOfMultimodal();
         for (var file : dir.weightFiles()) {
-            weights.putAll(Safetensors.read(file, t -> t.is_floating_point() ? t.to(dtype) : t));
+            Map<String, Tensor> read = Safetensors.read(file, name -> !multimodal || languageModelName(name) != null,
+                    t -> t.is_floating_point() ? t.to(dtype) : t);
+            read.forEach((name, t) -> weights.put(multimodal ? languageModelName(name) : name, t));
         }
         return ownedCopy(new LlamaModel(dir.config(), weights, dtype, true), weights);
     }
 
-    /** A model with random weights (normal, std 0.02; norms 1), for benchmarks and tests. */
+    /**
+     * The name a multimodal Gemma 3 checkpoint's language-model tensor has in a text-only one: transformers wrote
+     * {@code language_model.model.*} and {@code language_model.lm_head.*} before 4.52, {@code model.language_model.*}
+     * since; null for the vision tower and the projector, which are not loaded.
+     */
+    public static String languageModelName(String name) {
+        if (name.startsWith("language_model.")) {
+            return name.substring("language_model.".length());
+        }
+        if (name.startsWith("model.language_model.")) {
+            return "model." + name.substring("model.language_model.".length());
+        }
+        return name.startsWith("lm_head.") ? name : null;
+    }
+
+    /** A model with random weights (normal, std 0.02; norms neutral), for benchmarks and tests. */
     public static LlamaModel random(ModelConfig config, ScalarType dtype, long seed) {
         var gen = torch.createCPUGenerator(seed);
         Map<String, Tensor> w = new HashMap<>();
@@ -135,7 +211,11 @@ public final class LlamaModel {
         if (!config.tieWordEmbeddings()) {
             normal.accept("lm_head.weight", new long[]{config.vocabSize(), config.hiddenSize()});
         }
-        w.put("model.norm.weight", torch.ones(new long[]{config.hiddenSize()}, opts).to(dtype));
+        // neutral norms: w = 1, or w = 0 where the norm multiplies by 1 + w
+        java.util.function.BiConsumer<String, Long> neutral = (name, size) -> w.put(name,
+                (config.architecture().norm() == Architecture.Norm.WEIGHT ? torch.ones(new long[]{size}, opts)
+                        : torch.zeros(new long[]{size}, opts)).to(dtype));
+        neutral.accept("model.norm.weight", (long) config.hiddenSize());
         for (int l = 0; l < config.numLayers(); l++) {
             for (Projection p : Projection.values()) {
                 long[] shape = p.weightShape(config);
@@ -144,8 +224,9 @@ public final class LlamaModel {
                     normal.accept(p.path(l) + ".bias", new long[]{shape[0]});
                 }
             }
-            w.put("model.layers." + l + ".input_layernorm.weight", torch.ones(new long[]{config.hiddenSize()}, opts).to(dtype));
-            w.put("model.layers." + l + ".post_attention_layernorm.weight", torch.ones(new long[]{config.hiddenSize()}, opts).to(dtype));
+            NormNames norms = NormNames.of(config.architecture(), l);
+            norms.all().forEach(name -> neutral.accept(name, name.endsWith("q_norm.weight") || name.endsWith("k_norm.weight")
+                    ? (long) config.headDim() : (long) config.hiddenSize()));
         }
         return ownedCopy(new LlamaModel(config, w, dtype, true), w);
     }
@@ -204,7 +285,17 @@ public final class LlamaModel {
         if (adapter != null) {
             h = adapter.embed(ids, h);
         }
-        Tensor causalBias = usesMatmulAttention(batch, start, seq) ? causalBias(seq) : null;
+        if (embeddingScale != 1.0) {
+            h = h.mul(new org.bytedeco.pytorch.Scalar(embeddingScale));
+        }
+        boolean matmulAttention = usesMatmulAttention(batch, start, seq);
+        // made before the layers' scopes, which would free them after the first layer
+        Map<Integer, Tensor> causalBiases = new HashMap<>();
+        if (matmulAttention) {
+            for (Architecture.LayerAttention a : arch.layers()) {
+                causalBiases.computeIfAbsent(a.window(), w -> causalBias(seq, w));
+            }
+        }
         // Without autograd nothing needs a layer's intermediates once it is done: freed layer by layer, a 1024-token
         // SmolLM2 prompt took 3.1 GB more at its peak when they were all kept until the caller's scope closed.
         boolean freeEachLayer = !GradMode.is_enabled();
@@ -216,10 +307,15 @@ public final class LlamaModel {
                 Tensor qkv = withDelta(linear(x, layer.qkv, layer.qkvBias), x, l, Projection.ATTENTION_INPUTS, adapter);
                 long qDim = (long) config.numHeads() * config.headDim();
                 long kvDim = (long) config.numKvHeads() * config.headDim();
+                Tensor heads = qkv.narrow(2, 0, qDim + kvDim)
+                        .reshape(batch, seq, config.numHeads() + config.numKvHeads(), config.headDim());
+                if (layer.qNorm != null) {
+                    heads = torch.cat(new org.bytedeco.pytorch.TensorVector(
+                            rmsNorm(heads.narrow(2, 0, config.numHeads()), layer.qNorm),
+                            rmsNorm(heads.narrow(2, config.numHeads(), config.numKvHeads()), layer.kNorm)), 2);
+                }
                 // queries and keys rotated together: one set of RoPE ops per layer instead of two
-                Tensor qk = rope.apply(qkv.narrow(2, 0, qDim + kvDim)
-                        .reshape(batch, seq, config.numHeads() + config.numKvHeads(), config.headDim())
-                        .transpose(1, 2), start);
+                Tensor qk = ropes[l].apply(heads.transpose(1, 2), start);
                 Tensor q = qk.narrow(1, 0, config.numHeads());
                 Tensor k = qk.narrow(1, config.numHeads(), config.numKvHeads());
                 Tensor v = qkv.narrow(2, qDim + kvDim, kvDim).reshape(batch, seq, config.numKvHeads(), config.headDim())
@@ -229,16 +325,20 @@ public final class LlamaModel {
                     k = kv[0];
                     v = kv[1];
                 }
-                Tensor attn = causalBias != null ? causalMatmulAttention(q, k, v, causalBias)
-                        : sdpa(q, k, v, start, seq);
+                int window = arch.layer(l).window();
+                Tensor attn = matmulAttention
+                        ? causalMatmulAttention(q, k, v, causalBiases.get(window),
+                        arch.attentionScale())
+                        : sdpa(q, k, v, start, seq, window);
                 Tensor o = attn.transpose(1, 2).reshape(batch, seq, (long) config.numHeads() * config.headDim());
-                h = withDelta(residualLinear(h, o, layer.o, layer.oBias), o, l, Projection.ATTENTION_OUTPUT, adapter);
-                x = rmsNorm(h, layer.postAttentionNorm);
+                h = residualAdd(h, o, layer.o, layer.oBias, layer.attentionOutputNorm, l, Projection.ATTENTION_OUTPUT,
+                        adapter);
+                x = rmsNorm(h, layer.mlpNorm);
                 Tensor gateUp = withDelta(linear(x, layer.gateUp, layer.gateUpBias), x, l, Projection.MLP_INPUTS,
                         adapter);
                 long inter = config.intermediateSize();
-                Tensor act = torch.silu(gateUp.narrow(2, 0, inter)).mul(gateUp.narrow(2, inter, inter));
-                h = withDelta(residualLinear(h, act, layer.down, layer.downBias), act, l, Projection.MLP_OUTPUT,
+                Tensor act = activation(gateUp.narrow(2, 0, inter)).mul(gateUp.narrow(2, inter, inter));
+                h = residualAdd(h, act, layer.down, layer.downBias, layer.mlpOutputNorm, l, Projection.MLP_OUTPUT,
                         adapter);
                 if (layerScope != null) {
                     // the layer's output outlives its scope (detaching releases the scope's reference)
@@ -260,17 +360,41 @@ public final class LlamaModel {
         return normed;
     }
 
-    /** Logits in float32 for hidden states [..., hidden]. */
+    /** Logits in float32 for hidden states [..., hidden], soft-capped where the architecture says so. */
     public Tensor logits(Tensor hidden, Adapter adapter) {
         Tensor logits = torch.linear(hidden, lmHead);
         if (adapter != null) {
             logits = adapter.head(hidden, logits);
         }
-        return logits.to(ScalarType.Float);
+        logits = logits.to(ScalarType.Float);
+        double cap = arch.finalLogitSoftcap();
+        if (cap > 0) {
+            logits = torch.tanh(logits.div(new org.bytedeco.pytorch.Scalar(cap))).mul(new org.bytedeco.pytorch.Scalar(cap));
+        }
+        return logits;
     }
 
     /**
-     * The single-token decoder over these weights, or null where it cannot run: it needs Java 22+ with the Vector
+     * {@code h} plus a projection's output (its adapter update included), normalised first where the architecture
+     * normalises the attention's and the MLP's outputs (Gemma's sandwich norms).
+     */
+    private Tensor residualAdd(Tensor h, Tensor x, Tensor weight, Tensor bias, Tensor outputNorm, int layer,
+                               List<Projection> group, Adapter adapter) {
+        if (outputNorm == null) {
+            return withDelta(residualLinear(h, x, weight, bias), x, layer, group, adapter);
+        }
+        return h.add(rmsNorm(withDelta(linear(x, weight, bias), x, layer, group, adapter), outputNorm));
+    }
+
+    private Tensor activation(Tensor gate) {
+        return switch (arch.activation()) {
+            case SILU -> torch.silu(gate);
+            case GELU_TANH -> torch.gelu(gate, "tanh");
+        };
+    }
+
+    /**
+     * The single-token decoder over these weights, or null where it cannot run: it needs the Vector
      * API module ({@code --add-modules jdk.incubator.vector}, which the launcher and the tests pass) and float32 or
      * bfloat16 weights. Without it generation goes through {@link #forward} for every token.
      */
@@ -281,7 +405,7 @@ public final class LlamaModel {
         }
         synchronized (this) {
             if (decoder == null && !decoderUnavailable) {
-                boolean runtime = dev.tuneforge.engine.kernel.Java22.available(true);
+                boolean runtime = dev.tuneforge.engine.kernel.NativeOrNull.vectorApi();
                 boolean bf16 = dtype.value == ScalarType.BFloat16.value;
                 if (runtime && (bf16 || dtype.value == ScalarType.Float.value)) {
                     decoder = newDecoder(decoderWeights(bf16));
@@ -293,27 +417,20 @@ public final class LlamaModel {
     }
 
     private static SingleTokenDecoder newDecoder(DecoderWeights weights) {
-        try {
-            // compiled for Java 22 (src/main/java22), so only referenced once the runtime is known to load it
-            return (SingleTokenDecoder) Class.forName(LlamaModel.class.getPackageName() + ".LlamaDecoder")
-                    .getDeclaredConstructor(DecoderWeights.class).newInstance(weights);
-        } catch (ReflectiveOperationException | LinkageError e) {
-            org.slf4j.LoggerFactory.getLogger(LlamaModel.class)
-                    .warn("single-token decoder unavailable, decoding through libtorch: {}", e.toString());
-            return null;
-        }
+        return new LlamaDecoder(weights);
     }
 
     private DecoderWeights decoderWeights(boolean bf16) {
         DecoderWeights.Layer[] decoderLayers = new DecoderWeights.Layer[layers.length];
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
-            decoderLayers[l] = new DecoderWeights.Layer(floats(w.inputNorm), floats(w.postAttentionNorm),
+            decoderLayers[l] = new DecoderWeights.Layer(floats(w.inputNorm), floats(w.mlpNorm),
+                    floats(w.attentionOutputNorm), floats(w.mlpOutputNorm), floats(w.qNorm), floats(w.kNorm),
                     address(w.qkv), floats(w.qkvBias), address(w.o), floats(w.oBias), address(w.gateUp),
                     floats(w.gateUpBias), address(w.down), floats(w.downBias));
         }
         return new DecoderWeights(this, config, bf16, address(embedTokens), address(lmHead), floats(finalNorm),
-                decoderLayers);
+                (float) embeddingScale, decoderLayers);
     }
 
     private static long address(Tensor t) {
@@ -340,9 +457,14 @@ public final class LlamaModel {
      * The additive causal mask for the query heads of one key head stacked along the sequence: [group × seq, seq],
      * 0 on and below the diagonal, -inf above, in the model's dtype.
      */
-    private Tensor causalBias(long seq) {
+    private Tensor causalBias(long seq, int window) {
         long group = config.numHeads() / config.numKvHeads();
-        Tensor mask = torch.ones(new long[]{seq, seq}, new TensorOptions(ScalarType.Bool)).triu(1).repeat(group, 1);
+        Tensor mask = torch.ones(new long[]{seq, seq}, new TensorOptions(ScalarType.Bool)).triu(1);
+        if (window > 0 && window < seq) {
+            // sliding window: key j is hidden from query i once i - j >= window
+            mask = mask.logical_or(torch.ones(new long[]{seq, seq}, new TensorOptions(ScalarType.Bool)).tril(-window));
+        }
+        mask = mask.repeat(group, 1);
         return torch.zeros(new long[]{group * seq, seq}, new TensorOptions(dtype))
                 .masked_fill(mask, new org.bytedeco.pytorch.Scalar(Float.NEGATIVE_INFINITY));
     }
@@ -351,22 +473,30 @@ public final class LlamaModel {
      * libtorch's fused attention, for a single new token, for tokens after cached ones and for sequences too long
      * for {@link #causalMatmulAttention}. It runs in fp32: its CPU kernels are several times slower in bf16/fp16.
      */
-    private Tensor sdpa(Tensor q, Tensor k, Tensor v, long start, long seq) {
+    private Tensor sdpa(Tensor q, Tensor k, Tensor v, long start, long seq, int window) {
         ScalarType in = q.scalar_type();
         q = q.to(ScalarType.Float);
         k = k.to(ScalarType.Float);
         v = v.to(ScalarType.Float);
         boolean enableGqa = config.numKvHeads() != config.numHeads();
+        // the default scale is head_dim^-0.5: passed only where the architecture's differs
+        DoubleOptional scale = arch.attentionScale() == 1.0 / Math.sqrt(config.headDim()) ? new DoubleOptional()
+                : new DoubleOptional(arch.attentionScale());
+        boolean windowed = window > 0 && start + seq > window;
         Tensor out;
-        if (start == 0 || seq == 1) {
+        if (!windowed && (start == 0 || seq == 1)) {
             // a fresh sequence is plainly causal; a single new token sees every cached position
             out = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(), 0.0, start == 0 && seq > 1,
-                    new DoubleOptional(), enableGqa);
+                    scale, enableGqa);
         } else {
-            // several new tokens after cached ones: causal mask aligned to the end of the key sequence
+            // causal mask aligned to the end of the key sequence, and the window's lower edge
             Tensor mask = torch.ones(new long[]{seq, start + seq}, new TensorOptions(ScalarType.Bool)).tril(start);
+            if (windowed) {
+                mask = mask.logical_and(torch.ones(new long[]{seq, start + seq}, new TensorOptions(ScalarType.Bool))
+                        .tril(start - window).logical_not());
+            }
             out = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(mask), 0.0, false,
-                    new DoubleOptional(), enableGqa);
+                    scale, enableGqa);
         }
         return out.to(in);
     }
@@ -376,7 +506,7 @@ public final class LlamaModel {
      * attention does for bf16 models. The query heads that share a key head are stacked along the sequence, so
      * grouped-query attention copies nothing; {@code bias} is {@link #causalBias}.
      */
-    private static Tensor causalMatmulAttention(Tensor q, Tensor k, Tensor v, Tensor bias) {
+    private static Tensor causalMatmulAttention(Tensor q, Tensor k, Tensor v, Tensor bias, double scale) {
         long batch = q.size(0);
         long heads = q.size(1);
         long seq = q.size(2);
@@ -388,7 +518,7 @@ public final class LlamaModel {
         // k and v come from the KV cache when filling one (float32 for a float32 model)
         Tensor keysT = k.to(dtype).reshape(batch * kvHeads, seq, headDim).transpose(1, 2);
         Tensor scores = torch.baddbmm(bias, stackedQ, keysT, new org.bytedeco.pytorch.Scalar(1.0),
-                new org.bytedeco.pytorch.Scalar(1.0 / Math.sqrt(headDim)));
+                new org.bytedeco.pytorch.Scalar(scale));
         Tensor probabilities = torch.softmax(scores, -1, new org.bytedeco.pytorch.ScalarTypeOptional(ScalarType.Float))
                 .to(dtype);
         return torch.bmm(probabilities, v.to(dtype).reshape(batch * kvHeads, seq, headDim))
@@ -467,8 +597,13 @@ public final class LlamaModel {
         return t;
     }
 
+    /** RMSNorm over the last dimension; Gemma's convention in float32 with 1 + w stored ({@link #normWeight}). */
     private Tensor rmsNorm(Tensor x, Tensor weight) {
-        return torch.rms_norm(x, new long[]{config.hiddenSize()}, new TensorOptional(weight),
+        if (arch.norm() == Architecture.Norm.ONE_PLUS_WEIGHT) {
+            return torch.rms_norm(x.to(ScalarType.Float), new long[]{weight.size(0)}, new TensorOptional(weight),
+                    new DoubleOptional(config.rmsNormEps())).to(x.scalar_type());
+        }
+        return torch.rms_norm(x, new long[]{weight.size(0)}, new TensorOptional(weight),
                 new DoubleOptional(config.rmsNormEps()));
     }
 

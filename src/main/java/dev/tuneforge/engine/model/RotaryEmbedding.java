@@ -13,34 +13,51 @@ public final class RotaryEmbedding {
     private final int maxPositions;
 
     public RotaryEmbedding(ModelConfig config, int maxPositions, torch.ScalarType dtype) {
+        this(new Architecture.Rope(config.ropeTheta(), config.ropeScaling()), config.headDim(), maxPositions, dtype);
+    }
+
+    public RotaryEmbedding(Architecture.Rope ropeSettings, int headDim, int maxPositions, torch.ScalarType dtype) {
         this.maxPositions = maxPositions;
-        int half = config.headDim() / 2;
-        float[] invFreq = inverseFrequencies(config, half);
-        float[] cosTable = new float[maxPositions * config.headDim()];
-        float[] sinTable = new float[maxPositions * config.headDim()];
+        int half = headDim / 2;
+        float[] invFreq = inverseFrequencies(ropeSettings, headDim);
+        float[] cosTable = new float[maxPositions * headDim];
+        float[] sinTable = new float[maxPositions * headDim];
         for (int pos = 0; pos < maxPositions; pos++) {
             for (int i = 0; i < half; i++) {
                 float angle = (float) pos * invFreq[i];
                 float c = (float) Math.cos(angle);
                 float s = (float) Math.sin(angle);
-                int base = pos * config.headDim();
+                int base = pos * headDim;
                 cosTable[base + i] = c;
                 cosTable[base + i + half] = c;
                 sinTable[base + i] = -s;
                 sinTable[base + i + half] = s;
             }
         }
-        this.cos = Tensors.floats(cosTable, maxPositions, config.headDim()).to(dtype);
-        this.signedSin = Tensors.floats(sinTable, maxPositions, config.headDim()).to(dtype);
+        this.cos = Tensors.floats(cosTable, maxPositions, headDim).to(dtype);
+        this.signedSin = Tensors.floats(sinTable, maxPositions, headDim).to(dtype);
     }
 
+    /** The full-attention layers' inverse frequencies. */
     public static float[] inverseFrequencies(ModelConfig config, int half) {
+        return inverseFrequencies(new Architecture.Rope(config.ropeTheta(), config.ropeScaling()), 2 * half);
+    }
+
+    /** Inverse frequencies of {@code rope} for heads of {@code headDim}, as transformers' rope initialisers. */
+    public static float[] inverseFrequencies(Architecture.Rope rope, int headDim) {
+        int half = headDim / 2;
         float[] inv = new float[half];
         for (int i = 0; i < half; i++) {
-            inv[i] = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * i) / config.headDim()));
+            inv[i] = (float) (1.0 / Math.pow(rope.theta(), (2.0 * i) / headDim));
         }
-        ModelConfig.RopeScaling s = config.ropeScaling();
+        Architecture.RopeScaling s = rope.scaling();
         if (s == null) {
+            return inv;
+        }
+        if (s.type().equals("linear")) {
+            for (int i = 0; i < half; i++) {
+                inv[i] = (float) (inv[i] / s.factor());
+            }
             return inv;
         }
         double lowFreqWavelen = s.originalMaxPositionEmbeddings() / s.lowFreqFactor();

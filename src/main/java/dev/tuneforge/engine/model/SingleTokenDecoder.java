@@ -2,7 +2,7 @@ package dev.tuneforge.engine.model;
 
 /**
  * Decodes one new token of one sequence at a time on the shared base weights, bypassing libtorch's per-op cost
- * (see {@code LlamaDecoder}, compiled for Java 22+ from {@code src/main/java22}). Prompts still go through
+ * (see {@code LlamaDecoder}). Prompts still go through
  * {@link LlamaModel#forward}, which fills the same {@link KvCache}.
  */
 public interface SingleTokenDecoder {

@@ -16,4 +16,9 @@ public final class BFloat16 {
         int bits = Float.floatToRawIntBits(value);
         return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
     }
+
+    /** The float32 value of a bf16 bit pattern. */
+    public static float toFloat(short bits) {
+        return Float.intBitsToFloat((bits & 0xFFFF) << 16);
+    }
 }

@@ -1,6 +1,6 @@
 package dev.tuneforge.engine.tensor;
 
-import dev.tuneforge.engine.kernel.Java22;
+import dev.tuneforge.engine.kernel.NativeOrNull;
 import org.bytedeco.javacpp.BytePointer;
 
 import java.io.IOException;
@@ -26,8 +26,7 @@ public interface FileRegions {
 
     /** The mapping this runtime can release promptly, else the {@link MappedByteBuffer} one. */
     static FileRegions forThisRuntime() {
-        FileRegions arena = Java22.instance(FileRegions.class, FileRegions.class.getPackageName() + ".ArenaFileRegions",
-                false);
+        FileRegions arena = NativeOrNull.create(ArenaFileRegions::new);
         return arena != null ? arena : buffers();
     }
 

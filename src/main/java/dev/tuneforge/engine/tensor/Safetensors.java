@@ -90,10 +90,19 @@ public final class Safetensors {
 
     /** Loads every tensor of the file, converting floating-point tensors with {@code convert} (may be identity). */
     public static Map<String, Tensor> read(Path file, Function<Tensor, Tensor> convert) {
+        return read(file, name -> true, convert);
+    }
+
+    /** Loads the tensors whose names {@code wanted} accepts (a multimodal checkpoint's language model, say). */
+    public static Map<String, Tensor> read(Path file, java.util.function.Predicate<String> wanted,
+                                           Function<Tensor, Tensor> convert) {
         Header header = readHeader(file);
         Map<String, Tensor> out = new LinkedHashMap<>();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             for (Entry e : header.entries().values()) {
+                if (!wanted.test(e.name())) {
+                    continue;
+                }
                 out.put(e.name(), load(ch, header.dataStart(), e, convert));
             }
         } catch (IOException ex) {

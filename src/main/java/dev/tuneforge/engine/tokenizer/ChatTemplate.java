@@ -17,19 +17,25 @@ public final class ChatTemplate {
     private final String eosToken;
 
     public ChatTemplate(String template, String bosToken, String eosToken) {
-        this.template = template;
+        this.template = PythonIdioms.rewrite(template);
         this.bosToken = bosToken == null ? "" : bosToken;
         this.eosToken = eosToken == null ? "" : eosToken;
         this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
                 ChatTemplate.class, "raiseException", String.class));
+        PythonIdioms.register(jinjava);
     }
 
     public record Message(String role, String content) {
     }
 
     public String render(List<Message> messages, boolean addGenerationPrompt) {
-        Map<String, Object> context = new HashMap<>();
+        return render(messages, addGenerationPrompt, Map.of());
+    }
+
+    /** As {@code apply_chat_template} with extra template variables ({@code enable_thinking}, say). */
+    public String render(List<Message> messages, boolean addGenerationPrompt, Map<String, Object> variables) {
+        Map<String, Object> context = new HashMap<>(variables);
         context.put("messages", messages.stream().map(m -> Map.of("role", m.role(), "content", m.content())).toList());
         context.put("add_generation_prompt", addGenerationPrompt);
         context.put("bos_token", bosToken);

@@ -21,7 +21,7 @@ public final class HeadLoss {
     /**
      * Logits per chunk: 12 M, 48 MB in float32. glibc serves blocks over 64 MB requested by a thread on a secondary
      * malloc arena (as a microbatch's thread may be) with a fresh mapping each time, zeroed by the kernel on every
-     * step; below that, freed blocks are reused (see docs/engine.md, "Memory").
+     * step; below that, freed blocks are reused (see bench/performance-log.md, "Memory").
      */
     static final long MAX_CHUNK_LOGITS = 12L << 20;
 

@@ -7,41 +7,21 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.lang.reflect.Method;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The decoder's kernels for a bfloat16 KV cache (Java 22+, so reached by reflection from these Java 21 tests):
+ * The decoder's kernels for a bfloat16 KV cache:
  * attention scores against bf16 keys and weighted sums of bf16 values, for head sizes around the vector lengths,
  * against double-precision sums of the same bf16 values (the rounding of what is stored: {@code BFloat16Test}).
  */
 class Bf16CacheKernelsTest {
-    private static Class<?> vectorMath;
-    private static Method ofAddress;
-    private static Method reinterpret;
-    private static Class<?> segment;
-
-    @BeforeAll
-    static void java22() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Java22.available(true), "the decoder's kernels need Java 22+");
-        segment = Class.forName("java.lang.foreign.MemorySegment");
-        ofAddress = segment.getMethod("ofAddress", long.class);
-        reinterpret = segment.getMethod("reinterpret", long.class);
-        vectorMath = Class.forName("dev.tuneforge.engine.kernel.VectorMath");
-    }
-
     @Test
     void scoresAndWeightedSumsOverBfloat16RowsMatchDoublePrecisionSums() throws Exception {
-        Method scaledDots = vectorMath.getMethod("scaledDotsBf16", float[].class, int.class, segment, long.class,
-                int.class, int.class, float.class, float[].class, int.class);
-        Method weightedSum = vectorMath.getMethod("weightedSumBf16", float[].class, int.class, int.class, segment,
-                long.class, int.class, float[].class, int.class);
         Random random = new Random(7);
         Generator gen = torch.createCPUGenerator(7);
         for (int dim : new int[]{5, 12, 16, 20, 64, 100, 128}) {
@@ -51,8 +31,8 @@ class Bf16CacheKernelsTest {
                 Tensor rowTensor = torch.randn(new long[]{rows, dim}, new GeneratorOptional(gen),
                         new TensorOptions(ScalarType.Float)).to(ScalarType.BFloat16).contiguous();
                 float[] values = Tensors.toFloats(rowTensor.to(ScalarType.Float));
-                Object rowSegment = reinterpret.invoke(ofAddress.invoke(null, rowTensor.data_ptr().address()),
-                        (long) rows * dim * 2);
+                java.lang.foreign.MemorySegment rowSegment = java.lang.foreign.MemorySegment.ofAddress(
+                        rowTensor.data_ptr().address()).reinterpret((long) rows * dim * 2);
                 int off = 3;
                 float[] q = new float[off + Math.max(dim, n)];
                 for (int i = 0; i < q.length; i++) {
@@ -60,7 +40,7 @@ class Bf16CacheKernelsTest {
                 }
                 float[] out = new float[off + Math.max(dim, n) + 2];
                 float scale = 0.125f;
-                scaledDots.invoke(null, q, off, rowSegment, (long) skipRows * dim, dim, n, scale, out, off);
+                VectorMath.scaledDotsBf16(q, off, rowSegment, (long) skipRows * dim, dim, n, scale, out, off);
                 for (int t = 0; t < n; t++) {
                     double expected = 0;
                     double magnitude = 0;
@@ -76,7 +56,7 @@ class Bf16CacheKernelsTest {
                 assertUntouchedAround(out, off, n, "scores");
 
                 float[] sums = new float[off + dim + 2];
-                weightedSum.invoke(null, q, off, n, rowSegment, (long) skipRows * dim, dim, sums, off);
+                VectorMath.weightedSumBf16(q, off, n, rowSegment, (long) skipRows * dim, dim, sums, off);
                 for (int d = 0; d < dim; d++) {
                     double expected = 0;
                     double magnitude = 0;

@@ -14,7 +14,6 @@ class FreedMemoryTest {
 
     @Test
     void memoryFreedByLibtorchGoesBackToTheSystem() {
-        assumeTrue(Runtime.version().feature() >= 22, "the FFM API is final from Java 22");
         torch.ones(new long[]{16}, new TensorOptions(ScalarType.Float)).sum().item_double(); // libtorch loaded
         FreedMemory.release();
         long baseline = ProcessMemory.resident();

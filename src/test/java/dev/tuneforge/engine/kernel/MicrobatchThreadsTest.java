@@ -29,7 +29,7 @@ class MicrobatchThreadsTest {
 
     @Test
     void microbatchesGetEqualNumbersOfSequences() {
-        assumeTrue(MicrobatchThreads.microbatches(2) == 2, "needs Java 22+ and two cores");
+        assumeTrue(MicrobatchThreads.microbatches(2) == 2, "needs two cores");
         int cores = ComputeThreads.count();
         for (int examples = 2; examples <= 3 * cores; examples++) {
             int count = MicrobatchThreads.microbatches(examples);
@@ -62,7 +62,7 @@ class MicrobatchThreadsTest {
     void microbatchesRunSideBySideEachWithItsShareOfLibtorchThreads() throws Exception {
         ComputeThreads.applyToLibtorch();
         int count = MicrobatchThreads.microbatches(ComputeThreads.count());
-        assumeTrue(count >= 2, "needs Java 22+ and two cores");
+        assumeTrue(count >= 2, "needs two cores");
         assertEquals(ComputeThreads.count(), count);
         int callerThreads = torch.get_num_threads();
         Set<Thread> threads = ConcurrentHashMap.newKeySet();
@@ -103,7 +103,7 @@ class MicrobatchThreadsTest {
     @Test
     void aFailureIsRethrownAfterEveryMicrobatchHasFinished() {
         int count = MicrobatchThreads.microbatches(2);
-        assumeTrue(count == 2, "needs Java 22+ and two cores");
+        assumeTrue(count == 2, "needs two cores");
         AtomicInteger finished = new AtomicInteger();
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> MicrobatchThreads.run(2, i -> {
             if (i == 0) {
@@ -125,7 +125,7 @@ class MicrobatchThreadsTest {
 
     @Test
     void anInterruptedCallerStillWaitsForItsMicrobatches() throws Exception {
-        assumeTrue(MicrobatchThreads.microbatches(2) == 2, "needs Java 22+ and two cores");
+        assumeTrue(MicrobatchThreads.microbatches(2) == 2, "needs two cores");
         AtomicInteger finished = new AtomicInteger();
         boolean[] interruptedAfter = new boolean[1];
         int[] finishedWhenReturned = new int[1];

@@ -3,7 +3,6 @@ package dev.tuneforge.engine.kernel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.lang.reflect.Method;
 import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,14 +15,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Where the native loop's library comes from: a file on the classpath as it is (target/classes), or copied out of a
- * jar to a file the dynamic linker can open (Java 22+ class, reached by reflection from these Java 21 tests).
+ * jar to a file the dynamic linker can open.
  */
 class NativeRowPairsTest {
     private static final String RESOURCE = "/native/linux-x86_64/libtuneforge-decoder.so";
 
     @Test
     void theLibraryIsCopiedOutOfAJar(@TempDir Path dir) throws Exception {
-        assumeTrue(Java22.available(true), "the native loop needs Java 22+");
         URL built = NativeRowPairsTest.class.getResource(RESOURCE);
         assumeTrue(built != null && "file".equals(built.getProtocol()), "the native loop was not built here");
         byte[] library = Files.readAllBytes(Path.of(built.toURI()));
@@ -33,14 +31,10 @@ class NativeRowPairsTest {
             out.write(library);
             out.closeEntry();
         }
-        Method libraryPath = Class.forName("dev.tuneforge.engine.kernel.NativeRowPairs")
-                .getDeclaredMethod("libraryPath", URL.class);
-        libraryPath.setAccessible(true);
-
-        Path fromJar = (Path) libraryPath.invoke(null, new URL("jar:" + jar.toUri() + "!" + RESOURCE));
+        Path fromJar = NativeRowPairs.libraryPath(new URL("jar:" + jar.toUri() + "!" + RESOURCE));
         assertTrue(!fromJar.startsWith(dir) && Files.isRegularFile(fromJar), fromJar.toString());
         assertArrayEquals(library, Files.readAllBytes(fromJar));
-        Path inPlace = (Path) libraryPath.invoke(null, built);
+        Path inPlace = NativeRowPairs.libraryPath(built);
         assertTrue(Files.isSameFile(Path.of(built.toURI()), inPlace), inPlace.toString());
     }
 }

@@ -79,7 +79,6 @@ class OpenMpWaitPolicyTest {
 
     @Test
     void nativeEnvironmentIsWhatTheCLibrarySees() {
-        assumeTrue(Runtime.version().feature() >= 22, "the FFM API is final from Java 22");
         OpenMpWaitPolicy.Environment env = OpenMpWaitPolicy.environment();
         assertNotNull(env);
         String name = "TUNEFORGE_TEST_" + ProcessHandle.current().pid();
@@ -93,7 +92,6 @@ class OpenMpWaitPolicyTest {
     /** End to end: the launcher's variables in, a bench process on a bf16 base reports the spin in effect. */
     @Test
     void benchOnABf16BaseRunsWithTheSpin(@TempDir Path dir) throws Exception {
-        assumeTrue(Runtime.version().feature() >= 22, "the FFM API is final from Java 22");
         Path config = TinyModels.write(dir.resolve("tiny"), TinyModels.Spec.llama(), 1).resolve("config.json");
         var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
         var json = (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(config.toFile());

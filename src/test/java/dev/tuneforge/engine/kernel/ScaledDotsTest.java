@@ -7,34 +7,18 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.lang.reflect.Method;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The decoder's attention scores (Java 22+, so reached by reflection from these Java 21 tests): four keys at a time
+ * The decoder's attention scores: four keys at a time
  * and the rest one by one, for head sizes around the vector lengths, against double-precision sums.
  */
 class ScaledDotsTest {
-    private static Method scaledDots;
-    private static Method ofAddress;
-    private static Method reinterpret;
-
-    @BeforeAll
-    static void java22() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Java22.available(true), "the decoder's kernels need Java 22+");
-        Class<?> segment = Class.forName("java.lang.foreign.MemorySegment");
-        ofAddress = segment.getMethod("ofAddress", long.class);
-        reinterpret = segment.getMethod("reinterpret", long.class);
-        scaledDots = Class.forName("dev.tuneforge.engine.kernel.VectorMath").getMethod("scaledDots", float[].class,
-                int.class, segment, long.class, int.class, int.class, float.class, float[].class, int.class);
-    }
-
     @Test
     void scoresMatchDoublePrecisionSums() throws Exception {
         Random random = new Random(7);
@@ -46,8 +30,8 @@ class ScaledDotsTest {
                 Tensor keyTensor = torch.randn(new long[]{rows, dim}, new GeneratorOptional(gen),
                         new TensorOptions(ScalarType.Float));
                 float[] values = Tensors.toFloats(keyTensor);
-                Object keys = reinterpret.invoke(ofAddress.invoke(null, keyTensor.data_ptr().address()),
-                        (long) rows * dim * Float.BYTES);
+                java.lang.foreign.MemorySegment keys = java.lang.foreign.MemorySegment.ofAddress(keyTensor.data_ptr().address())
+                        .reinterpret((long) rows * dim * Float.BYTES);
                 int qOff = 3;
                 float[] q = new float[qOff + dim];
                 for (int d = 0; d < q.length; d++) {
@@ -56,7 +40,7 @@ class ScaledDotsTest {
                 int outOff = 5;
                 float[] out = new float[outOff + n + 2];
                 float scale = 0.125f;
-                scaledDots.invoke(null, q, qOff, keys, (long) skipRows * dim, dim, n, scale, out, outOff);
+                VectorMath.scaledDots(q, qOff, keys, (long) skipRows * dim, dim, n, scale, out, outOff);
                 for (int t = 0; t < n; t++) {
                     double expected = 0;
                     double magnitude = 0;

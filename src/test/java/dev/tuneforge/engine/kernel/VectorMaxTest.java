@@ -1,27 +1,16 @@
 package dev.tuneforge.engine.kernel;
 
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.lang.reflect.Method;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * The largest of a range in vector lanes (Java 22+, so reached by reflection from these Java 21 tests): softmax's
+ * The largest of a range in vector lanes: softmax's
  * shift, whose errors the softmax itself would hide (any shift gives the same probabilities until one overflows).
  */
 class VectorMaxTest {
-    private static Method max;
-
-    @BeforeAll
-    static void java22() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Java22.available(true), "the decoder's kernels need Java 22+");
-        max = Class.forName("dev.tuneforge.engine.kernel.VectorMath").getMethod("max", float[].class, int.class,
-                int.class);
-    }
-
     @Test
     void findsTheLargestWhereverItIs() throws Exception {
         Random random = new Random(9);
@@ -36,7 +25,7 @@ class VectorMaxTest {
                     a[2 + at] = -1.5f;
                 }
                 float expected = n == 0 ? Float.NEGATIVE_INFINITY : -1.5f;
-                assertEquals(expected, (float) max.invoke(null, a, 2, n), "n " + n + ", largest at " + at);
+                assertEquals(expected, VectorMath.max(a, 2, n), "n " + n + ", largest at " + at);
             }
         }
     }

@@ -7,29 +7,19 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.lang.reflect.Method;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The decoder's matrix-vector products (Java 22+, so reached by reflection from these Java 21 tests) against a
+ * The decoder's matrix-vector products against a
  * double-precision sum over the same values, for widths around the vector lengths, enough rows to be split
  * across the cores, and odd row counts (rows are read in pairs from the two halves; an odd last row alone); and
  * extra float32 rows multiplied in the same job.
  */
 class WeightMatrixTest {
-    private static Class<?> weightMatrix;
-
-    @BeforeAll
-    static void java22() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Java22.available(true), "the decoder's kernels need Java 22+");
-        weightMatrix = Class.forName("dev.tuneforge.engine.kernel.WeightMatrix");
-    }
-
     @Test
     void productsMatchADoublePrecisionSumInBf16AndFp32() throws Exception {
         Generator gen = torch.createCPUGenerator(5);
@@ -46,13 +36,12 @@ class WeightMatrixTest {
                 for (int c = 0; c < cols; c++) {
                     x[c] = (float) random.nextGaussian();
                 }
-                Method factory = weightMatrix.getMethod(type == ScalarType.Float ? "float32" : "bfloat16", long.class,
-                        int.class, int.class);
-                Object matrix = factory.invoke(null, w.data_ptr().address(), rows, cols);
+                WeightMatrix matrix = type == ScalarType.Float ? WeightMatrix.float32(w.data_ptr().address(), rows, cols)
+                        : WeightMatrix.bfloat16(w.data_ptr().address(), rows, cols);
                 // the loop in use (native where built) and the Java loop it falls back to
-                for (Object loop : new Object[]{matrix, weightMatrix.getMethod("withJavaLoop").invoke(matrix)}) {
+                for (WeightMatrix loop : new WeightMatrix[]{matrix, matrix.withJavaLoop()}) {
                     float[] y = new float[rows];
-                    weightMatrix.getMethod("multiply", float[].class, float[].class).invoke(loop, x, y);
+                    loop.multiply(x, y);
                     // the matrix is a view of w's memory: w must not be collected (and freed) while it is read
                     java.lang.ref.Reference.reachabilityFence(w);
                     String what = type + " " + rows + "×" + cols + (loop == matrix ? "" : " (Java loop)");
@@ -74,34 +63,29 @@ class WeightMatrixTest {
      */
     @Test
     void theNativeLoopIsUsedWhereItWasBuilt() throws Exception {
-        boolean built = weightMatrix.getResource("/native/linux-x86_64/libtuneforge-decoder.so") != null;
-        String status = (String) weightMatrix.getMethod("loopStatus").invoke(null);
+        boolean built = WeightMatrix.class.getResource("/native/linux-x86_64/libtuneforge-decoder.so") != null;
+        String status = WeightMatrix.loopStatus();
         org.junit.jupiter.api.Assumptions.assumeTrue(built && CpuFeatures.hasAvx512()
                 && !"0".equals(System.getenv("TUNEFORGE_NATIVE_LOOP")), status);
-        Object matrix = weightMatrix.getMethod("bfloat16", long.class, int.class, int.class).invoke(null, 0L, 1, 1);
-        assertTrue((Boolean) weightMatrix.getMethod("usesNativeLoop").invoke(matrix), status);
-        assertTrue(!(Boolean) weightMatrix.getMethod("usesNativeLoop")
-                .invoke(weightMatrix.getMethod("withJavaLoop").invoke(matrix)));
+        WeightMatrix matrix = WeightMatrix.bfloat16(0L, 1, 1);
+        assertTrue(matrix.usesNativeLoop(), status);
+        assertTrue(!matrix.withJavaLoop().usesNativeLoop());
     }
 
     /** The native loop has no bounds checks: short arrays are refused before any row runs. */
     @Test
     void shortVectorsAreRefused() throws Exception {
         Tensor w = torch.ones(new long[]{64, 32}, new TensorOptions(ScalarType.BFloat16));
-        Object matrix = weightMatrix.getMethod("bfloat16", long.class, int.class, int.class)
-                .invoke(null, w.data_ptr().address(), 64, 32);
-        Method multiply = weightMatrix.getMethod("multiply", float[].class, float[].class);
-        for (Object loop : new Object[]{matrix, weightMatrix.getMethod("withJavaLoop").invoke(matrix)}) {
+        WeightMatrix matrix = WeightMatrix.bfloat16(w.data_ptr().address(), 64, 32);
+        for (WeightMatrix loop : new WeightMatrix[]{matrix, matrix.withJavaLoop()}) {
             float[] y = new float[63];
-            var e = org.junit.jupiter.api.Assertions.assertThrows(java.lang.reflect.InvocationTargetException.class,
-                    () -> multiply.invoke(loop, new float[32], y));
-            assertTrue(e.getCause() instanceof IllegalArgumentException
-                    && e.getCause().getMessage().equals("a 64×32 product needs x of at least 32 and y of at least 64 "
-                    + "elements, got 32 and 63"), String.valueOf(e.getCause()));
+            var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> loop.multiply(new float[32], y));
+            org.junit.jupiter.api.Assertions.assertEquals("a 64×32 product needs x of at least 32 and y of at least 64 elements, got 32 and 63",
+                    e.getMessage());
             assertTrue(java.util.Arrays.equals(y, new float[63]), "wrote into y");
-            e = org.junit.jupiter.api.Assertions.assertThrows(java.lang.reflect.InvocationTargetException.class,
-                    () -> multiply.invoke(loop, new float[31], new float[64]));
-            assertTrue(e.getCause() instanceof IllegalArgumentException, String.valueOf(e.getCause()));
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> loop.multiply(new float[31], new float[64]));
         }
         java.lang.ref.Reference.reachabilityFence(w);
     }
@@ -110,15 +94,13 @@ class WeightMatrixTest {
      * A decoder's scratch for the regrouped x, left dirty by earlier products (NaN here), gives the same product, and
      * so does one too short to use (a fresh array is taken instead).
      */
-    private static void checkScratch(Object matrix, int rows, int cols, float[] x, float[] expectedY,
+    private static void checkScratch(WeightMatrix matrix, int rows, int cols, float[] x, float[] expectedY,
                                      double[] tolerances) throws Exception {
-        Method multiply = weightMatrix.getMethod("multiply", float[].class, float[].class, float[].class, float[].class,
-                float[].class);
         for (int length : new int[]{cols + 7, cols, cols - 1}) {
             float[] scratch = new float[length];
             java.util.Arrays.fill(scratch, Float.NaN);
             float[] y = new float[rows];
-            multiply.invoke(matrix, x, y, null, null, scratch);
+            matrix.multiply(x, y, null, null, scratch);
             // equal up to rounding, as in checkExtraRows (the Java loop's lanes); NaN from the scratch fails
             for (int r = 0; r < rows; r++) {
                 assertTrue(Math.abs(y[r] - expectedY[r]) <= tolerances[r], rows + "×" + cols + " row " + r
@@ -128,7 +110,7 @@ class WeightMatrixTest {
     }
 
     /** Extra float32 rows (an adapter's A) in the same job: their products, and the matrix's as without them. */
-    private static void checkExtraRows(Object matrix, int rows, int cols, float[] x, float[] expectedY,
+    private static void checkExtraRows(WeightMatrix matrix, int rows, int cols, float[] x, float[] expectedY,
                                        double[] tolerances, Random random) throws Exception {
         for (int extra : new int[]{1, 8, 24, 100}) {
             float[] extraRows = new float[extra * cols];
@@ -137,8 +119,7 @@ class WeightMatrixTest {
             }
             float[] y = new float[rows];
             float[] extraY = new float[extra + 3];
-            weightMatrix.getMethod("multiply", float[].class, float[].class, float[].class, float[].class,
-                    float[].class).invoke(matrix, x, y, extraRows, extraY, null);
+            matrix.multiply(x, y, extraRows, extraY, null);
             // equal up to rounding: interpreted and compiled Vector API code sum the lanes in different orders
             for (int r = 0; r < rows; r++) {
                 assertTrue(Math.abs(y[r] - expectedY[r]) <= tolerances[r],

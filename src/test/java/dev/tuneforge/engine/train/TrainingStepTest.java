@@ -80,7 +80,7 @@ class TrainingStepTest {
         Map<String, float[]> wholeGradients = takeGradients();
         TrainingStep.Result split = new TrainingStep(model, adapter, optimizer, 0).forwardBackward(batch(), 11);
         Map<String, float[]> splitGradients = takeGradients();
-        assumeTrue(split.microbatches() >= 2, "needs Java 22+ and two cores");
+        assumeTrue(split.microbatches() >= 2, "needs two cores");
         assertEquals(1, whole.microbatches());
 
         assertEquals(whole.meanLoss(), split.meanLoss(), 1e-5);

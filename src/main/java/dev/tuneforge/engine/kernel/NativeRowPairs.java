@@ -19,7 +19,7 @@ import java.nio.file.StandardCopyOption;
  * {@link WeightMatrix}'s row-pairs loop compiled ahead of time ({@code src/main/c/row_pairs.c}, built by the Maven
  * build where gcc is there), called through the FFM API. It streams the weights faster than the Java loop (whole
  * SmolLM2 tokens with an adapter 3–5% faster, Qwen2.5-0.5B 3–4%, alternated every 16 tokens in one process;
- * docs/engine.md, "A native loop"). float32: the same arithmetic as the Java loop. bf16: the team decoder's loop,
+ * bench/performance-log.md, "A native loop"). float32: the same arithmetic as the Java loop. bf16: the team decoder's loop,
  * which sums the even and the odd columns in separate accumulators (the Java loop the first and the second 16 of
  * each 32), so its products differ from the Java loop's in the last bits and are summed as the team decoder's.
  * Used where the library was built, the CPU has AVX-512 and {@value #ENV} is not {@code 0}; otherwise the decoder
@@ -40,6 +40,9 @@ final class NativeRowPairs {
     /** {@code tuneforge_team_decode} of the same library ({@link NativeTeam}). */
     static final MethodHandle TEAM;
     static final MethodHandle VECTOR_EXP;
+    /** {@code tuneforge_offset_of} and {@code tuneforge_size_of}: the C side of the structs' contract. */
+    static final MethodHandle OFFSET_OF;
+    static final MethodHandle SIZE_OF;
     private static final String STATUS;
 
     static {
@@ -48,17 +51,25 @@ final class NativeRowPairs {
         MethodHandle f32 = null;
         MethodHandle team = null;
         MethodHandle vectorExp = null;
+        MethodHandle offsetOf = null;
+        MethodHandle sizeOf = null;
         String status;
         URL library = NativeRowPairs.class.getResource(RESOURCE);
         if ("0".equals(System.getenv(ENV))) {
             status = "Java Vector API loop, " + ENV + "=0";
-        } else if (!CpuFeatures.hasAvx512()) {
-            status = "Java Vector API loop, the CPU has no AVX-512";
         } else if (library == null) {
             status = "Java Vector API loop, the native loop was not built (it needs gcc on x86-64 Linux)";
         } else {
             try {
                 SymbolLookup lookup = SymbolLookup.libraryLookup(libraryPath(library), Arena.global());
+                // the structs' layout functions run on any x86-64 CPU: the contract is checked wherever it was built
+                offsetOf = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_offset_of").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS));
+                sizeOf = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_size_of").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
+                if (!CpuFeatures.hasAvx512()) {
+                    throw new UnsupportedOperationException("the CPU has no AVX-512");
+                }
                 // critical: the calls are short and take the decoder's float[] arrays in place
                 Linker.Option critical = Linker.Option.critical(true);
                 bf16 = Linker.nativeLinker().downcallHandle(
@@ -74,12 +85,16 @@ final class NativeRowPairs {
                         FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT),
                         critical);
                 status = "native AVX-512 loop";
+            } catch (UnsupportedOperationException e) {
+                status = "Java Vector API loop, " + e.getMessage();
             } catch (IOException | RuntimeException | URISyntaxException e) {
                 bf16 = null;
                 evenOdd = null;
                 f32 = null;
                 team = null;
                 vectorExp = null;
+                offsetOf = null;
+                sizeOf = null;
                 status = "Java Vector API loop, the native loop did not load: " + e;
             }
         }
@@ -88,6 +103,8 @@ final class NativeRowPairs {
         F32 = f32;
         TEAM = team;
         VECTOR_EXP = vectorExp;
+        OFFSET_OF = offsetOf;
+        SIZE_OF = sizeOf;
         STATUS = status;
     }
 
@@ -141,7 +158,7 @@ final class NativeRowPairs {
     }
 
     /** The library as a file: where it is on the classpath, or copied out of the jar. */
-    private static Path libraryPath(URL library) throws IOException, URISyntaxException {
+    static Path libraryPath(URL library) throws IOException, URISyntaxException {
         if ("file".equals(library.getProtocol())) {
             return Path.of(library.toURI());
         }

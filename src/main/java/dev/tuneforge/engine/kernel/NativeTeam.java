@@ -10,7 +10,7 @@ import java.lang.foreign.ValueLayout;
  * vector work itself and takes a fixed share of every product and of attention's positions, the cores meeting at
  * spin barriers. Where the VM's two vCPUs sit far apart this decodes SmolLM2 with an adapter ~17% faster than the
  * Java decoder, whose parallel jobs hand every step's input and output between the cores, and ~5% faster where they
- * sit close (docs/engine.md, "The team decoder").
+ * sit close (bench/performance-log.md, "The team decoder").
  * Available where the native loop is, unless {@value #ENV} is {@code 0}; the descriptors it reads are built by
  * {@code LlamaTeam}.
  */
@@ -40,6 +40,26 @@ public final class NativeTeam {
             return "Java decoder, " + ENV + "=0: " + NativeRowPairs.status();
         }
         return "native team decoder";
+    }
+
+    /** Whether the library's struct layout functions can be called (it was built and loads; no AVX-512 needed). */
+    public static boolean layoutsReadable() {
+        return NativeRowPairs.OFFSET_OF != null;
+    }
+
+    /** The compiled {@code offsetof(type, field)} of team_decoder.h's structs; -1 for a name C does not know. */
+    public static long offsetOf(String type, String field) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            return NativeCalls.unchecked(() -> (long) NativeRowPairs.OFFSET_OF.invokeExact(arena.allocateFrom(type),
+                    arena.allocateFrom(field)));
+        }
+    }
+
+    /** The compiled {@code sizeof(type)} of a struct of team_decoder.h; -1 for a name C does not know. */
+    public static long sizeOf(String type) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            return NativeCalls.unchecked(() -> (long) NativeRowPairs.SIZE_OF.invokeExact(arena.allocateFrom(type)));
+        }
     }
 
     /** e^x of each value with the team's vector exponential (SwiGLU's and attention's), for tests. */

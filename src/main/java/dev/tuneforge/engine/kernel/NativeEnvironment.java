@@ -9,8 +9,8 @@ import java.lang.invoke.MethodHandle;
 
 /**
  * The C library's process environment ({@code setenv}, {@code unsetenv}, {@code getenv}), which native libraries
- * read and Java's {@code System.getenv} snapshot does not change. Loaded reflectively by {@link OpenMpWaitPolicy}
- * on a Java 22+ runtime.
+ * read and Java's {@code System.getenv} snapshot does not change. Used by {@link OpenMpWaitPolicy}
+ * through the FFM API.
  */
 public final class NativeEnvironment implements OpenMpWaitPolicy.Environment {
     private static final Linker LINKER = Linker.nativeLinker();

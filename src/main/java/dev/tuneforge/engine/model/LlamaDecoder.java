@@ -11,7 +11,8 @@ import java.lang.foreign.ValueLayout;
 import java.util.List;
 
 /**
- * The Llama decoder ({@link LlamaModel}) for one new token of one sequence, on the shared base weights in place (no copies) with the
+ * {@link LlamaModel}'s forward pass (any declared {@link Architecture}) for one new token of one sequence, on the shared base
+ * weights in place (no copies) with the
  * Vector API. Producing a token reads every weight once and does little else, so it is bound by memory bandwidth
  * — but through libtorch it is bound by the cost of calling ~50 ops per layer (each one a JNI call, a dispatch
  * and an OpenMP fork/join, about as long as the op's own work at this size). Here a layer is five parallel
@@ -30,11 +31,17 @@ final class LlamaDecoder implements SingleTokenDecoder {
     private final WeightMatrix lmHead;
     private final float[] finalNorm;
     private final Layer[] layers;
-    private final float[] inverseFrequencies;
+    /** Per distinct RoPE of the layers ({@link Architecture#ropes()}); ropeOf[l] is layer l's. */
+    private final float[][] inverseFrequencies;
+    private final int[] ropeOf;
+    private final Architecture arch;
+    /** √hidden in the weights' dtype (Gemma), else 1. */
+    private final float embeddingScale;
     /** The native team decoder's view of this model, where it runs ({@link NativeTeam}); else null. */
     private final LlamaTeam team;
 
-    private record Layer(float[] inputNorm, float[] postAttentionNorm, WeightMatrix qkv, float[] qkvBias,
+    private record Layer(float[] inputNorm, float[] mlpNorm, float[] attentionOutputNorm, float[] mlpOutputNorm,
+                         float[] qNorm, float[] kNorm, WeightMatrix qkv, float[] qkvBias,
                          WeightMatrix o, float[] oBias, WeightMatrix gateUp, float[] gateUpBias, WeightMatrix down,
                          float[] downBias) {
     }
@@ -54,13 +61,24 @@ final class LlamaDecoder implements SingleTokenDecoder {
         this.layers = new Layer[w.layers().length];
         for (int l = 0; l < layers.length; l++) {
             DecoderWeights.Layer d = w.layers()[l];
-            layers[l] = new Layer(d.inputNorm(), d.postAttentionNorm(),
+            layers[l] = new Layer(d.inputNorm(), d.mlpNorm(), d.attentionOutputNorm(), d.mlpOutputNorm(), d.qNorm(),
+                    d.kNorm(),
                     matrix.apply(d.qkv(), new int[]{qkvRows, hidden}), d.qkvBias(),
                     matrix.apply(d.o(), new int[]{hidden, attentionWidth}), d.oBias(),
                     matrix.apply(d.gateUp(), new int[]{2 * inter, hidden}), d.gateUpBias(),
                     matrix.apply(d.down(), new int[]{hidden, inter}), d.downBias());
         }
-        this.inverseFrequencies = RotaryEmbedding.inverseFrequencies(config, config.headDim() / 2);
+        this.arch = config.architecture();
+        List<Architecture.Rope> ropes = arch.ropes();
+        this.inverseFrequencies = new float[ropes.size()][];
+        for (int r = 0; r < ropes.size(); r++) {
+            inverseFrequencies[r] = RotaryEmbedding.inverseFrequencies(ropes.get(r), config.headDim());
+        }
+        this.ropeOf = new int[layers.length];
+        for (int l = 0; l < layers.length; l++) {
+            ropeOf[l] = ropes.indexOf(arch.layer(l).rope());
+        }
+        this.embeddingScale = w.embeddingScale();
         this.team = NativeTeam.available() ? new LlamaTeam(w) : null;
     }
 
@@ -72,6 +90,9 @@ final class LlamaDecoder implements SingleTokenDecoder {
         this.finalNorm = java.finalNorm;
         this.layers = java.layers;
         this.inverseFrequencies = java.inverseFrequencies;
+        this.ropeOf = java.ropeOf;
+        this.arch = java.arch;
+        this.embeddingScale = java.embeddingScale;
         this.team = null;
     }
 
@@ -85,8 +106,9 @@ final class LlamaDecoder implements SingleTokenDecoder {
         private final float[] gateUp = new float[2 * config.intermediateSize()];
         private final float[] activation = new float[config.intermediateSize()];
         private final float[] scores;
-        private final float[] cos = new float[config.headDim() / 2];
-        private final float[] sin = new float[config.headDim() / 2];
+        /** cos and sin of every RoPE of the layers, one row of head_dim / 2 after another. */
+        private final float[] cos = new float[inverseFrequencies.length * config.headDim() / 2];
+        private final float[] sin = new float[inverseFrequencies.length * config.headDim() / 2];
         private final float[] logits = new float[config.vocabSize()];
         /** Attention split by positions ({@link #attendPart}): per part and head. */
         private final float[] partMax = new float[RowParallel.threads() * config.numHeads()];
@@ -137,6 +159,11 @@ final class LlamaDecoder implements SingleTokenDecoder {
         } else {
             embedTokens.row(token, s.hidden);
         }
+        if (embeddingScale != 1f) {
+            for (int i = 0; i < hiddenSize; i++) {
+                s.hidden[i] *= embeddingScale;
+            }
+        }
         rotaryAngles(position, s);
         if (team != null && nextByTeam(s, position, cache, adapter)) {
             return s.logits;
@@ -148,26 +175,38 @@ final class LlamaDecoder implements SingleTokenDecoder {
             addBias(s.qkv, layer.qkvBias);
             addUps(adapter, l, Projection.ATTENTION_INPUTS, s, s.qkv, 0, qDim, qDim + kvDim);
             for (int h = 0; h < config.numHeads(); h++) {
-                rotate(s.qkv, h * headDim, s);
+                headNorm(s.qkv, h * headDim, layer.qNorm);
+                rotate(s.qkv, h * headDim, ropeOf[l], s);
             }
             for (int h = 0; h < config.numKvHeads(); h++) {
-                rotate(s.qkv, qDim + h * headDim, s);
+                headNorm(s.qkv, qDim + h * headDim, layer.kNorm);
+                rotate(s.qkv, qDim + h * headDim, ropeOf[l], s);
             }
             store(cache, l, position, s.qkv, qDim, kvDim);
             attend(cache, l, position, s);
             multiply(layer.o, s.attention, s.projected, adapter, l, Projection.ATTENTION_OUTPUT, s);
             addBias(s.projected, layer.oBias);
             addUps(adapter, l, Projection.ATTENTION_OUTPUT, s, s.projected, 0);
+            if (layer.attentionOutputNorm != null) {
+                VectorMath.rmsNorm(s.projected, layer.attentionOutputNorm, config.rmsNormEps(), s.projected);
+            }
             VectorMath.add(s.hidden, s.projected, hiddenSize);
 
-            VectorMath.rmsNorm(s.hidden, layer.postAttentionNorm, config.rmsNormEps(), s.normed);
+            VectorMath.rmsNorm(s.hidden, layer.mlpNorm, config.rmsNormEps(), s.normed);
             multiply(layer.gateUp, s.normed, s.gateUp, adapter, l, Projection.MLP_INPUTS, s);
             addBias(s.gateUp, layer.gateUpBias);
             addUps(adapter, l, Projection.MLP_INPUTS, s, s.gateUp, 0, inter);
-            VectorMath.swiglu(s.gateUp, inter, s.activation);
+            if (arch.activation() == Architecture.Activation.GELU_TANH) {
+                VectorMath.geglu(s.gateUp, inter, s.activation);
+            } else {
+                VectorMath.swiglu(s.gateUp, inter, s.activation);
+            }
             multiply(layer.down, s.activation, s.projected, adapter, l, Projection.MLP_OUTPUT, s);
             addBias(s.projected, layer.downBias);
             addUps(adapter, l, Projection.MLP_OUTPUT, s, s.projected, 0);
+            if (layer.mlpOutputNorm != null) {
+                VectorMath.rmsNorm(s.projected, layer.mlpOutputNorm, config.rmsNormEps(), s.projected);
+            }
             VectorMath.add(s.hidden, s.projected, hiddenSize);
         }
         VectorMath.rmsNorm(s.hidden, finalNorm, config.rmsNormEps(), s.normed);
@@ -182,6 +221,12 @@ final class LlamaDecoder implements SingleTokenDecoder {
             int[] tokens = adapter.headTokens();
             for (int j = 0; j < tokens.length; j++) {
                 s.logits[tokens[j]] = VectorMath.dot(adapter.headRow(j), 0, s.normed, 0, config.hiddenSize());
+            }
+        }
+        double cap = arch.finalLogitSoftcap();
+        if (cap > 0) {
+            for (int i = 0; i < s.logits.length; i++) {
+                s.logits[i] = (float) (cap * Math.tanh(s.logits[i] / cap));
             }
         }
         cache.advanceTo(position + 1);
@@ -212,21 +257,38 @@ final class LlamaDecoder implements SingleTokenDecoder {
     }
 
     private void rotaryAngles(int position, Buffers s) {
-        for (int i = 0; i < s.cos.length; i++) {
-            float angle = (float) position * inverseFrequencies[i];
-            s.cos[i] = (float) Math.cos(angle);
-            s.sin[i] = (float) Math.sin(angle);
+        int half = config.headDim() / 2;
+        for (int r = 0; r < inverseFrequencies.length; r++) {
+            for (int i = 0; i < half; i++) {
+                float angle = (float) position * inverseFrequencies[r][i];
+                s.cos[r * half + i] = (float) Math.cos(angle);
+                s.sin[r * half + i] = (float) Math.sin(angle);
+            }
         }
     }
 
-    /** Rotate-half RoPE of one head at {@code off}, as {@link RotaryEmbedding#apply}. */
-    private static void rotate(float[] x, int off, Buffers s) {
-        int half = s.cos.length;
+    /** Rotate-half RoPE of one head at {@code off} with RoPE {@code rope}, as {@link RotaryEmbedding#apply}. */
+    private void rotate(float[] x, int off, int rope, Buffers s) {
+        int half = config.headDim() / 2;
+        int at = rope * half;
         for (int i = 0; i < half; i++) {
             float x1 = x[off + i];
             float x2 = x[off + half + i];
-            x[off + i] = x1 * s.cos[i] - x2 * s.sin[i];
-            x[off + half + i] = x2 * s.cos[i] + x1 * s.sin[i];
+            x[off + i] = x1 * s.cos[at + i] - x2 * s.sin[at + i];
+            x[off + half + i] = x2 * s.cos[at + i] + x1 * s.sin[at + i];
+        }
+    }
+
+    /** RMSNorm of one head's query or key at {@code off} in place (q/k norm); nothing where weight is null. */
+    private void headNorm(float[] x, int off, float[] weight) {
+        if (weight == null) {
+            return;
+        }
+        int n = weight.length;
+        float meanSquare = VectorMath.dot(x, off, x, off, n) / n;
+        float inv = (float) (1.0 / Math.sqrt(meanSquare + config.rmsNormEps()));
+        for (int i = 0; i < n; i++) {
+            x[off + i] = x[off + i] * inv * weight[i];
         }
     }
 
@@ -267,20 +329,23 @@ final class LlamaDecoder implements SingleTokenDecoder {
     private void attend(KvCache cache, int layer, int position, Buffers s) {
         MemorySegment keys = cacheSegment(cache, cache.keyAddress(layer));
         MemorySegment values = cacheSegment(cache, cache.valueAddress(layer));
-        int positions = position + 1;
+        int window = arch.layer(layer).window();
+        // a sliding-window layer sees the last `window` positions
+        int first = window > 0 && position + 1 > window ? position + 1 - window : 0;
+        int positions = position + 1 - first;
         int parts = Math.min(RowParallel.threads(), positions / MIN_PART_POSITIONS);
         if (config.numKvHeads() % RowParallel.threads() == 0 || parts < 2) {
             RowParallel.forRows(config.numHeads(), 1, (from, to) -> {
                 for (int h = from; h < to; h++) {
-                    attendHead(cache, keys, values, h, position, s);
+                    attendHead(cache, keys, values, h, first, position, s);
                 }
             });
             return;
         }
         RowParallel.forRows(parts, 1, (from, to) -> {
             for (int part = from; part < to; part++) {
-                attendPart(cache, keys, values, (int) ((long) positions * part / parts),
-                        (int) ((long) positions * (part + 1) / parts), part, s);
+                attendPart(cache, keys, values, first + (int) ((long) positions * part / parts),
+                        first + (int) ((long) positions * (part + 1) / parts), part, s);
             }
         });
         combineParts(parts, s);
@@ -296,7 +361,7 @@ final class LlamaDecoder implements SingleTokenDecoder {
                             Buffers s) {
         int headDim = config.headDim();
         int group = config.numHeads() / config.numKvHeads();
-        float scale = (float) (1.0 / Math.sqrt(headDim));
+        float scale = (float) arch.attentionScale();
         float[] scores = s.scores;
         int heads = config.numHeads();
         for (int h = 0; h < heads; h++) {
@@ -339,16 +404,19 @@ final class LlamaDecoder implements SingleTokenDecoder {
         }
     }
 
-    private void attendHead(KvCache cache, MemorySegment keys, MemorySegment values, int h, int position, Buffers s) {
+    /** Head h's attention over positions first..position. */
+    private void attendHead(KvCache cache, MemorySegment keys, MemorySegment values, int h, int first, int position,
+                            Buffers s) {
         int headDim = config.headDim();
         int group = config.numHeads() / config.numKvHeads();
-        float scale = (float) (1.0 / Math.sqrt(headDim));
-        long headBase = (long) (h / group) * cache.capacity() * headDim;
+        float scale = (float) arch.attentionScale();
+        long headBase = ((long) (h / group) * cache.capacity() + first) * headDim;
         int scoresBase = h * cache.capacity();
+        int n = position + 1 - first;
         float[] scores = s.scores;
-        scaledDots(cache, s.qkv, h * headDim, keys, headBase, position + 1, scale, scores, scoresBase);
-        VectorMath.softmax(scores, scoresBase, position + 1);
-        weightedSum(cache, scores, scoresBase, position + 1, values, headBase, s.attention, h * headDim);
+        scaledDots(cache, s.qkv, h * headDim, keys, headBase, n, scale, scores, scoresBase);
+        VectorMath.softmax(scores, scoresBase, n);
+        weightedSum(cache, scores, scoresBase, n, values, headBase, s.attention, h * headDim);
     }
 
     /** Attention scores of one query head against n cached keys from element {@code keysIndex}, in the cache's dtype. */

@@ -5,7 +5,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
-/** glibc's {@code malloc_trim}, through the FFM API. Loaded reflectively by {@link FreedMemory} on Java 22+. */
+/** glibc's {@code malloc_trim}, through the FFM API. Used by {@link FreedMemory}. */
 public final class NativeMalloc implements FreedMemory.Trimmer {
     private static final MethodHandle MALLOC_TRIM = Linker.nativeLinker().defaultLookup().find("malloc_trim")
             .map(address -> Linker.nativeLinker().downcallHandle(address,

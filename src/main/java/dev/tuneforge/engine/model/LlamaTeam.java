@@ -17,16 +17,11 @@ import java.util.Map;
 import java.util.WeakHashMap;
 
 /**
- * {@link LlamaDecoder}'s model, adapters and caches described for {@link NativeTeam} (the layouts are in
- * {@code src/main/c/team_decoder.c}): the weights stay where they are, the norms and biases are copied to native
- * memory once, an adapter's low-rank matrices once per adapter.
+ * {@link LlamaDecoder}'s model, adapters and caches described for {@link NativeTeam} as the structs of
+ * {@code src/main/c/team_decoder.h} ({@link TeamLayouts}): the weights stay where they are, the norms and biases are
+ * copied to native memory once, an adapter's low-rank matrices once per adapter.
  */
 final class LlamaTeam {
-    private static final int MODEL_HEADER = 12;
-    private static final int LAYER_WORDS = 10;
-    private static final int ADAPTER_LAYER_WORDS = 2 * 4 + 2 * 7;
-    private static final int CACHE_HEADER = 2;
-
     private final ModelConfig config;
     private final Arena arena = Arena.ofAuto();
     private final MemorySegment model;
@@ -36,19 +31,47 @@ final class LlamaTeam {
     LlamaTeam(DecoderWeights w) {
         this.config = w.config();
         int layers = w.layers().length;
-        model = arena.allocate(ValueLayout.JAVA_LONG, MODEL_HEADER + (long) layers * LAYER_WORDS);
-        long[] header = {config.hiddenSize(), config.numHeads(), config.numKvHeads(), config.headDim(),
-                config.intermediateSize(), layers, config.vocabSize(), w.bfloat16() ? 1 : 0,
-                Double.doubleToRawLongBits(config.rmsNormEps()), w.lmHead(), floats(w.finalNorm()),
-                ComputeThreads.count()};
-        MemorySegment.copy(header, 0, model, ValueLayout.JAVA_LONG, 0, MODEL_HEADER);
+        Architecture arch = config.architecture();
+        List<Architecture.Rope> ropes = arch.ropes();
+        MemorySegment layerStructs = arena.allocate(TeamLayouts.LAYER, layers);
         for (int l = 0; l < layers; l++) {
             DecoderWeights.Layer d = w.layers()[l];
-            long[] words = {d.qkv(), d.o(), d.gateUp(), d.down(), floats(d.inputNorm()), floats(d.postAttentionNorm()),
-                    floats(d.qkvBias()), floats(d.oBias()), floats(d.gateUpBias()), floats(d.downBias())};
-            MemorySegment.copy(words, 0, model, ValueLayout.JAVA_LONG, (MODEL_HEADER + (long) l * LAYER_WORDS) * 8,
-                    LAYER_WORDS);
+            var L = TeamLayouts.LAYER;
+            TeamLayouts.set(layerStructs, L, l, "qkv", d.qkv());
+            TeamLayouts.set(layerStructs, L, l, "o", d.o());
+            TeamLayouts.set(layerStructs, L, l, "gate_up", d.gateUp());
+            TeamLayouts.set(layerStructs, L, l, "down", d.down());
+            TeamLayouts.set(layerStructs, L, l, "input_norm", floats(d.inputNorm()));
+            TeamLayouts.set(layerStructs, L, l, "mlp_norm", floats(d.mlpNorm()));
+            TeamLayouts.set(layerStructs, L, l, "attention_output_norm", floats(d.attentionOutputNorm()));
+            TeamLayouts.set(layerStructs, L, l, "mlp_output_norm", floats(d.mlpOutputNorm()));
+            TeamLayouts.set(layerStructs, L, l, "q_norm", floats(d.qNorm()));
+            TeamLayouts.set(layerStructs, L, l, "k_norm", floats(d.kNorm()));
+            TeamLayouts.set(layerStructs, L, l, "qkv_bias", floats(d.qkvBias()));
+            TeamLayouts.set(layerStructs, L, l, "o_bias", floats(d.oBias()));
+            TeamLayouts.set(layerStructs, L, l, "gate_up_bias", floats(d.gateUpBias()));
+            TeamLayouts.set(layerStructs, L, l, "down_bias", floats(d.downBias()));
+            TeamLayouts.set(layerStructs, L, l, "window", arch.layer(l).window());
+            TeamLayouts.set(layerStructs, L, l, "rope", ropes.indexOf(arch.layer(l).rope()));
         }
+        model = arena.allocate(TeamLayouts.MODEL);
+        var M = TeamLayouts.MODEL;
+        TeamLayouts.set(model, M, 0, "hidden", config.hiddenSize());
+        TeamLayouts.set(model, M, 0, "heads", config.numHeads());
+        TeamLayouts.set(model, M, 0, "kv_heads", config.numKvHeads());
+        TeamLayouts.set(model, M, 0, "head_dim", config.headDim());
+        TeamLayouts.set(model, M, 0, "inter", config.intermediateSize());
+        TeamLayouts.set(model, M, 0, "layers", layers);
+        TeamLayouts.set(model, M, 0, "vocab", config.vocabSize());
+        TeamLayouts.set(model, M, 0, "bf16", w.bfloat16() ? 1 : 0);
+        TeamLayouts.set(model, M, 0, "threads", ComputeThreads.count());
+        TeamLayouts.set(model, M, 0, "activation", arch.activation().ordinal());
+        TeamLayouts.set(model, M, 0, "eps", config.rmsNormEps());
+        TeamLayouts.set(model, M, 0, "attention_scale", (float) arch.attentionScale());
+        TeamLayouts.set(model, M, 0, "ropes", ropes.size());
+        TeamLayouts.set(model, M, 0, "lm_head", w.lmHead());
+        TeamLayouts.set(model, M, 0, "final_norm", floats(w.finalNorm()));
+        TeamLayouts.set(model, M, 0, "layer", layerStructs);
     }
 
     MemorySegment model() {
@@ -93,21 +116,24 @@ final class LlamaTeam {
         // built lazily, possibly inside a caller's PointerScope: kept alive past it, as long as the description
         block.retainReference();
         MemorySegment memory = MemorySegment.ofAddress(block.data_ptr().address()).reinterpret(floats * Float.BYTES);
-        MemorySegment words = Arena.ofAuto().allocate(ValueLayout.JAVA_LONG, (long) layers * ADAPTER_LAYER_WORDS);
+        MemorySegment words = Arena.ofAuto().allocate(TeamLayouts.ADAPTER_LAYER, layers);
         long next = 0;
         for (int l = 0; l < layers; l++) {
-            long at = (long) l * ADAPTER_LAYER_WORDS;
+            long at = l * TeamLayouts.ADAPTER_LAYER.byteSize();
             for (int g = 0; g < Projection.GROUPS.size(); g++) {
                 List<Projection> group = Projection.GROUPS.get(g);
                 float[] stacked = adapter.stackedDown(l, group);
-                words.setAtIndex(ValueLayout.JAVA_LONG, at + 2L * g, stacked == null ? 0 : memory.address() + next * 4);
-                words.setAtIndex(ValueLayout.JAVA_LONG, at + 2L * g + 1, stacked == null ? 0 : stacked.length / inputs[g]);
+                words.set(ValueLayout.JAVA_LONG, at + TeamLayouts.adapterOffset("groups", g, "stacked"),
+                        stacked == null ? 0 : memory.address() + next * 4);
+                words.set(ValueLayout.JAVA_LONG, at + TeamLayouts.adapterOffset("groups", g, "rows"),
+                        stacked == null ? 0 : stacked.length / inputs[g]);
                 next = put(stacked, memory, next);
                 for (Projection p : group) {
                     AdapterWeights.LowRank lowRank = adapter.lowRank(l, p);
-                    long word = at + 2L * Projection.GROUPS.size() + 2L * p.ordinal();
-                    words.setAtIndex(ValueLayout.JAVA_LONG, word, lowRank == null ? 0 : memory.address() + next * 4);
-                    words.setAtIndex(ValueLayout.JAVA_LONG, word + 1, lowRank == null ? 0 : lowRank.rank());
+                    words.set(ValueLayout.JAVA_LONG, at + TeamLayouts.adapterOffset("projections", p.ordinal(), "up"),
+                            lowRank == null ? 0 : memory.address() + next * 4);
+                    words.set(ValueLayout.JAVA_LONG, at + TeamLayouts.adapterOffset("projections", p.ordinal(), "rank"),
+                            lowRank == null ? 0 : lowRank.rank());
                     next = put(lowRank == null ? null : lowRank.up(), memory, next);
                 }
             }
@@ -143,8 +169,9 @@ final class LlamaTeam {
             Arena own = Arena.ofAuto();
             hidden = lineAligned(own, config.hiddenSize());
             normed = lineAligned(own, config.hiddenSize());
-            cos = lineAligned(own, config.headDim() / 2);
-            sin = lineAligned(own, config.headDim() / 2);
+            int ropes = config.architecture().ropes().size();
+            cos = lineAligned(own, ropes * config.headDim() / 2);
+            sin = lineAligned(own, ropes * config.headDim() / 2);
             logits = lineAligned(own, config.vocabSize());
         }
 
@@ -156,13 +183,16 @@ final class LlamaTeam {
         MemorySegment cache(KvCache cache) {
             if (cache != described) {
                 int layers = config.numLayers();
-                MemorySegment words = Arena.ofAuto().allocate(ValueLayout.JAVA_LONG, CACHE_HEADER + 2L * layers);
-                words.setAtIndex(ValueLayout.JAVA_LONG, 0, cache.capacity());
-                words.setAtIndex(ValueLayout.JAVA_LONG, 1, cache.bfloat16() ? 1 : 0);
+                Arena own = Arena.ofAuto();
+                MemorySegment layerStructs = own.allocate(TeamLayouts.CACHE_LAYER, layers);
                 for (int l = 0; l < layers; l++) {
-                    words.setAtIndex(ValueLayout.JAVA_LONG, CACHE_HEADER + 2L * l, cache.keyAddress(l));
-                    words.setAtIndex(ValueLayout.JAVA_LONG, CACHE_HEADER + 2L * l + 1, cache.valueAddress(l));
+                    TeamLayouts.set(layerStructs, TeamLayouts.CACHE_LAYER, l, "keys", cache.keyAddress(l));
+                    TeamLayouts.set(layerStructs, TeamLayouts.CACHE_LAYER, l, "values", cache.valueAddress(l));
                 }
+                MemorySegment words = own.allocate(TeamLayouts.CACHE);
+                TeamLayouts.set(words, TeamLayouts.CACHE, 0, "capacity", (long) cache.capacity());
+                TeamLayouts.set(words, TeamLayouts.CACHE, 0, "bf16", cache.bfloat16() ? 1L : 0L);
+                TeamLayouts.set(words, TeamLayouts.CACHE, 0, "layer", layerStructs);
                 cacheWords = words;
                 described = cache;
             }

@@ -47,6 +47,21 @@ public final class VectorMath {
     }
 
     /** Σ a[aOff + i] · b[bOff + i] for i < n. */
+    /** out[i] = gelu_tanh(gate[i]) · up[i], gateUp holding gate then up: g / (1 + e^(-2u)), u = √(2/π)(g + 0.044715 g³). */
+    public static void geglu(float[] gateUp, int n, float[] out) {
+        int i = 0;
+        for (; i + LANES <= n; i += LANES) {
+            FloatVector g = FloatVector.fromArray(F, gateUp, i);
+            FloatVector u2 = g.mul(g).mul(g).mul(0.044715f).add(g).mul(-2f * 0.7978845608028654f);
+            g.div(u2.lanewise(VectorOperators.EXP).add(1f)).mul(FloatVector.fromArray(F, gateUp, n + i)).intoArray(out, i);
+        }
+        for (; i < n; i++) {
+            float g = gateUp[i];
+            float u2 = -2f * 0.7978845608028654f * (g + 0.044715f * g * g * g);
+            out[i] = g / (1f + (float) Math.exp(u2)) * gateUp[n + i];
+        }
+    }
+
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
         FloatVector acc = FloatVector.zero(F);
         int i = 0;
