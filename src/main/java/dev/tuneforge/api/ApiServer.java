@@ -55,7 +55,7 @@ public final class ApiServer implements AutoCloseable {
     private volatile String publicBaseUrl;
 
     ApiServer(TuningService tuning, Authenticator auth, GenerationThreads generation, Readiness readiness,
-              HttpSettings http) {
+              HttpSettings http, MetricsEndpoint metrics) {
         this.tuning = tuning;
         this.catalog = tuning.catalog();
         this.auth = auth;
@@ -71,6 +71,7 @@ public final class ApiServer implements AutoCloseable {
             config.router.ignoreTrailingSlashes = true;
             jetty.configure(config);
         });
+        metrics.register(app);
         routes();
     }
 

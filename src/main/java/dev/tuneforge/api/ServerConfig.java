@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.tuneforge.auth.LoginThrottle;
 import dev.tuneforge.catalog.BaseModelCatalog;
 import dev.tuneforge.engine.model.WeightDtype;
+import dev.tuneforge.store.artifacts.ArtifactStoreSettings;
+import dev.tuneforge.tuning.AdapterCache;
 import dev.tuneforge.tuning.TuningService;
 
 import java.io.IOException;
@@ -19,14 +21,22 @@ import java.util.Map;
  * Gemini model names.
  */
 public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService.LoraSettings lora, Auth auth,
-                           Serving serving, HttpSettings http) {
+                           Serving serving, HttpSettings http, ArtifactStoreSettings artifactStore) {
 
     /**
      * Generation capacity: how many generations run at once on their own threads, and how many more may wait for
-     * one before requests are refused with UNAVAILABLE.
+     * one before requests are refused with UNAVAILABLE; how many tuned models' adapters this process keeps loaded.
      */
-    public record Serving(int maxConcurrentGenerations, int maxQueuedGenerations) {
+    public record Serving(int maxConcurrentGenerations, int maxQueuedGenerations, int adapterCacheSize) {
+        public Serving(int maxConcurrentGenerations, int maxQueuedGenerations) {
+            this(maxConcurrentGenerations, maxQueuedGenerations, AdapterCache.DEFAULT_SIZE);
+        }
+
         public Serving {
+            if (adapterCacheSize < 1) {
+                throw new IllegalArgumentException("serving.adapterCacheSize must be at least 1, got "
+                        + adapterCacheSize);
+            }
             if (maxConcurrentGenerations < 1) {
                 throw new IllegalArgumentException("serving.maxConcurrentGenerations must be at least 1, got "
                         + maxConcurrentGenerations);
@@ -63,26 +73,31 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
 
     public static ServerConfig defaults(Path dataDir, Path projectRoot) {
         return new ServerConfig(dataDir, BaseModelCatalog.withDefault(projectRoot.resolve("models/stories-260k")),
-                TuningService.LoraSettings.defaults(), Auth.defaults(), Serving.defaults(), HttpSettings.defaults());
+                TuningService.LoraSettings.defaults(), Auth.defaults(), Serving.defaults(), HttpSettings.defaults(),
+                ArtifactStoreSettings.defaults());
     }
 
     public ServerConfig withAuth(Auth a) {
-        return new ServerConfig(dataDir, catalog, lora, a, serving, http);
+        return new ServerConfig(dataDir, catalog, lora, a, serving, http, artifactStore);
     }
 
     public ServerConfig withServing(Serving s) {
-        return new ServerConfig(dataDir, catalog, lora, auth, s, http);
+        return new ServerConfig(dataDir, catalog, lora, auth, s, http, artifactStore);
     }
 
     public ServerConfig withHttp(HttpSettings h) {
-        return new ServerConfig(dataDir, catalog, lora, auth, serving, h);
+        return new ServerConfig(dataDir, catalog, lora, auth, serving, h, artifactStore);
+    }
+
+    public ServerConfig withArtifactStore(ArtifactStoreSettings a) {
+        return new ServerConfig(dataDir, catalog, lora, auth, serving, http, a);
     }
 
     /**
      * Reads {@code {"baseModels": [{"id", "path" | "hubRepo" + "revision", "displayName", "description", "dtype"}],
      * "aliases": {"alias": "id"}, "hubEndpoint", "hubCache", "lora": {"rank", "alpha", "dropout",
-     * "checkpointEvery"}, "auth": {...}, "serving": {"maxConcurrentGenerations", "maxQueuedGenerations"},
-     * "http": {...} (HttpSettings)}}; relative paths are resolved against the file, the Hub cache defaults to DATA/hub.
+     * "checkpointEvery"}, "auth": {...}, "serving": {"maxConcurrentGenerations", "maxQueuedGenerations",
+     * "adapterCacheSize"}, "http": {...} (HttpSettings), "artifactStore": {...} (ArtifactStoreSettings)}}; relative paths are resolved against the file, the Hub cache defaults to DATA/hub.
      */
     public static ServerConfig read(Path file, Path dataDir) {
         JsonNode root;
@@ -93,8 +108,10 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
         }
         Path dir = file.toAbsolutePath().getParent();
         HttpSettings http;
+        ArtifactStoreSettings artifactStore;
         try {
             http = HttpSettings.read(root.path("http"), dir, System.getenv());
+            artifactStore = ArtifactStoreSettings.read(root.path("artifactStore"), dir);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
@@ -139,7 +156,7 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
                 ext.isObject() ? new dev.tuneforge.auth.ExternalIssuer(ext.path("issuer").asText(null),
                         ext.path("jwksUrl").asText(null), ext.path("audience").asText(null),
                         ext.path("projectsClaim").asText(null)) : null, loginThrottle(a.path("loginThrottle")));
-        return new ServerConfig(dataDir, catalog, lora, auth, serving(root.path("serving")), http);
+        return new ServerConfig(dataDir, catalog, lora, auth, serving(root.path("serving")), http, artifactStore);
     }
 
     /** {@code {"freeFailures", "firstBlockSeconds", "maxBlockSeconds", "forgetAfterSeconds", "maxTracked"}}, each optional. */
@@ -154,11 +171,12 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
                 (int) wholeNumber(t, at, "maxTracked", d.maxTracked()));
     }
 
-    /** {@code {"maxConcurrentGenerations", "maxQueuedGenerations"}}, each optional. */
+    /** {@code {"maxConcurrentGenerations", "maxQueuedGenerations", "adapterCacheSize"}}, each optional. */
     private static Serving serving(JsonNode s) {
         Serving d = Serving.defaults();
         return new Serving((int) wholeNumber(s, "serving", "maxConcurrentGenerations", d.maxConcurrentGenerations()),
-                (int) wholeNumber(s, "serving", "maxQueuedGenerations", d.maxQueuedGenerations()));
+                (int) wholeNumber(s, "serving", "maxQueuedGenerations", d.maxQueuedGenerations()),
+                (int) wholeNumber(s, "serving", "adapterCacheSize", d.adapterCacheSize()));
     }
 
     /** The whole number {@code parent.field} ({@code fallback} when absent); an error naming {@code path.field} else. */
