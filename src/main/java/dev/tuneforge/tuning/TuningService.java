@@ -180,7 +180,8 @@ public final class TuningService implements AutoCloseable {
         }
         adapters.evict(r.uid());
         boolean deleted = store.delete(r.uid());
-        artifacts.delete(r.uid());
+        // the model is gone once its row is; files the store cannot remove now are only left over
+        removeLeftovers(r.uid());
         return deleted;
     }
 
