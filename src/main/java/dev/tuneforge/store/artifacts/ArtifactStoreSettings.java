@@ -1,6 +1,7 @@
 package dev.tuneforge.store.artifacts;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tuneforge.store.OwnerOnly;
 
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -17,10 +18,18 @@ public record ArtifactStoreSettings(Path directory, S3Settings s3) {
         return new ArtifactStoreSettings(null, null);
     }
 
-    /** Opens the store and checks that it answers; a bad setting fails here with a clear error, not later. */
+    /**
+     * Opens the store; a bucket that is missing, refuses the credentials or does not answer fails here with a clear
+     * error, not later. A directory is only created: one that cannot be written now (a full or read-only disk)
+     * is a storage fault that tuning waits out and /readyz reports, not a reason to stay down.
+     */
     public ArtifactStore open(Path dataDir) {
-        ArtifactStore store = s3 != null ? new S3ArtifactStore(s3, dataDir.resolve("scratch"))
-                : new FileArtifactStore(directory != null ? directory : dataDir.resolve("tunedModels"));
+        if (s3 == null) {
+            Path root = directory != null ? directory : dataDir.resolve("tunedModels");
+            OwnerOnly.createDirectories(root);
+            return new FileArtifactStore(root);
+        }
+        ArtifactStore store = new S3ArtifactStore(s3, dataDir.resolve("scratch"));
         try {
             store.check();
         } catch (RuntimeException e) {

@@ -24,11 +24,16 @@ public final class S3Server implements AutoCloseable {
     private final BlobStoreContext context;
 
     public S3Server(Path directory) throws Exception {
+        this(directory, 0);
+    }
+
+    /** On {@code port} (0: a free one); a server restarted on the same directory and port serves the same objects. */
+    public S3Server(Path directory, int port) throws Exception {
         Properties properties = new Properties();
         properties.setProperty("jclouds.filesystem.basedir", directory.toString());
         this.context = ContextBuilder.newBuilder("filesystem").credentials(ACCESS_KEY, SECRET_KEY)
                 .overrides(properties).build(BlobStoreContext.class);
-        this.proxy = S3Proxy.builder().blobStore(context.getBlobStore()).endpoint(URI.create("http://127.0.0.1:0"))
+        this.proxy = S3Proxy.builder().blobStore(context.getBlobStore()).endpoint(URI.create("http://127.0.0.1:" + port))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY).build();
         proxy.start();
         while (!"STARTED".equals(proxy.getState())) {
