@@ -208,7 +208,7 @@ public final class S3ArtifactStore implements ArtifactStore {
     @Override
     public void check() {
         // bounded well below the request timeout: start-up and /readyz must not hang on a silent endpoint
-        call("reach the bucket", () -> s3.headBucket(b -> b.bucket(settings.bucket())
+        call("check the bucket", () -> s3.headBucket(b -> b.bucket(settings.bucket())
                 .overrideConfiguration(c -> c.apiCallTimeout(CHECK_TIMEOUT))));
     }
 
