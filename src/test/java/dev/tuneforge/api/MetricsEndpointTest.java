@@ -36,6 +36,7 @@ class MetricsEndpointTest {
             assertEquals(200, http.post("/v1beta/tunedModels/counted:generateContent", GENERATE).status());
             assertEquals(404, http.get("/v1beta/tunedModels/no-such-model").status());
             assertEquals(404, http.get("/v1beta/tunedModels/another-missing-one").status());
+            assertEquals(401, Http.anonymous(server.port()).get("/v1beta/tunedModels").status());
 
             HttpResponse<String> scrape = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                     URI.create("http://127.0.0.1:" + server.port() + "/metrics")).build(),
@@ -55,6 +56,8 @@ class MetricsEndpointTest {
             assertTrue(value(m, "http_server_requests_seconds_sum", "method=\"POST\"", tunedModel,
                     "status=\"200\"") > 0, m);
             assertFalse(m.contains("no-such-model"), "ids never become labels");
+            assertEquals(1.0, value(m, "http_server_requests_seconds_count", "method=\"GET\"",
+                    "route=\"/v1beta/tunedModels\"", "status=\"401\""), "refused by authentication: " + m);
 
             assertEquals(1.0, value(m, "tuneforge_tuning_jobs", "state=\"active\""), m);
             assertEquals(0.0, value(m, "tuneforge_tuning_jobs", "state=\"queued\""), m);
