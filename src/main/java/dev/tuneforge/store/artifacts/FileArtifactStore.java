@@ -74,7 +74,8 @@ public final class FileArtifactStore implements ArtifactStore {
                     return result;
                 }
             } catch (RuntimeException e) {
-                if (attempt >= READ_ATTEMPTS || files.equals(currentVersionOrNull(current))) {
+                if (files.equals(currentVersionOrNull(current))) {
+                    // the version read is still the current one: its files are what failed
                     throw e;
                 }
             }
