@@ -58,7 +58,7 @@ public final class ApiServer implements AutoCloseable {
     private volatile String publicBaseUrl;
 
     ApiServer(TuningService tuning, Authenticator auth, GenerationThreads generation, Readiness readiness,
-              HttpSettings http, Quotas quotas) {
+              HttpSettings http, Quotas quotas, MetricsEndpoint metrics) {
         this.tuning = tuning;
         this.quotas = quotas;
         this.catalog = tuning.catalog();
@@ -78,6 +78,7 @@ public final class ApiServer implements AutoCloseable {
             config.router.ignoreTrailingSlashes = true;
             jetty.configure(config);
         });
+        metrics.register(app);
         routes();
     }
 

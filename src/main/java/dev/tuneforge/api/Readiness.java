@@ -1,5 +1,6 @@
 package dev.tuneforge.api;
 
+import dev.tuneforge.store.artifacts.ArtifactStore;
 import dev.tuneforge.tuning.PublicMessages;
 import dev.tuneforge.tuning.TuningService;
 
@@ -13,18 +14,20 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Whether this server can do its work, and if not, why: the database answers, the data directory takes a write,
- * the tuning worker can write its jobs' progress. Nothing about tenants or their models.
+ * Whether this server can do its work, and if not, why: the database answers, the artifact store answers, the
+ * data directory takes a write, the tuning worker can write its jobs' progress. Nothing about tenants or their models.
  */
 final class Readiness {
     /** A probe as large as a small write needs space for: a zero-byte file fits in a full file system's inode. */
     private static final int PROBE_BYTES = 4096;
     private final TuningService tuning;
     private final Path dataDir;
+    private final ArtifactStore artifacts;
 
-    Readiness(TuningService tuning, Path dataDir) {
+    Readiness(TuningService tuning, Path dataDir, ArtifactStore artifacts) {
         this.tuning = tuning;
         this.dataDir = dataDir;
+        this.artifacts = artifacts;
     }
 
     /** What keeps the server from being ready; empty when it is. */
@@ -34,6 +37,11 @@ final class Readiness {
             tuning.store().ping();
         } catch (RuntimeException e) {
             problems.add("the database does not answer: " + PublicMessages.withoutPaths(e.getMessage()));
+        }
+        try {
+            artifacts.check();
+        } catch (RuntimeException e) {
+            problems.add("the artifact store does not answer: " + PublicMessages.withoutPaths(e.getMessage()));
         }
         String write = probeWrite();
         if (write != null) {

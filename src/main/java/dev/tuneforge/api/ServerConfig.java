@@ -5,6 +5,8 @@ import dev.tuneforge.auth.LoginThrottle;
 import dev.tuneforge.catalog.BaseModelCatalog;
 import dev.tuneforge.engine.model.WeightDtype;
 import dev.tuneforge.quota.QuotaSettings;
+import dev.tuneforge.store.artifacts.ArtifactStoreSettings;
+import dev.tuneforge.tuning.AdapterCache;
 import dev.tuneforge.tuning.TuningService;
 
 import java.io.IOException;
@@ -20,14 +22,23 @@ import java.util.Map;
  * Gemini model names.
  */
 public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService.LoraSettings lora, Auth auth,
-                           Serving serving, HttpSettings http, QuotaSettings quotas) {
+                           Serving serving, HttpSettings http, QuotaSettings quotas,
+                           ArtifactStoreSettings artifactStore) {
 
     /**
      * Generation capacity: how many generations run at once on their own threads, and how many more may wait for
-     * one before requests are refused with UNAVAILABLE.
+     * one before requests are refused with UNAVAILABLE; how many tuned models' adapters this process keeps loaded.
      */
-    public record Serving(int maxConcurrentGenerations, int maxQueuedGenerations) {
+    public record Serving(int maxConcurrentGenerations, int maxQueuedGenerations, int adapterCacheSize) {
+        public Serving(int maxConcurrentGenerations, int maxQueuedGenerations) {
+            this(maxConcurrentGenerations, maxQueuedGenerations, AdapterCache.DEFAULT_SIZE);
+        }
+
         public Serving {
+            if (adapterCacheSize < 1) {
+                throw new IllegalArgumentException("serving.adapterCacheSize must be at least 1, got "
+                        + adapterCacheSize);
+            }
             if (maxConcurrentGenerations < 1) {
                 throw new IllegalArgumentException("serving.maxConcurrentGenerations must be at least 1, got "
                         + maxConcurrentGenerations);
@@ -65,30 +76,35 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
     public static ServerConfig defaults(Path dataDir, Path projectRoot) {
         return new ServerConfig(dataDir, BaseModelCatalog.withDefault(projectRoot.resolve("models/stories-260k")),
                 TuningService.LoraSettings.defaults(), Auth.defaults(), Serving.defaults(), HttpSettings.defaults(),
-                QuotaSettings.defaults());
+                QuotaSettings.defaults(), ArtifactStoreSettings.defaults());
     }
 
     public ServerConfig withAuth(Auth a) {
-        return new ServerConfig(dataDir, catalog, lora, a, serving, http, quotas);
+        return new ServerConfig(dataDir, catalog, lora, a, serving, http, quotas, artifactStore);
     }
 
     public ServerConfig withServing(Serving s) {
-        return new ServerConfig(dataDir, catalog, lora, auth, s, http, quotas);
+        return new ServerConfig(dataDir, catalog, lora, auth, s, http, quotas, artifactStore);
     }
 
     public ServerConfig withHttp(HttpSettings h) {
-        return new ServerConfig(dataDir, catalog, lora, auth, serving, h, quotas);
+        return new ServerConfig(dataDir, catalog, lora, auth, serving, h, quotas, artifactStore);
     }
 
     public ServerConfig withQuotas(QuotaSettings q) {
-        return new ServerConfig(dataDir, catalog, lora, auth, serving, http, q);
+        return new ServerConfig(dataDir, catalog, lora, auth, serving, http, q, artifactStore);
+    }
+
+    public ServerConfig withArtifactStore(ArtifactStoreSettings a) {
+        return new ServerConfig(dataDir, catalog, lora, auth, serving, http, quotas, a);
     }
 
     /**
      * Reads {@code {"baseModels": [{"id", "path" | "hubRepo" + "revision", "displayName", "description", "dtype"}],
      * "aliases": {"alias": "id"}, "hubEndpoint", "hubCache", "lora": {"rank", "alpha", "dropout",
-     * "checkpointEvery"}, "auth": {...}, "serving": {"maxConcurrentGenerations", "maxQueuedGenerations"},
-     * "http": {...} (HttpSettings), "quotas": {...} (QuotaSettings)}}; relative paths are resolved against the file, the Hub cache defaults to DATA/hub.
+     * "checkpointEvery"}, "auth": {...}, "serving": {"maxConcurrentGenerations", "maxQueuedGenerations",
+     * "adapterCacheSize"}, "http": {...} (HttpSettings), "quotas": {...} (QuotaSettings), "artifactStore": {...}
+     * (ArtifactStoreSettings)}}; relative paths are resolved against the file, the Hub cache defaults to DATA/hub.
      */
     public static ServerConfig read(Path file, Path dataDir) {
         JsonNode root;
@@ -99,8 +115,10 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
         }
         Path dir = file.toAbsolutePath().getParent();
         HttpSettings http;
+        ArtifactStoreSettings artifactStore;
         try {
             http = HttpSettings.read(root.path("http"), dir, System.getenv());
+            artifactStore = ArtifactStoreSettings.read(root.path("artifactStore"), dir);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
@@ -152,7 +170,8 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
-        return new ServerConfig(dataDir, catalog, lora, auth, serving(root.path("serving")), http, quotas);
+        return new ServerConfig(dataDir, catalog, lora, auth, serving(root.path("serving")), http, quotas,
+                artifactStore);
     }
 
     /** {@code {"freeFailures", "firstBlockSeconds", "maxBlockSeconds", "forgetAfterSeconds", "maxTracked"}}, each optional. */
@@ -167,11 +186,12 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
                 (int) wholeNumber(t, at, "maxTracked", d.maxTracked()));
     }
 
-    /** {@code {"maxConcurrentGenerations", "maxQueuedGenerations"}}, each optional. */
+    /** {@code {"maxConcurrentGenerations", "maxQueuedGenerations", "adapterCacheSize"}}, each optional. */
     private static Serving serving(JsonNode s) {
         Serving d = Serving.defaults();
         return new Serving((int) wholeNumber(s, "serving", "maxConcurrentGenerations", d.maxConcurrentGenerations()),
-                (int) wholeNumber(s, "serving", "maxQueuedGenerations", d.maxQueuedGenerations()));
+                (int) wholeNumber(s, "serving", "maxQueuedGenerations", d.maxQueuedGenerations()),
+                (int) wholeNumber(s, "serving", "adapterCacheSize", d.adapterCacheSize()));
     }
 
     /** The whole number {@code parent.field} ({@code fallback} when absent); an error naming {@code path.field} else. */

@@ -7,14 +7,18 @@ import dev.tuneforge.auth.LoginThrottle;
 import dev.tuneforge.auth.SigningKeys;
 import dev.tuneforge.auth.TokenService;
 import dev.tuneforge.engine.generate.GenerationThreads;
-import dev.tuneforge.store.ArtifactStore;
 import dev.tuneforge.store.DataDirectoryLock;
 import dev.tuneforge.store.Database;
 import dev.tuneforge.store.OwnerOnly;
 import dev.tuneforge.store.TunedModelStore;
 import dev.tuneforge.quota.Quotas;
+import dev.tuneforge.store.artifacts.ArtifactStore;
+import dev.tuneforge.tuning.AdapterCache;
 import dev.tuneforge.tuning.StorageRetry;
+import dev.tuneforge.tuning.TuningMetrics;
 import dev.tuneforge.tuning.TuningService;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,6 +34,7 @@ public final class TuneforgeServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TuneforgeServer.class);
     private static final String DATABASE_FILE = "tuneforge.db";
     private final DataDirectoryLock lock;
+    private final ArtifactStore artifacts;
     private final TuningService tuning;
     private final Authenticator auth;
     private final GenerationThreads generation;
@@ -43,19 +48,31 @@ public final class TuneforgeServer implements AutoCloseable {
     public TuneforgeServer(ServerConfig config, Clock clock) {
         Path dataDir = config.dataDir();
         this.lock = DataDirectoryLock.acquire(dataDir);
+        ArtifactStore opened = null;
         try {
             Database db = Database.sqlite(dataDir.resolve(DATABASE_FILE));
+            opened = config.artifactStore().open(dataDir);
+            this.artifacts = opened;
+            LOG.info("artifacts are stored in {}", artifacts.describe());
             warnIfOthersHaveAccess(List.of(dataDir, dataDir.resolve(DATABASE_FILE), dataDir.resolve("tunedModels")));
             Quotas quotas = new Quotas(config.quotas());
-            this.tuning = new TuningService(new TunedModelStore(db), new ArtifactStore(dataDir), config.catalog(),
-                    config.lora(), StorageRetry.defaults(), quotas);
+            PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            AdapterCache adapters = new AdapterCache(config.serving().adapterCacheSize());
+            adapters.bindTo(metrics);
+            TunedModelStore models = new TunedModelStore(db);
+            this.tuning = new TuningService(models, artifacts, config.catalog(), config.lora(),
+                    StorageRetry.defaults(), adapters, new TuningMetrics(metrics), quotas);
             TokenService tokens = new TokenService(config.auth().issuer(), new SigningKeys(dataDir),
                     config.auth().tokenTtl(), config.auth().external(), new IssuedTokens(db));
             this.auth = new Authenticator(tokens, new AuthStore(db), new LoginThrottle(config.auth().loginThrottle(), clock));
             this.generation = new GenerationThreads(config.serving().maxConcurrentGenerations(),
                     config.serving().maxQueuedGenerations());
-            this.api = new ApiServer(tuning, auth, generation, new Readiness(tuning, dataDir), config.http(), quotas);
+            this.api = new ApiServer(tuning, auth, generation, new Readiness(tuning, dataDir, artifacts), config.http(),
+                    quotas, new MetricsEndpoint(metrics, models));
         } catch (RuntimeException | Error e) {
+            if (opened != null) {
+                opened.close();
+            }
             lock.close();
             throw e;
         }
@@ -100,6 +117,7 @@ public final class TuneforgeServer implements AutoCloseable {
             api.close();
             tuning.close();
             generation.close();
+            artifacts.close();
         } finally {
             lock.close();
         }

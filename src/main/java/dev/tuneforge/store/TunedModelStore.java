@@ -251,6 +251,21 @@ public final class TunedModelStore {
         return jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*) FROM tuned_models").mapTo(Integer.class).one());
     }
 
+    /**
+     * Tuning jobs by state, for metrics: {@code queued} (CREATING, never started), {@code running} (CREATING and
+     * started: training, or waiting to resume), {@code active} and {@code failed}.
+     */
+    public java.util.Map<String, Long> jobCounts() {
+        java.util.Map<String, Long> counts = new java.util.HashMap<>(java.util.Map.of("queued", 0L, "running", 0L,
+                "active", 0L, "failed", 0L));
+        jdbi.useHandle(h -> h.createQuery("SELECT CASE WHEN state = 'CREATING' AND start_time IS NULL THEN 'queued' "
+                        + "WHEN state = 'CREATING' THEN 'running' ELSE LOWER(state) END AS job, COUNT(*) AS n "
+                        + "FROM tuned_models GROUP BY 1")
+                .map((rs, ctx) -> java.util.Map.entry(rs.getString(1), rs.getLong(2)))
+                .forEach(e -> counts.put(e.getKey(), e.getValue())));
+        return counts;
+    }
+
     /** Throws unless the database answers a query (readiness). */
     public void ping() {
         jdbi.withHandle(h -> h.createQuery("SELECT 1").mapTo(Integer.class).one());

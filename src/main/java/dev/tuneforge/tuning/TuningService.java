@@ -16,21 +16,20 @@ import dev.tuneforge.engine.train.TrainingExample;
 import dev.tuneforge.engine.train.TrainingOptions;
 import dev.tuneforge.quota.QuotaSettings;
 import dev.tuneforge.quota.Quotas;
-import dev.tuneforge.store.ArtifactStore;
 import dev.tuneforge.store.Snapshot;
 import dev.tuneforge.store.TunedModelRecord;
 import dev.tuneforge.store.TunedModelStore;
+import dev.tuneforge.store.artifacts.ArtifactStore;
+import dev.tuneforge.store.artifacts.ArtifactStoreException;
 import org.jdbi.v3.core.JdbiException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingDeque;
@@ -78,7 +77,8 @@ public final class TuningService implements AutoCloseable {
     private final Set<String> cancelRequests = ConcurrentHashMap.newKeySet();
     /** Uids whose last start ended without the process dying but could not be taken back in the database. */
     private final Set<String> startsToUndo = ConcurrentHashMap.newKeySet();
-    private final Map<String, LoraAdapter> adapters = new ConcurrentHashMap<>();
+    private final AdapterCache adapters;
+    private final TuningMetrics metrics;
     private volatile String storageProblem;
     private volatile boolean shuttingDown;
 
@@ -88,11 +88,14 @@ public final class TuningService implements AutoCloseable {
 
     public TuningService(TunedModelStore store, ArtifactStore artifacts, BaseModelCatalog catalog, LoraSettings lora,
                          StorageRetry retry) {
-        this(store, artifacts, catalog, lora, retry, new Quotas(QuotaSettings.defaults()));
+        this(store, artifacts, catalog, lora, retry, new AdapterCache(AdapterCache.DEFAULT_SIZE), TuningMetrics.none(),
+                new Quotas(QuotaSettings.defaults()));
     }
 
     public TuningService(TunedModelStore store, ArtifactStore artifacts, BaseModelCatalog catalog, LoraSettings lora,
-                         StorageRetry retry, Quotas quotas) {
+                         StorageRetry retry, AdapterCache adapters, TuningMetrics metrics, Quotas quotas) {
+        this.adapters = adapters;
+        this.metrics = metrics;
         this.quotas = quotas;
         this.store = store;
         this.artifacts = artifacts;
@@ -187,9 +190,10 @@ public final class TuningService implements AutoCloseable {
         if (!r.done()) {
             cancelRequests.add(r.uid());
         }
-        adapters.remove(r.uid());
+        adapters.evict(r.uid());
         boolean deleted = store.delete(r.uid());
-        artifacts.delete(r.uid());
+        // the model is gone once its row is; files the store cannot remove now are only left over
+        removeLeftovers(r.uid());
         return deleted;
     }
 
@@ -199,26 +203,31 @@ public final class TuningService implements AutoCloseable {
      * where its files are; the log has the cause.
      */
     public LoraAdapter adapter(TunedModelRecord r) {
-        LoraAdapter loaded = adapters.get(r.uid());
-        if (loaded != null) {
-            return loaded;
-        }
         BaseModel base = baseOf(r);
-        LoraAdapter adapter;
-        try {
-            adapter = PeftAdapterFormat.load(artifacts.adapterDir(r.uid()), base.model());
-        } catch (RuntimeException e) {
-            LOG.error("the adapter of {} in {} cannot be read", r.name(), artifacts.adapterDir(r.uid()), e);
-            String reason = "its adapter cannot be read (" + PublicMessages.withoutPaths(e.getMessage()) + ")";
-            recordDamage(r, reason);
-            throw new DamagedModelException(r.name(), reason);
-        }
-        LoraAdapter shared = adapters.computeIfAbsent(r.uid(), uid -> adapter);
+        LoraAdapter adapter = adapters.get(r.uid(), uid -> load(r, base));
         if (r.damaged()) {
             recordDamage(r, null);
             LOG.info("the adapter of {} can be read again", r.name());
         }
-        return shared;
+        return adapter;
+    }
+
+    private LoraAdapter load(TunedModelRecord r, BaseModel base) {
+        try {
+            return artifacts.readAdapter(r.uid(), dir -> PeftAdapterFormat.load(dir, base.model()));
+        } catch (ArtifactStoreException e) {
+            // the store does not answer: nothing is known about the adapter itself
+            LOG.error("the adapter of {} cannot be fetched from the artifact store ({})", r.name(),
+                    artifacts.describe(), e);
+            throw new ServiceException(ServiceException.Code.UNAVAILABLE, "the artifact store is unavailable; "
+                    + "retry later");
+        } catch (RuntimeException e) {
+            LOG.error("the adapter of {} (uid {}) in the artifact store ({}) cannot be read", r.name(), r.uid(),
+                    artifacts.describe(), e);
+            String reason = "its adapter cannot be read (" + PublicMessages.withoutPaths(e.getMessage()) + ")";
+            recordDamage(r, reason);
+            throw new DamagedModelException(r.name(), reason);
+        }
     }
 
     private void recordDamage(TunedModelRecord r, String reason) {
@@ -355,20 +364,23 @@ public final class TuningService implements AutoCloseable {
                 r.id().hashCode(), new LoraConfig(lora.rank(), lora.alpha(), lora.dropout(), LoraConfig.ALL_PROJECTIONS,
                 added), 0.0, 1.0, lora.checkpointEvery(), 0);
         LoraTrainer trainer = new LoraTrainer(base.model(), base.promptFormat(), examples(r), options);
-        artifacts.prepare(uid);
         if (r.sourceTunedModel() != null) {
             TunedModelRecord src = store.get(r.project(), stripPrefix(r.sourceTunedModel(), "tunedModels/"))
                     .orElseThrow(() -> new IllegalStateException("source " + r.sourceTunedModel() + " was deleted"));
-            trainer.initializeFrom(adapter(src));
+            // read from the store, not through adapter(): an unreachable store is a storage outage to wait out here
+            trainer.initializeFrom(artifacts.readAdapter(src.uid(), dir -> PeftAdapterFormat.load(dir, base.model())));
         }
-        if (Files.isRegularFile(artifacts.checkpoint(uid))) {
-            trainer.resumeFrom(artifacts.checkpoint(uid));
+        if (artifacts.readCheckpoint(uid, file -> {
+            trainer.resumeFrom(file);
+            return true;
+        }).isPresent()) {
             LOG.info("{} resumes at step {}/{}", r.name(), trainer.completedSteps(), trainer.totalSteps());
         }
         // steps recorded after the checkpoint are recomputed (identically) from it
         int resumedAt = trainer.completedSteps();
         store.truncateSnapshots(uid, resumedAt);
         trainer.train(step -> {
+                    metrics.stepDone(step);
                     store.recordStep(uid, new Snapshot(step.step(), step.epoch(), step.meanLoss(),
                             step.computeTime().toString()), Instant.now().toString());
                     if (lora.checkpointEvery() > 0 && step.step() > resumedAt + lora.checkpointEvery()) {
@@ -376,8 +388,8 @@ public final class TuningService implements AutoCloseable {
                         storageRecovered();
                     }
                 },
-                artifacts.checkpoint(uid), () -> shuttingDown || cancelRequests.contains(uid));
-        PeftAdapterFormat.save(trainer.adapter(), artifacts.adapterDir(uid), r.baseModel());
+                t -> artifacts.saveCheckpoint(uid, t::saveCheckpoint), () -> shuttingDown || cancelRequests.contains(uid));
+        artifacts.saveAdapter(uid, dir -> PeftAdapterFormat.save(trainer.adapter(), dir, r.baseModel()));
         store.markActive(uid, Instant.now().toString());
         artifacts.deleteCheckpoint(uid);
         LOG.info("{} is ACTIVE after {} steps", r.name(), trainer.totalSteps());

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The config file's "serving" section: generation capacity, defaults, and errors that name the key. */
+/** The config file's "serving" section: generation capacity, the adapter cache, defaults, and errors that name the key. */
 class ServingSettingsTest {
     @TempDir
     Path dir;
@@ -37,5 +37,9 @@ class ServingSettingsTest {
         String negative = assertThrows(IllegalArgumentException.class,
                 () -> read("{\"maxQueuedGenerations\": -1}")).getMessage();
         assertTrue(negative.contains("serving.maxQueuedGenerations must not be negative"), negative);
+        assertEquals(3, read("{\"adapterCacheSize\": 3}").serving().adapterCacheSize());
+        String noCache = assertThrows(IllegalArgumentException.class,
+                () -> read("{\"adapterCacheSize\": 0}")).getMessage();
+        assertTrue(noCache.contains("serving.adapterCacheSize must be at least 1"), noCache);
     }
 }

@@ -95,6 +95,17 @@ public final class LoraTrainer {
      * dies between the two resumes from the previous checkpoint and repeats the steps after it.
      */
     public void train(StepListener listener, Path checkpoint, BooleanSupplier stop) {
+        train(listener, checkpoint == null ? null : trainer -> trainer.saveCheckpoint(checkpoint), stop);
+    }
+
+    /** Where a trainer's checkpoints go: {@code save} writes one with {@link #saveCheckpoint(Path)}. */
+    @FunctionalInterface
+    public interface CheckpointSink {
+        void save(LoraTrainer trainer);
+    }
+
+    /** As {@link #train(StepListener, Path, BooleanSupplier)}, handing each checkpoint to {@code checkpoints}. */
+    public void train(StepListener listener, CheckpointSink checkpoints, BooleanSupplier stop) {
         while (completedSteps < totalSteps()) {
             if (stop.getAsBoolean()) {
                 throw new TrainingCancelledException(completedSteps);
@@ -102,15 +113,15 @@ public final class LoraTrainer {
             StepReport report = step(completedSteps + 1);
             completedSteps++;
             listener.onStep(report);
-            if (checkpoint != null && (completedSteps == totalSteps()
+            if (checkpoints != null && (completedSteps == totalSteps()
                     || (options.checkpointEvery() > 0 && completedSteps % options.checkpointEvery() == 0))) {
-                saveCheckpoint(checkpoint);
+                checkpoints.save(this);
             }
         }
     }
 
     public void train(StepListener listener) {
-        train(listener, null, () -> false);
+        train(listener, (CheckpointSink) null, () -> false);
     }
 
     private StepReport step(int step) {

@@ -1,0 +1,100 @@
+package dev.tuneforge.tuning;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** The per-process adapter cache: bounded, least recently used out first, one load for racing requests. */
+class AdapterCacheTest {
+    private final List<String> loads = new ArrayList<>();
+
+    private void get(AdapterCache cache, String uid) {
+        cache.get(uid, u -> {
+            synchronized (loads) {
+                loads.add(u);
+            }
+            return null;
+        });
+    }
+
+    @Test
+    void theLeastRecentlyUsedAdapterIsEvictedFirst() {
+        AdapterCache cache = new AdapterCache(2);
+        get(cache, "a");
+        get(cache, "b");
+        get(cache, "a");
+        get(cache, "c");
+        get(cache, "a");
+        get(cache, "b");
+        assertEquals(List.of("a", "b", "c", "b"), loads, "b was least recently used when c came");
+        assertEquals(2, cache.size());
+    }
+
+    @Test
+    void hitsMissesAndEvictionsAreCounted() {
+        AdapterCache cache = new AdapterCache(1);
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        cache.bindTo(registry);
+        get(cache, "a");
+        get(cache, "a");
+        get(cache, "b");
+        assertEquals(1.0, registry.get("cache.gets").tag("result", "hit").functionCounter().count());
+        assertEquals(2.0, registry.get("cache.gets").tag("result", "miss").functionCounter().count());
+        assertEquals(1.0, registry.get("cache.evictions").functionCounter().count());
+        assertEquals(1.0, registry.get("cache.size").gauge().value());
+    }
+
+    @Test
+    void aFailedLoadIsNotCachedAndAnEvictedModelLoadsAgain() {
+        AdapterCache cache = new AdapterCache(4);
+        assertThrows(IllegalStateException.class, () -> cache.get("a", u -> {
+            throw new IllegalStateException("unreadable");
+        }));
+        get(cache, "a");
+        cache.evict("a");
+        get(cache, "a");
+        assertEquals(List.of("a", "a"), loads);
+    }
+
+    @Test
+    void requestsRacingForOneAdapterWaitForOneLoad() throws Exception {
+        AdapterCache cache = new AdapterCache(4);
+        CountDownLatch loading = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            Future<?> first = pool.submit(() -> cache.get("a", u -> {
+                loads.add(u);
+                loading.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                return null;
+            }));
+            loading.await();
+            List<Future<?>> others = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                others.add(pool.submit(() -> get(cache, "a")));
+            }
+            release.countDown();
+            first.get();
+            for (Future<?> f : others) {
+                f.get();
+            }
+            assertEquals(List.of("a"), loads);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+}
