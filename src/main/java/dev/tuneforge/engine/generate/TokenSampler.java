@@ -84,11 +84,17 @@ public final class TokenSampler {
         double r = random.nextDouble() * kept;
         for (int i = 0; i < keep; i++) {
             r -= weights[i];
-            if (r <= 0) {
+            if (r <= 0 && weights[i] > 0) {
                 return i;
             }
         }
-        return keep - 1;
+        // rounding left r above 0: the last candidate that has any weight (a masked token has none)
+        for (int i = keep - 1; i > 0; i--) {
+            if (weights[i] > 0) {
+                return i;
+            }
+        }
+        return 0;
     }
 
     /** Indices of the {@code k} largest values, largest first (the lower index first among equal values). */

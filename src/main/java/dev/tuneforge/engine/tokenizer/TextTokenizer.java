@@ -28,6 +28,9 @@ public final class TextTokenizer implements AutoCloseable {
     private final String eosToken;
     private final String chatTemplate;
     private final int vocabularySize;
+    /** An ordinary token and its text, after which {@link #tokenText} measures a token's text. */
+    private final long anchorId;
+    private final String anchorText;
 
     public TextTokenizer(HfModelDirectory dir) {
         if (!Files.isRegularFile(dir.tokenizerJson())) {
@@ -64,6 +67,9 @@ public final class TextTokenizer implements AutoCloseable {
         eos.addAll(dir.config().eosTokenIds());
         eosIds = List.copyOf(eos);
         chatTemplate = readChatTemplate(tc.get("chat_template"));
+        long[] anchor = encode("a", false);
+        anchorId = anchor[anchor.length - 1];
+        anchorText = tokenizer.decode(new long[]{anchorId}, false);
     }
 
     /** Token ids of {@code text}; with special tokens as the tokenizer's post-processor adds them (e.g. BOS). */
@@ -81,11 +87,8 @@ public final class TextTokenizer implements AutoCloseable {
      * drop the leading space of a sequence's first token. Measured as the text it adds after an ordinary token.
      */
     public String tokenText(long id) {
-        long[] anchorIds = encode("a", false);
-        long anchor = anchorIds[anchorIds.length - 1];
-        String before = tokenizer.decode(new long[]{anchor}, false);
-        String after = tokenizer.decode(new long[]{anchor, id}, false);
-        return after.startsWith(before) ? after.substring(before.length()) : tokenizer.decode(new long[]{id}, false);
+        String after = tokenizer.decode(new long[]{anchorId, id}, false);
+        return after.startsWith(anchorText) ? after.substring(anchorText.length()) : tokenizer.decode(new long[]{id}, false);
     }
 
     /** The number of token ids: the tokenizer's vocabulary with its added tokens. */
