@@ -13,14 +13,13 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * The published Gemma 3 chat template, rendered by {@link ChatTemplate} (Jinjava), gives exactly what
- * transformers' {@code apply_chat_template} (Jinja2) gave for the same conversations, multi-turn and system
- * messages included (references from the shared tiny-gemma3 fixture). The Qwen3 template (qwen3.json) does not
- * render yet: Jinjava 2.8.2 misparses {@code namespace(last_query_index=messages|length - 1)}.
+ * The published Gemma 3 and Qwen3 chat templates, rendered by {@link ChatTemplate} (Jinjava, with the Python
+ * idioms Jinjava lacks rewritten by PythonIdioms), give exactly what transformers' {@code apply_chat_template}
+ * (Jinja2) gave for the same conversations, multi-turn and system messages included.
  */
 class ChatTemplateConformanceTest {
     @ParameterizedTest
-    @ValueSource(strings = {"gemma3"})
+    @ValueSource(strings = {"gemma3", "qwen3"})
     void rendersAsTransformersDoes(String name) throws Exception {
         JsonNode fixture;
         try (InputStream in = getClass().getResourceAsStream("/chat-templates/" + name + ".json")) {
