@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.tuneforge.auth.LoginThrottle;
 import dev.tuneforge.catalog.BaseModelCatalog;
 import dev.tuneforge.engine.model.WeightDtype;
+import dev.tuneforge.store.DatabaseSettings;
 import dev.tuneforge.tuning.TuningService;
 
 import java.io.IOException;
@@ -19,7 +20,7 @@ import java.util.Map;
  * Gemini model names.
  */
 public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService.LoraSettings lora, Auth auth,
-                           Serving serving, HttpSettings http) {
+                           Serving serving, HttpSettings http, DatabaseSettings database) {
 
     /**
      * Generation capacity: how many generations run at once on their own threads, and how many more may wait for
@@ -63,26 +64,31 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
 
     public static ServerConfig defaults(Path dataDir, Path projectRoot) {
         return new ServerConfig(dataDir, BaseModelCatalog.withDefault(projectRoot.resolve("models/stories-260k")),
-                TuningService.LoraSettings.defaults(), Auth.defaults(), Serving.defaults(), HttpSettings.defaults());
+                TuningService.LoraSettings.defaults(), Auth.defaults(), Serving.defaults(), HttpSettings.defaults(),
+                DatabaseSettings.sqlite());
     }
 
     public ServerConfig withAuth(Auth a) {
-        return new ServerConfig(dataDir, catalog, lora, a, serving, http);
+        return new ServerConfig(dataDir, catalog, lora, a, serving, http, database);
     }
 
     public ServerConfig withServing(Serving s) {
-        return new ServerConfig(dataDir, catalog, lora, auth, s, http);
+        return new ServerConfig(dataDir, catalog, lora, auth, s, http, database);
     }
 
     public ServerConfig withHttp(HttpSettings h) {
-        return new ServerConfig(dataDir, catalog, lora, auth, serving, h);
+        return new ServerConfig(dataDir, catalog, lora, auth, serving, h, database);
+    }
+
+    public ServerConfig withDatabase(DatabaseSettings d) {
+        return new ServerConfig(dataDir, catalog, lora, auth, serving, http, d);
     }
 
     /**
      * Reads {@code {"baseModels": [{"id", "path" | "hubRepo" + "revision", "displayName", "description", "dtype"}],
      * "aliases": {"alias": "id"}, "hubEndpoint", "hubCache", "lora": {"rank", "alpha", "dropout",
      * "checkpointEvery"}, "auth": {...}, "serving": {"maxConcurrentGenerations", "maxQueuedGenerations"},
-     * "http": {...} (HttpSettings)}}; relative paths are resolved against the file, the Hub cache defaults to DATA/hub.
+     * "http": {...} (HttpSettings), "database": {"url"}}}; relative paths are resolved against the file, the Hub cache defaults to DATA/hub.
      */
     public static ServerConfig read(Path file, Path dataDir) {
         JsonNode root;
@@ -139,7 +145,13 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
                 ext.isObject() ? new dev.tuneforge.auth.ExternalIssuer(ext.path("issuer").asText(null),
                         ext.path("jwksUrl").asText(null), ext.path("audience").asText(null),
                         ext.path("projectsClaim").asText(null)) : null, loginThrottle(a.path("loginThrottle")));
-        return new ServerConfig(dataDir, catalog, lora, auth, serving(root.path("serving")), http);
+        DatabaseSettings database;
+        try {
+            database = DatabaseSettings.read(root.path("database"), System.getenv());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
+        return new ServerConfig(dataDir, catalog, lora, auth, serving(root.path("serving")), http, database);
     }
 
     /** {@code {"freeFailures", "firstBlockSeconds", "maxBlockSeconds", "forgetAfterSeconds", "maxTracked"}}, each optional. */

@@ -26,8 +26,8 @@ import java.util.List;
  */
 public final class TuneforgeServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TuneforgeServer.class);
-    private static final String DATABASE_FILE = "tuneforge.db";
     private final DataDirectoryLock lock;
+    private final Database db;
     private final TuningService tuning;
     private final Authenticator auth;
     private final GenerationThreads generation;
@@ -40,10 +40,12 @@ public final class TuneforgeServer implements AutoCloseable {
     /** A server whose login throttle reads {@code clock} (tests advance it instead of waiting out a block). */
     public TuneforgeServer(ServerConfig config, Clock clock) {
         Path dataDir = config.dataDir();
-        this.lock = DataDirectoryLock.acquire(dataDir);
+        // with a shared database the data directory is shared by the cluster's processes; with SQLite it is this one's
+        this.lock = config.database().shared() ? null : DataDirectoryLock.acquire(dataDir);
         try {
-            Database db = Database.sqlite(dataDir.resolve(DATABASE_FILE));
-            warnIfOthersHaveAccess(List.of(dataDir, dataDir.resolve(DATABASE_FILE), dataDir.resolve("tunedModels")));
+            this.db = Database.open(config.database(), dataDir);
+            warnIfOthersHaveAccess(config.database().shared() ? List.of(dataDir, dataDir.resolve("tunedModels"))
+                    : List.of(dataDir, config.database().sqliteFile(dataDir), dataDir.resolve("tunedModels")));
             this.tuning = new TuningService(new TunedModelStore(db), new ArtifactStore(dataDir), config.catalog(),
                     config.lora());
             TokenService tokens = new TokenService(config.auth().issuer(), new SigningKeys(dataDir),
@@ -53,7 +55,9 @@ public final class TuneforgeServer implements AutoCloseable {
                     config.serving().maxQueuedGenerations());
             this.api = new ApiServer(tuning, auth, generation, new Readiness(tuning, dataDir), config.http());
         } catch (RuntimeException | Error e) {
-            lock.close();
+            if (lock != null) {
+                lock.close();
+            }
             throw e;
         }
     }
@@ -87,6 +91,11 @@ public final class TuneforgeServer implements AutoCloseable {
         return api.publicBaseUrl();
     }
 
+    /** The metadata database (tests read and write it directly). */
+    public Database database() {
+        return db;
+    }
+
     public TuningService tuning() {
         return tuning;
     }
@@ -98,7 +107,10 @@ public final class TuneforgeServer implements AutoCloseable {
             tuning.close();
             generation.close();
         } finally {
-            lock.close();
+            db.close();
+            if (lock != null) {
+                lock.close();
+            }
         }
     }
 }

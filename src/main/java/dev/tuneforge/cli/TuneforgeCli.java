@@ -21,7 +21,7 @@ public final class TuneforgeCli implements Runnable {
         CommandLine cli = new CommandLine(new TuneforgeCli());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof ApiClient.ApiError || e instanceof IllegalArgumentException
-                    || e instanceof java.io.IOException) {
+                    || e instanceof java.io.IOException || e instanceof dev.tuneforge.store.DatabaseUnavailableException) {
                 cmd.getErr().println("error: " + e.getMessage());
                 return 2;
             }
