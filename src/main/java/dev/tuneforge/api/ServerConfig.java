@@ -5,6 +5,7 @@ import dev.tuneforge.auth.LoginThrottle;
 import dev.tuneforge.catalog.BaseModelCatalog;
 import dev.tuneforge.engine.model.WeightDtype;
 import dev.tuneforge.store.DatabaseSettings;
+import dev.tuneforge.tuning.JobSettings;
 import dev.tuneforge.tuning.TuningService;
 
 import java.io.IOException;
@@ -20,7 +21,8 @@ import java.util.Map;
  * Gemini model names.
  */
 public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService.LoraSettings lora, Auth auth,
-                           Serving serving, HttpSettings http, DatabaseSettings database) {
+                           Serving serving, HttpSettings http, DatabaseSettings database,
+                           JobSettings jobs) {
 
     /**
      * Generation capacity: how many generations run at once on their own threads, and how many more may wait for
@@ -65,30 +67,35 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
     public static ServerConfig defaults(Path dataDir, Path projectRoot) {
         return new ServerConfig(dataDir, BaseModelCatalog.withDefault(projectRoot.resolve("models/stories-260k")),
                 TuningService.LoraSettings.defaults(), Auth.defaults(), Serving.defaults(), HttpSettings.defaults(),
-                DatabaseSettings.sqlite());
+                DatabaseSettings.sqlite(), JobSettings.defaults());
     }
 
     public ServerConfig withAuth(Auth a) {
-        return new ServerConfig(dataDir, catalog, lora, a, serving, http, database);
+        return new ServerConfig(dataDir, catalog, lora, a, serving, http, database, jobs);
     }
 
     public ServerConfig withServing(Serving s) {
-        return new ServerConfig(dataDir, catalog, lora, auth, s, http, database);
+        return new ServerConfig(dataDir, catalog, lora, auth, s, http, database, jobs);
     }
 
     public ServerConfig withHttp(HttpSettings h) {
-        return new ServerConfig(dataDir, catalog, lora, auth, serving, h, database);
+        return new ServerConfig(dataDir, catalog, lora, auth, serving, h, database, jobs);
     }
 
     public ServerConfig withDatabase(DatabaseSettings d) {
-        return new ServerConfig(dataDir, catalog, lora, auth, serving, http, d);
+        return new ServerConfig(dataDir, catalog, lora, auth, serving, http, d, jobs);
+    }
+
+    public ServerConfig withJobs(JobSettings j) {
+        return new ServerConfig(dataDir, catalog, lora, auth, serving, http, database, j);
     }
 
     /**
      * Reads {@code {"baseModels": [{"id", "path" | "hubRepo" + "revision", "displayName", "description", "dtype"}],
      * "aliases": {"alias": "id"}, "hubEndpoint", "hubCache", "lora": {"rank", "alpha", "dropout",
      * "checkpointEvery"}, "auth": {...}, "serving": {"maxConcurrentGenerations", "maxQueuedGenerations"},
-     * "http": {...} (HttpSettings), "database": {"url"}}}; relative paths are resolved against the file, the Hub cache defaults to DATA/hub.
+     * "http": {...} (HttpSettings), "database": {"url"},
+     * "jobs": {...} (JobSettings)}}; relative paths are resolved against the file, the Hub cache defaults to DATA/hub.
      */
     public static ServerConfig read(Path file, Path dataDir) {
         JsonNode root;
@@ -146,12 +153,14 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
                         ext.path("jwksUrl").asText(null), ext.path("audience").asText(null),
                         ext.path("projectsClaim").asText(null)) : null, loginThrottle(a.path("loginThrottle")));
         DatabaseSettings database;
+        JobSettings jobs;
         try {
             database = DatabaseSettings.read(root.path("database"), System.getenv());
+            jobs = JobSettings.read(root.path("jobs"));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
-        return new ServerConfig(dataDir, catalog, lora, auth, serving(root.path("serving")), http, database);
+        return new ServerConfig(dataDir, catalog, lora, auth, serving(root.path("serving")), http, database, jobs);
     }
 
     /** {@code {"freeFailures", "firstBlockSeconds", "maxBlockSeconds", "forgetAfterSeconds", "maxTracked"}}, each optional. */

@@ -11,7 +11,6 @@ import dev.tuneforge.store.ArtifactStore;
 import dev.tuneforge.store.DataDirectoryLock;
 import dev.tuneforge.store.Database;
 import dev.tuneforge.store.OwnerOnly;
-import dev.tuneforge.store.TunedModelStore;
 import dev.tuneforge.tuning.TuningService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,6 +31,7 @@ public final class TuneforgeServer implements AutoCloseable {
     private final Authenticator auth;
     private final GenerationThreads generation;
     private final ApiServer api;
+    private final ServerConfig config;
 
     public TuneforgeServer(ServerConfig config) {
         this(config, Clock.systemUTC());
@@ -39,6 +39,7 @@ public final class TuneforgeServer implements AutoCloseable {
 
     /** A server whose login throttle reads {@code clock} (tests advance it instead of waiting out a block). */
     public TuneforgeServer(ServerConfig config, Clock clock) {
+        this.config = config;
         Path dataDir = config.dataDir();
         // with a shared database the data directory is shared by the cluster's processes; with SQLite it is this one's
         this.lock = config.database().shared() ? null : DataDirectoryLock.acquire(dataDir);
@@ -46,8 +47,13 @@ public final class TuneforgeServer implements AutoCloseable {
             this.db = Database.open(config.database(), dataDir);
             warnIfOthersHaveAccess(config.database().shared() ? List.of(dataDir, dataDir.resolve("tunedModels"))
                     : List.of(dataDir, config.database().sqliteFile(dataDir), dataDir.resolve("tunedModels")));
-            this.tuning = new TuningService(new TunedModelStore(db), new ArtifactStore(dataDir), config.catalog(),
-                    config.lora());
+            if (!config.database().shared() && config.jobs().slots() == 0) {
+                throw new IllegalArgumentException("a server without a tuning worker needs workers elsewhere, on a "
+                        + "shared database: give --database-url jdbc:postgresql://... (with SQLite the server is the "
+                        + "only process and tunes itself)");
+            }
+            this.tuning = new TuningService(db, new ArtifactStore(dataDir), config.catalog(), config.lora(),
+                    config.jobs());
             TokenService tokens = new TokenService(config.auth().issuer(), new SigningKeys(dataDir),
                     config.auth().tokenTtl(), config.auth().external(), new IssuedTokens(db));
             this.auth = new Authenticator(tokens, new AuthStore(db), new LoginThrottle(config.auth().loginThrottle(), clock));
@@ -78,7 +84,7 @@ public final class TuneforgeServer implements AutoCloseable {
 
     public TuneforgeServer start(String host, int port) {
         api.start(host, port);
-        tuning.start();
+        tuning.start(config.jobs().slots() > 0, !config.database().shared());
         return this;
     }
 

@@ -32,11 +32,22 @@ public final class ServeCommand implements Runnable {
     @picocli.CommandLine.Mixin
     DatabaseOption database = new DatabaseOption();
 
+    @Option(names = "--no-worker", description = "serve the API only; workers (`tuneforge worker`) on the shared "
+            + "database tune")
+    boolean noWorker;
+
+    @Option(names = "--tuning-slots", paramLabel = "N", description = "jobs this server trains at once (default: "
+            + "jobs.slots of the config, else 1)")
+    Integer slots;
+
     @Override
     public void run() {
         ServerConfig cfg = config == null ? ServerConfig.defaults(dataDir, TuneforgeCli.home())
                 : ServerConfig.read(config, dataDir);
         cfg = cfg.withDatabase(database.settings(cfg.database()));
+        if (noWorker || slots != null) {
+            cfg = cfg.withJobs(cfg.jobs().withSlots(noWorker ? 0 : slots));
+        }
         if (publicUrl != null) {
             cfg = cfg.withHttp(cfg.http().withPublicBaseUrl(PublicBaseUrl.parse(publicUrl, "--public-url")));
         }

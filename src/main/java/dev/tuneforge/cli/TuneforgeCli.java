@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 /** The {@code tuneforge} command. */
 @Command(name = "tuneforge", mixinStandardHelpOptions = true, version = "tuneforge 0.1.0",
         description = "Fine-tunes open-weight language models (LoRA) and serves them.",
-        subcommands = {ServeCommand.class, DemoCommand.class, TuneCommand.class, GenerateCommand.class,
+        subcommands = {ServeCommand.class, WorkerCommand.class, JobsCommand.class, DemoCommand.class, TuneCommand.class, GenerateCommand.class,
                 ModelsCommand.class, AuthCommand.class, BenchCommand.class, BenchLatencyCommand.class})
 public final class TuneforgeCli implements Runnable {
     public static void main(String[] args) {
