@@ -19,8 +19,9 @@ public record JobSettings(Duration heartbeat, int missedHeartbeats, Duration pol
         if (heartbeat.toMillis() < 100) {
             throw new IllegalArgumentException("jobs.heartbeatSeconds must be positive, got " + heartbeat.toSeconds());
         }
-        if (missedHeartbeats < 2) {
-            throw new IllegalArgumentException("jobs.missedHeartbeats must be at least 2, got " + missedHeartbeats);
+        if (missedHeartbeats < 4) {
+            // db-scheduler's own lower limit
+            throw new IllegalArgumentException("jobs.missedHeartbeats must be at least 4, got " + missedHeartbeats);
         }
         if (poll.toMillis() < 100) {
             throw new IllegalArgumentException("jobs.pollSeconds must be positive, got " + poll.toSeconds());

@@ -42,7 +42,7 @@ class ClusterTest {
         Files.writeString(config, """
                 {"baseModels": [{"id": "stories-260k", "path": "%s"}],
                  "aliases": {"gemini-1.0-pro-001": "stories-260k"},
-                 "jobs": {"heartbeatSeconds": 1, "missedHeartbeats": 3, "pollSeconds": 1}}
+                 "jobs": {"heartbeatSeconds": 1, "missedHeartbeats": 4, "pollSeconds": 1}}
                 """.formatted(Path.of("models/stories-260k").toAbsolutePath()));
         return config;
     }
