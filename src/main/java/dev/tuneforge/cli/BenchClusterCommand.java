@@ -169,7 +169,7 @@ public final class BenchClusterCommand implements Runnable {
         List<Process> processes = startWorkers(dir, 2);
         try {
             awaitWorkers(dir, 2);
-            TunedModelRecord r = api.create("bench", request("bench-takeover-" + System.nanoTime(), 200));
+            TunedModelRecord r = api.create("bench", request("bench-takeover-" + System.nanoTime(), 60));
             JobListing.Job held = null;
             while (held == null) {
                 held = JobListing.list(db).stream().filter(j -> j.uid().equals(r.uid()) && j.running()
