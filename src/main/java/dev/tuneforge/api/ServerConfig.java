@@ -7,6 +7,8 @@ import dev.tuneforge.engine.model.WeightDtype;
 import dev.tuneforge.quota.QuotaSettings;
 import dev.tuneforge.store.artifacts.ArtifactStoreSettings;
 import dev.tuneforge.tuning.AdapterCache;
+import dev.tuneforge.store.DatabaseSettings;
+import dev.tuneforge.tuning.JobSettings;
 import dev.tuneforge.tuning.TuningService;
 
 import java.io.IOException;
@@ -23,7 +25,7 @@ import java.util.Map;
  */
 public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService.LoraSettings lora, Auth auth,
                            Serving serving, HttpSettings http, QuotaSettings quotas,
-                           ArtifactStoreSettings artifactStore) {
+                           ArtifactStoreSettings artifactStore, DatabaseSettings database, JobSettings jobs) {
 
     /**
      * Generation capacity: how many generations run at once on their own threads, and how many more may wait for
@@ -76,27 +78,35 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
     public static ServerConfig defaults(Path dataDir, Path projectRoot) {
         return new ServerConfig(dataDir, BaseModelCatalog.withDefault(projectRoot.resolve("models/stories-260k")),
                 TuningService.LoraSettings.defaults(), Auth.defaults(), Serving.defaults(), HttpSettings.defaults(),
-                QuotaSettings.defaults(), ArtifactStoreSettings.defaults());
+                QuotaSettings.defaults(), ArtifactStoreSettings.defaults(), DatabaseSettings.sqlite(), JobSettings.defaults());
     }
 
     public ServerConfig withAuth(Auth a) {
-        return new ServerConfig(dataDir, catalog, lora, a, serving, http, quotas, artifactStore);
+        return new ServerConfig(dataDir, catalog, lora, a, serving, http, quotas, artifactStore, database, jobs);
     }
 
     public ServerConfig withServing(Serving s) {
-        return new ServerConfig(dataDir, catalog, lora, auth, s, http, quotas, artifactStore);
+        return new ServerConfig(dataDir, catalog, lora, auth, s, http, quotas, artifactStore, database, jobs);
     }
 
     public ServerConfig withHttp(HttpSettings h) {
-        return new ServerConfig(dataDir, catalog, lora, auth, serving, h, quotas, artifactStore);
+        return new ServerConfig(dataDir, catalog, lora, auth, serving, h, quotas, artifactStore, database, jobs);
     }
 
     public ServerConfig withQuotas(QuotaSettings q) {
-        return new ServerConfig(dataDir, catalog, lora, auth, serving, http, q, artifactStore);
+        return new ServerConfig(dataDir, catalog, lora, auth, serving, http, q, artifactStore, database, jobs);
     }
 
     public ServerConfig withArtifactStore(ArtifactStoreSettings a) {
-        return new ServerConfig(dataDir, catalog, lora, auth, serving, http, quotas, a);
+        return new ServerConfig(dataDir, catalog, lora, auth, serving, http, quotas, a, database, jobs);
+    }
+
+    public ServerConfig withDatabase(DatabaseSettings d) {
+        return new ServerConfig(dataDir, catalog, lora, auth, serving, http, quotas, artifactStore, d, jobs);
+    }
+
+    public ServerConfig withJobs(JobSettings j) {
+        return new ServerConfig(dataDir, catalog, lora, auth, serving, http, quotas, artifactStore, database, j);
     }
 
     /**
@@ -104,7 +114,8 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
      * "aliases": {"alias": "id"}, "hubEndpoint", "hubCache", "lora": {"rank", "alpha", "dropout",
      * "checkpointEvery"}, "auth": {...}, "serving": {"maxConcurrentGenerations", "maxQueuedGenerations",
      * "adapterCacheSize"}, "http": {...} (HttpSettings), "quotas": {...} (QuotaSettings), "artifactStore": {...}
-     * (ArtifactStoreSettings)}}; relative paths are resolved against the file, the Hub cache defaults to DATA/hub.
+     * (ArtifactStoreSettings), "database": {"url"}, "jobs": {...} (JobSettings)}}; relative paths are resolved
+     * against the file, the Hub cache defaults to DATA/hub.
      */
     public static ServerConfig read(Path file, Path dataDir) {
         JsonNode root;
@@ -165,13 +176,17 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
                         ext.path("projectsClaim").asText(null), ext.path("emailClaim").asText(null),
                         ext.path("groupsClaim").asText(null)) : null, loginThrottle(a.path("loginThrottle")));
         QuotaSettings quotas;
+        DatabaseSettings database;
+        JobSettings jobs;
         try {
             quotas = QuotaSettings.read(root.path("quotas"));
+            database = DatabaseSettings.read(root.path("database"), System.getenv());
+            jobs = JobSettings.read(root.path("jobs"));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
         return new ServerConfig(dataDir, catalog, lora, auth, serving(root.path("serving")), http, quotas,
-                artifactStore);
+                artifactStore, database, jobs);
     }
 
     /** {@code {"freeFailures", "firstBlockSeconds", "maxBlockSeconds", "forgetAfterSeconds", "maxTracked"}}, each optional. */

@@ -32,13 +32,14 @@ import java.util.List;
  */
 public final class TuneforgeServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TuneforgeServer.class);
-    private static final String DATABASE_FILE = "tuneforge.db";
     private final DataDirectoryLock lock;
     private final ArtifactStore artifacts;
+    private final Database db;
     private final TuningService tuning;
     private final Authenticator auth;
     private final GenerationThreads generation;
     private final ApiServer api;
+    private final ServerConfig config;
 
     public TuneforgeServer(ServerConfig config) {
         this(config, Clock.systemUTC());
@@ -46,21 +47,29 @@ public final class TuneforgeServer implements AutoCloseable {
 
     /** A server whose login throttle reads {@code clock} (tests advance it instead of waiting out a block). */
     public TuneforgeServer(ServerConfig config, Clock clock) {
+        this.config = config;
         Path dataDir = config.dataDir();
-        this.lock = DataDirectoryLock.acquire(dataDir);
+        // with a shared database the data directory is shared by the cluster's processes; with SQLite it is this one's
+        this.lock = config.database().shared() ? null : DataDirectoryLock.acquire(dataDir);
         ArtifactStore opened = null;
         try {
-            Database db = Database.sqlite(dataDir.resolve(DATABASE_FILE));
+            this.db = Database.open(config.database(), dataDir);
             opened = config.artifactStore().open(dataDir);
             this.artifacts = opened;
             LOG.info("artifacts are stored in {}", artifacts.describe());
-            warnIfOthersHaveAccess(List.of(dataDir, dataDir.resolve(DATABASE_FILE), dataDir.resolve("tunedModels")));
+            warnIfOthersHaveAccess(config.database().shared() ? List.of(dataDir, dataDir.resolve("tunedModels"))
+                    : List.of(dataDir, config.database().sqliteFile(dataDir), dataDir.resolve("tunedModels")));
+            if (!config.database().shared() && config.jobs().slots() == 0) {
+                throw new IllegalArgumentException("a server without a tuning worker needs workers elsewhere, on a "
+                        + "shared database: give --database-url jdbc:postgresql://... (with SQLite the server is the "
+                        + "only process and tunes itself)");
+            }
             Quotas quotas = new Quotas(config.quotas());
             PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             AdapterCache adapters = new AdapterCache(config.serving().adapterCacheSize());
             adapters.bindTo(metrics);
             TunedModelStore models = new TunedModelStore(db);
-            this.tuning = new TuningService(models, artifacts, config.catalog(), config.lora(),
+            this.tuning = new TuningService(db, artifacts, config.catalog(), config.lora(), config.jobs(),
                     StorageRetry.defaults(), adapters, new TuningMetrics(metrics), quotas);
             TokenService tokens = new TokenService(config.auth().issuer(), new SigningKeys(dataDir),
                     config.auth().tokenTtl(), config.auth().external(), new IssuedTokens(db));
@@ -73,7 +82,9 @@ public final class TuneforgeServer implements AutoCloseable {
             if (opened != null) {
                 opened.close();
             }
-            lock.close();
+            if (lock != null) {
+                lock.close();
+            }
             throw e;
         }
     }
@@ -94,7 +105,7 @@ public final class TuneforgeServer implements AutoCloseable {
 
     public TuneforgeServer start(String host, int port) {
         api.start(host, port);
-        tuning.start();
+        tuning.start(config.jobs().slots() > 0, !config.database().shared());
         return this;
     }
 
@@ -105,6 +116,11 @@ public final class TuneforgeServer implements AutoCloseable {
     /** The URL clients reach the server at (configured, or derived from where it listens); known once started. */
     public String publicBaseUrl() {
         return api.publicBaseUrl();
+    }
+
+    /** The metadata database (tests read and write it directly). */
+    public Database database() {
+        return db;
     }
 
     public TuningService tuning() {
@@ -119,7 +135,10 @@ public final class TuneforgeServer implements AutoCloseable {
             generation.close();
             artifacts.close();
         } finally {
-            lock.close();
+            db.close();
+            if (lock != null) {
+                lock.close();
+            }
         }
     }
 }

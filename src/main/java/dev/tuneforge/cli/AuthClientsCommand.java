@@ -3,7 +3,6 @@ package dev.tuneforge.cli;
 import dev.tuneforge.auth.AuthStore;
 import dev.tuneforge.auth.OAuthClient;
 import dev.tuneforge.auth.OAuthClients;
-import dev.tuneforge.store.Database;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -34,14 +33,12 @@ final class AuthClientsCommand implements Runnable {
         @Option(names = "--data-dir", description = "the server's data directory (default: ${DEFAULT-VALUE})")
         Path dataDir = Path.of("data");
 
-        /** The clients of the existing database in the data directory (never a new, empty one). */
+        @picocli.CommandLine.Mixin
+        DatabaseOption database = new DatabaseOption();
+
+        /** The clients of the server's existing database (never a new, empty one). */
         OAuthClients clients() {
-            Path file = dataDir.resolve("tuneforge.db");
-            if (!Files.isRegularFile(file)) {
-                throw new IllegalArgumentException("--data-dir " + dataDir + " has no tuneforge.db: is it the server's "
-                        + "data directory?");
-            }
-            return new OAuthClients(Database.sqlite(file));
+            return new OAuthClients(database.openExisting(dataDir));
         }
     }
 

@@ -43,10 +43,15 @@ public final class AuthCommand implements Runnable {
         @Option(names = "--output", description = "client file to write (default: ${DEFAULT-VALUE})")
         Path output = Path.of("client_secret.json");
 
+        @picocli.CommandLine.Mixin
+        DatabaseOption database = new DatabaseOption();
+
         @Override
         public Integer call() throws Exception {
-            AuthStore store = new AuthStore(Database.sqlite(dataDir.resolve("tuneforge.db")));
-            AuthStore.ClientCredentials c = store.createClient(project);
+            AuthStore.ClientCredentials c;
+            try (Database db = database.open(dataDir)) {
+                c = new AuthStore(db).createClient(project);
+            }
             new ClientSecretFile(c.clientId(), c.clientSecret(), server.replaceAll("/+$", "") + "/oauth2/token", project)
                     .write(output);
             System.out.println("Created project " + project + " and OAuth client " + c.clientId() + "; wrote " + output);

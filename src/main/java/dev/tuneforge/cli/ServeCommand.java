@@ -29,10 +29,25 @@ public final class ServeCommand implements Runnable {
             + "endpoints (default: http.publicBaseUrl of the config, else http(s)://HOST:PORT, localhost for a wildcard host)")
     String publicUrl;
 
+    @picocli.CommandLine.Mixin
+    DatabaseOption database = new DatabaseOption();
+
+    @Option(names = "--no-worker", description = "serve the API only; workers (`tuneforge worker`) on the shared "
+            + "database tune")
+    boolean noWorker;
+
+    @Option(names = "--tuning-slots", paramLabel = "N", description = "jobs this server trains at once (default: "
+            + "jobs.slots of the config, else 1)")
+    Integer slots;
+
     @Override
     public void run() {
         ServerConfig cfg = config == null ? ServerConfig.defaults(dataDir, TuneforgeCli.home())
                 : ServerConfig.read(config, dataDir);
+        cfg = cfg.withDatabase(database.settings(cfg.database()));
+        if (noWorker || slots != null) {
+            cfg = cfg.withJobs(cfg.jobs().withSlots(noWorker ? 0 : slots));
+        }
         if (publicUrl != null) {
             cfg = cfg.withHttp(cfg.http().withPublicBaseUrl(PublicBaseUrl.parse(publicUrl, "--public-url")));
         }
@@ -40,7 +55,8 @@ public final class ServeCommand implements Runnable {
         TuneforgeServer server = new TuneforgeServer(cfg).start(host, port);
         System.out.println("Tuneforge listening on " + (cfg.http().servesTls() ? "https" : "http") + "://"
                 + (host.contains(":") ? "[" + host + "]" : host) + ":" + server.port() + " (public URL "
-                + server.publicBaseUrl() + "; data in " + dataDir.toAbsolutePath() + "; OpenMP workers: "
+                + server.publicBaseUrl() + "; data in " + dataDir.toAbsolutePath() + "; database "
+                + cfg.database().describe(dataDir) + "; OpenMP workers: "
                 + dev.tuneforge.engine.kernel.OpenMpWaitPolicy.describe() + ")");
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -8,8 +8,9 @@ import picocli.CommandLine.Command;
 /** The {@code tuneforge} command. */
 @Command(name = "tuneforge", mixinStandardHelpOptions = true, version = "tuneforge 0.1.0",
         description = "Fine-tunes open-weight language models (LoRA) and serves them.",
-        subcommands = {ServeCommand.class, DemoCommand.class, TuneCommand.class, GenerateCommand.class,
-                ModelsCommand.class, AuthCommand.class, BenchCommand.class, BenchLatencyCommand.class})
+        subcommands = {ServeCommand.class, WorkerCommand.class, JobsCommand.class, DemoCommand.class, TuneCommand.class, GenerateCommand.class,
+                ModelsCommand.class, AuthCommand.class, BenchCommand.class, BenchLatencyCommand.class,
+                BenchClusterCommand.class})
 public final class TuneforgeCli implements Runnable {
     public static void main(String[] args) {
         try {
@@ -21,7 +22,7 @@ public final class TuneforgeCli implements Runnable {
         CommandLine cli = new CommandLine(new TuneforgeCli());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof ApiClient.ApiError || e instanceof IllegalArgumentException
-                    || e instanceof java.io.IOException
+                    || e instanceof java.io.IOException || e instanceof dev.tuneforge.store.DatabaseUnavailableException
                     || e instanceof dev.tuneforge.store.artifacts.ArtifactStoreException) {
                 cmd.getErr().println("error: " + e.getMessage());
                 return 2;

@@ -161,9 +161,17 @@ public final class TunedModelStore {
         });
     }
 
-    /** Records a step's snapshot and the progress in one transaction. */
-    public void recordStep(String uid, Snapshot s, String time) {
-        jdbi.useTransaction(h -> {
+    /**
+     * Records a step's snapshot and the progress in one transaction; false (and nothing recorded) when the job is to
+     * stop: its model was deleted or its cancel requested, by any process.
+     */
+    public boolean recordStep(String uid, Snapshot s, String time) {
+        return jdbi.inTransaction(h -> {
+            Integer cancel = h.createQuery("SELECT cancel_requested FROM tuned_models WHERE uid = :uid")
+                    .bind("uid", uid).mapTo(Integer.class).findOne().orElse(null);
+            if (cancel == null || cancel != 0) {
+                return false;
+            }
             h.createUpdate("DELETE FROM tuning_snapshots WHERE tuned_model_uid = :uid AND step = :step")
                     .bind("uid", uid).bind("step", s.step()).execute();
             h.createUpdate("INSERT INTO tuning_snapshots (tuned_model_uid, step, epoch, mean_loss, compute_time) "
@@ -172,6 +180,7 @@ public final class TunedModelStore {
                     .bind("time", s.computeTime()).execute();
             h.createUpdate("UPDATE tuned_models SET completed_steps = :step, update_time = :t WHERE uid = :uid")
                     .bind("step", s.step()).bind("t", time).bind("uid", uid).execute();
+            return true;
         });
     }
 

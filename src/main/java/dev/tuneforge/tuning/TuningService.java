@@ -16,6 +16,7 @@ import dev.tuneforge.engine.train.TrainingExample;
 import dev.tuneforge.engine.train.TrainingOptions;
 import dev.tuneforge.quota.QuotaSettings;
 import dev.tuneforge.quota.Quotas;
+import dev.tuneforge.store.Database;
 import dev.tuneforge.store.Snapshot;
 import dev.tuneforge.store.TunedModelRecord;
 import dev.tuneforge.store.TunedModelStore;
@@ -30,19 +31,22 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.LinkedBlockingDeque;
-import java.util.concurrent.TimeUnit;
 
 /**
- * Tuning as durable jobs: create validates and stores the tuned model (CREATING) and queues its job; a worker
- * trains it on the engine, recording a snapshot per step and checkpoints, then stores the adapter and marks it
- * ACTIVE, or FAILED with the error. Jobs still CREATING when the server starts resume from their last checkpoint.
+ * Tuning as durable jobs: create validates and stores the tuned model (CREATING) and queues its job in the job
+ * engine ({@link TuningJobs}, in the database); a worker (this process or any other on the same database) trains it,
+ * recording a snapshot per step and checkpoints, then stores the adapter and marks it ACTIVE, or FAILED with the
+ * error. A job whose worker stopped or died resumes from its last checkpoint on whichever worker takes it.
  * <p>
  * A job whose storage fails (the database or the data directory cannot be written: disk full, read-only) is
- * neither failed nor dropped: it goes back to the head of the queue and is retried with a growing wait, resuming
- * from its last checkpoint once writes succeed again; meanwhile {@link #storageProblem()} says what is wrong.
+ * neither failed nor dropped: it is queued again with a growing wait, resuming from its last checkpoint once writes
+ * succeed again; meanwhile {@link #storageProblem()} says what is wrong.
+ * <p>
+ * A cancel or delete made through any process reaches the job at its next step, wherever it runs: the step's record
+ * reads the model's row back.
  */
 public final class TuningService implements AutoCloseable {
     public static final double DEFAULT_LEARNING_RATE = 0.001;
@@ -50,8 +54,6 @@ public final class TuningService implements AutoCloseable {
     public static final int MAX_ATTEMPTS = 5;
     private static final Logger LOG = LoggerFactory.getLogger(TuningService.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    /** How often an idle worker looks whether the service is closing. */
-    private static final Duration IDLE_POLL = Duration.ofMillis(200);
 
     /** LoRA settings of this server. */
     public record LoraSettings(int rank, double alpha, double dropout, int checkpointEvery) {
@@ -71,8 +73,9 @@ public final class TuningService implements AutoCloseable {
     private final Quotas quotas;
     /** Held from counting a project's models and jobs until the new one is stored, so no two creates pass one quota. */
     private final Object admission = new Object();
-    private final LinkedBlockingDeque<String> queue = new LinkedBlockingDeque<>();
-    private final Thread worker;
+    private final TuningJobs jobs;
+    /** How long each job whose storage failed waits before its next try, doubling while it keeps failing. */
+    private final Map<String, Duration> storageWaits = new ConcurrentHashMap<>();
     /** Uids of jobs asked to stop (cancelled or deleted): a job's own id, never shared with a later model. */
     private final Set<String> cancelRequests = ConcurrentHashMap.newKeySet();
     /** Uids whose last start ended without the process dying but could not be taken back in the database. */
@@ -82,37 +85,43 @@ public final class TuningService implements AutoCloseable {
     private volatile String storageProblem;
     private volatile boolean shuttingDown;
 
-    public TuningService(TunedModelStore store, ArtifactStore artifacts, BaseModelCatalog catalog, LoraSettings lora) {
-        this(store, artifacts, catalog, lora, StorageRetry.defaults());
+    public TuningService(Database db, ArtifactStore artifacts, BaseModelCatalog catalog, LoraSettings lora,
+                         JobSettings jobSettings) {
+        this(db, artifacts, catalog, lora, jobSettings, StorageRetry.defaults());
     }
 
-    public TuningService(TunedModelStore store, ArtifactStore artifacts, BaseModelCatalog catalog, LoraSettings lora,
-                         StorageRetry retry) {
-        this(store, artifacts, catalog, lora, retry, new AdapterCache(AdapterCache.DEFAULT_SIZE), TuningMetrics.none(),
-                new Quotas(QuotaSettings.defaults()));
+    public TuningService(Database db, ArtifactStore artifacts, BaseModelCatalog catalog, LoraSettings lora,
+                         JobSettings jobSettings, StorageRetry retry) {
+        this(db, artifacts, catalog, lora, jobSettings, retry, new AdapterCache(AdapterCache.DEFAULT_SIZE),
+                TuningMetrics.none(), new Quotas(QuotaSettings.defaults()));
     }
 
-    public TuningService(TunedModelStore store, ArtifactStore artifacts, BaseModelCatalog catalog, LoraSettings lora,
-                         StorageRetry retry, AdapterCache adapters, TuningMetrics metrics, Quotas quotas) {
+    public TuningService(Database db, ArtifactStore artifacts, BaseModelCatalog catalog, LoraSettings lora,
+                         JobSettings jobSettings, StorageRetry retry, AdapterCache adapters, TuningMetrics metrics,
+                         Quotas quotas) {
         this.adapters = adapters;
         this.metrics = metrics;
         this.quotas = quotas;
-        this.store = store;
+        this.store = new TunedModelStore(db);
         this.artifacts = artifacts;
         this.catalog = catalog;
         this.lora = lora;
         this.retry = retry;
-        this.worker = new Thread(this::work, "tuning-worker");
-        worker.setDaemon(true);
+        this.jobs = new TuningJobs(db, jobSettings, this::runJob, store::creating);
     }
 
-    /** Queues every job left CREATING (after a restart or crash) and starts the worker. */
-    public void start() {
+    /**
+     * Queues every job left CREATING that is not queued (a process that died between storing a model and queueing
+     * its job) and, when {@code work}, starts running jobs in this process. {@code onlyProcess}: no other process
+     * uses the database (SQLite).
+     */
+    public void start(boolean work, boolean onlyProcess) {
         for (String uid : store.creating()) {
-            LOG.info("resuming tuning job {}", uid);
-            queue.add(uid);
+            jobs.submit(uid);
         }
-        worker.start();
+        if (work) {
+            jobs.startWorking(onlyProcess);
+        }
     }
 
     public TunedModelStore store() {
@@ -175,7 +184,7 @@ public final class TuningService implements AutoCloseable {
                 throw new ServiceException(ServiceException.Code.ALREADY_EXISTS, "tunedModels/" + id + " already exists");
             }
         }
-        queue.add(record.uid());
+        jobs.submit(record.uid());
         return record;
     }
 
@@ -259,43 +268,24 @@ public final class TuningService implements AutoCloseable {
         }
     }
 
-    private void work() {
-        Duration wait = retry.first();
-        while (!shuttingDown) {
-            String uid;
-            try {
-                uid = queue.pollFirst(IDLE_POLL.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                return;
-            }
-            if (uid == null) {
-                continue;
-            }
-            Outcome outcome = run(uid);
-            if (outcome == Outcome.FINISHED) {
+    /** Runs the job of {@code uid} once, on one of the job engine's threads, and tells the engine what next. */
+    private TuningJobs.Next runJob(String uid) {
+        Outcome outcome = run(uid);
+        return switch (outcome) {
+            case FINISHED -> {
                 // a stop request outlives a pause or a shutdown, never its job
                 cancelRequests.remove(uid);
+                storageWaits.remove(uid);
+                yield new TuningJobs.Next.Done();
             }
-            if (outcome == Outcome.STORAGE_UNAVAILABLE) {
-                queue.addFirst(uid);
-                pause(wait);
-                wait = retry.next(wait);
-            } else {
-                wait = retry.first();
+            case STORAGE_UNAVAILABLE -> {
+                Duration wait = storageWaits.compute(uid, (k, previous) -> previous == null ? retry.first()
+                        : retry.next(previous));
+                yield new TuningJobs.Next.RunAgain(Instant.now().plus(wait));
             }
-        }
-    }
-
-    /** Waits {@code duration}, or less when the service closes meanwhile. */
-    private void pause(Duration duration) {
-        long end = System.nanoTime() + duration.toNanos();
-        try {
-            while (!shuttingDown && System.nanoTime() < end) {
-                Thread.sleep(Math.min(IDLE_POLL.toMillis(), Math.max(1, (end - System.nanoTime()) / 1_000_000)));
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+            // this process stops: any worker may take the job at once
+            case STOPPED -> new TuningJobs.Next.RunAgain(Instant.now());
+        };
     }
 
     private Outcome run(String uid) {
@@ -379,16 +369,19 @@ public final class TuningService implements AutoCloseable {
         // steps recorded after the checkpoint are recomputed (identically) from it
         int resumedAt = trainer.completedSteps();
         store.truncateSnapshots(uid, resumedAt);
+        boolean[] stopRequested = {false};
         trainer.train(step -> {
                     metrics.stepDone(step);
-                    store.recordStep(uid, new Snapshot(step.step(), step.epoch(), step.meanLoss(),
+                    // false: cancelled or deleted, possibly through another process
+                    stopRequested[0] = !store.recordStep(uid, new Snapshot(step.step(), step.epoch(), step.meanLoss(),
                             step.computeTime().toString()), Instant.now().toString());
                     if (lora.checkpointEvery() > 0 && step.step() > resumedAt + lora.checkpointEvery()) {
                         // a step recorded and a checkpoint written since the resume: both stores take writes
                         storageRecovered();
                     }
                 },
-                t -> artifacts.saveCheckpoint(uid, t::saveCheckpoint), () -> shuttingDown || cancelRequests.contains(uid));
+                t -> artifacts.saveCheckpoint(uid, t::saveCheckpoint),
+                () -> shuttingDown || stopRequested[0] || cancelRequests.contains(uid));
         artifacts.saveAdapter(uid, dir -> PeftAdapterFormat.save(trainer.adapter(), dir, r.baseModel()));
         store.markActive(uid, Instant.now().toString());
         artifacts.deleteCheckpoint(uid);
@@ -397,6 +390,9 @@ public final class TuningService implements AutoCloseable {
 
     private Outcome cancelledOrStopped(TunedModelRecord r, boolean started) {
         String uid = r.uid();
+        if (deletedMeanwhile(uid)) {
+            return Outcome.FINISHED;
+        }
         try {
             if (!shuttingDown || cancelRequests.contains(uid)) {
                 store.markFailed(uid, 1, "tuning was cancelled", Instant.now().toString());
@@ -479,14 +475,18 @@ public final class TuningService implements AutoCloseable {
         return s.startsWith(prefix) ? s.substring(prefix.length()) : s;
     }
 
-    /** Stops taking jobs; a running job stops at its next step and stays CREATING, to resume on the next start. */
+    /** The job engine (the jobs CLI and tests look at it). */
+    public TuningJobs jobs() {
+        return jobs;
+    }
+
+    /**
+     * Stops taking jobs; a running job stops at its next step and stays CREATING, queued again for any worker (or
+     * this server's next start).
+     */
     @Override
     public void close() {
         shuttingDown = true;
-        try {
-            worker.join(60_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        jobs.close();
     }
 }

@@ -57,7 +57,7 @@ class AuthTest {
             ex.close();
         });
         idp.start();
-        ServerConfig config = ServerConfig.defaults(dataDir, Path.of(".")).withAuth(ServerConfig.Auth.defaults()
+        ServerConfig config = TestServers.config(dataDir).withAuth(ServerConfig.Auth.defaults()
                 .withExternal(new ExternalIssuer(EXTERNAL_ISSUER, "http://127.0.0.1:" + idp.getAddress().getPort() + "/jwks",
                         "tuneforge-api", "projects")));
         server = new TuneforgeServer(config).start("127.0.0.1", 0);
@@ -229,10 +229,15 @@ class AuthTest {
         for (String secret : List.of(c.clientSecret(), token, key)) {
             assertFalse(log.contains(secret), "a credential appeared in the log");
         }
-        byte[] db = Files.readAllBytes(dataDir.resolve("tuneforge.db"));
-        String dbText = new String(db, StandardCharsets.ISO_8859_1);
-        String wal = Files.exists(dataDir.resolve("tuneforge.db-wal"))
-                ? new String(Files.readAllBytes(dataDir.resolve("tuneforge.db-wal")), StandardCharsets.ISO_8859_1) : "";
+        String dbText;
+        String wal = "";
+        if (dev.tuneforge.store.TestDatabase.postgres()) {
+            dbText = dev.tuneforge.store.TestDatabase.dump(server.database().jdbi());
+        } else {
+            dbText = new String(Files.readAllBytes(dataDir.resolve("tuneforge.db")), StandardCharsets.ISO_8859_1);
+            wal = Files.exists(dataDir.resolve("tuneforge.db-wal"))
+                    ? new String(Files.readAllBytes(dataDir.resolve("tuneforge.db-wal")), StandardCharsets.ISO_8859_1) : "";
+        }
         for (String secret : List.of(c.clientSecret(), key)) {
             assertFalse(dbText.contains(secret) || wal.contains(secret), "a secret was stored in clear");
         }

@@ -46,7 +46,7 @@ class BadInputTest {
 
     @BeforeAll
     static void start() throws Exception {
-        server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0);
+        server = new TuneforgeServer(TestServers.config(dataDir)).start("127.0.0.1", 0);
         http = Callers.http(server, "p1");
         otherProject = Callers.http(server, "p2");
         for (String id : List.of("kept", "also-kept")) {
@@ -59,7 +59,7 @@ class BadInputTest {
         SeedWalkthroughTest.waitUntilDone(otherProject, theirs.json().get("name").asText());
         withApiKey = Http.withApiKey(server.port(), http.post("/v1beta/apiKeys", "{}").json().get("keyString").asText());
         issuedToken = http.get("/v1beta/tunedModels?pageSize=1&filter=t").json().get("nextPageToken").asText();
-        database = Database.sqlite(dataDir.resolve("tuneforge.db")).jdbi();
+        database = dev.tuneforge.store.TestDatabase.open(dataDir).jdbi();
     }
 
     @AfterAll
@@ -229,15 +229,7 @@ class BadInputTest {
 
     /** Every row of every table but Flyway's, and every file under the data directory but the database's own. */
     private static String storedState() {
-        StringBuilder out = new StringBuilder();
-        database.useHandle(h -> {
-            for (String table : h.createQuery("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE "
-                    + "'flyway%' ORDER BY name").mapTo(String.class).list()) {
-                out.append(table).append(": ");
-                h.createQuery("SELECT * FROM " + table + " ORDER BY 1, 2").mapToMap().forEach(row -> out.append(row));
-                out.append('\n');
-            }
-        });
+        StringBuilder out = new StringBuilder(dev.tuneforge.store.TestDatabase.dump(database));
         try (Stream<Path> files = Files.walk(dataDir)) {
             files.filter(p -> !p.getFileName().toString().startsWith("tuneforge.")).sorted()
                     .forEach(p -> out.append(dataDir.relativize(p)).append(' ').append(size(p)).append('\n'));

@@ -34,8 +34,8 @@ class ClientLifecycleTest {
 
     @BeforeAll
     static void start() {
-        server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0);
-        operator = new OAuthClients(Database.sqlite(dataDir.resolve("tuneforge.db")));
+        server = new TuneforgeServer(TestServers.config(dataDir)).start("127.0.0.1", 0);
+        operator = new OAuthClients(dev.tuneforge.store.TestDatabase.open(dataDir));
     }
 
     @AfterAll

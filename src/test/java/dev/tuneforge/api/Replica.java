@@ -39,8 +39,8 @@ final class Replica implements AutoCloseable {
         adapters.bindTo(metrics);
         TunedModelStore models = new TunedModelStore(db);
         Quotas quotas = new Quotas(config.quotas());
-        TuningService tuning = new TuningService(models, artifacts, config.catalog(), config.lora(),
-                StorageRetry.defaults(), adapters, new TuningMetrics(metrics), quotas);
+        TuningService tuning = new TuningService(db, artifacts, config.catalog(), config.lora(),
+                config.jobs(), StorageRetry.defaults(), adapters, new TuningMetrics(metrics), quotas);
         TokenService tokens = new TokenService(config.auth().issuer(), new SigningKeys(config.dataDir()),
                 config.auth().tokenTtl(), null, new IssuedTokens(db));
         Authenticator auth = new Authenticator(tokens, new AuthStore(db),

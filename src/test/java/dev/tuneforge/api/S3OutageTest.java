@@ -35,7 +35,8 @@ class S3OutageTest {
         ServerConfig defaults = ServerConfig.defaults(tmp.resolve("data"), Path.of("."));
         ServerConfig config = new ServerConfig(defaults.dataDir(), defaults.catalog(),
                 new TuningService.LoraSettings(8, 16, 0.05, 5), defaults.auth(), defaults.serving(), defaults.http(),
-                defaults.quotas(), new ArtifactStoreSettings(null, s3.settings("artifacts", "")));
+                defaults.quotas(), new ArtifactStoreSettings(null, s3.settings("artifacts", "")), defaults.database(),
+                defaults.jobs());
         try (TuneforgeServer server = new TuneforgeServer(config).start("127.0.0.1", 0)) {
             Http http = Callers.http(server, "p");
             SeedWalkthroughTest.waitUntilDone(http, http.post("/v1beta/tunedModels?tunedModelId=ready",

@@ -34,7 +34,8 @@ class S3ResumeTest {
             ServerConfig defaults = ServerConfig.defaults(tmp.resolve("data"), Path.of("."));
             ServerConfig config = new ServerConfig(defaults.dataDir(), defaults.catalog(),
                     new TuningService.LoraSettings(8, 16, 0.05, CHECKPOINT_EVERY), defaults.auth(), defaults.serving(),
-                    defaults.http(), defaults.quotas(), new ArtifactStoreSettings(null, s3.settings("artifacts", "")));
+                    defaults.http(), defaults.quotas(), new ArtifactStoreSettings(null, s3.settings("artifacts", "")), defaults.database(),
+                defaults.jobs());
             String body = SeedWalkthroughTest.SEED_BODY.replace("\"epoch_count\":5,", "\"epoch_count\":8,");
             String token;
             String operation;

@@ -88,7 +88,7 @@ class SeedWalkthroughTest {
 
     @BeforeAll
     static void start() {
-        server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0);
+        server = new TuneforgeServer(TestServers.config(dataDir)).start("127.0.0.1", 0);
         http = Callers.http(server, "my-project-id");
     }
 

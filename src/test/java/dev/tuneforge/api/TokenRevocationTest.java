@@ -32,7 +32,7 @@ class TokenRevocationTest {
 
     @BeforeAll
     static void start() {
-        server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0);
+        server = new TuneforgeServer(TestServers.config(dataDir)).start("127.0.0.1", 0);
     }
 
     @AfterAll
@@ -128,7 +128,7 @@ class TokenRevocationTest {
     void anotherVerifierSharingTheDatabaseRefusesARevokedTokenAtOnce() {
         dev.tuneforge.auth.TokenService replica = new dev.tuneforge.auth.TokenService("tuneforge",
                 new dev.tuneforge.auth.SigningKeys(dataDir), Duration.ofHours(1), null,
-                new dev.tuneforge.auth.IssuedTokens(dev.tuneforge.store.Database.sqlite(dataDir.resolve("tuneforge.db"))));
+                new dev.tuneforge.auth.IssuedTokens(dev.tuneforge.store.TestDatabase.open(dataDir)));
         AuthStore.ClientCredentials c = server.auth().store().createClient("p1");
         String token = Callers.token(server.port(), c.clientId(), c.clientSecret(), null);
         assertEquals(c.clientId(), replica.verify(token).subject());

@@ -26,7 +26,7 @@ class TunedModelIdentityTest {
 
     @Test
     void anIdTakenInAnotherProjectIsFreeHereAndTellsNothing() throws Exception {
-        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
+        try (TuneforgeServer server = new TuneforgeServer(TestServers.config(dataDir)).start("127.0.0.1", 0)) {
             Http p1 = Callers.http(server, "p1");
             Http p2 = Callers.http(server, "p2");
             Http.Response first = p1.post("/v1beta/tunedModels?tunedModelId=shared-name", body(1));
@@ -55,7 +55,7 @@ class TunedModelIdentityTest {
 
     @Test
     void aModelCreatedWithADeletedModelsIdIsNotCancelledByTheOldOnesDeletion() throws Exception {
-        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
+        try (TuneforgeServer server = new TuneforgeServer(TestServers.config(dataDir)).start("127.0.0.1", 0)) {
             Http http = Callers.http(server, "p");
             // deleted while queued behind a running job, and while training
             assertEquals(200, http.post("/v1beta/tunedModels?tunedModelId=first", body(200)).status());
@@ -83,7 +83,7 @@ class TunedModelIdentityTest {
 
     @Test
     void readinessSaysReadyOrWhyNotAndNothingAboutTenants() throws Exception {
-        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
+        try (TuneforgeServer server = new TuneforgeServer(TestServers.config(dataDir)).start("127.0.0.1", 0)) {
             Http http = Callers.http(server, "p");
             assertEquals(200, http.post("/v1beta/tunedModels?tunedModelId=a-model", body(1)).status());
             Http.Response ready = Http.anonymous(server.port()).get("/readyz");

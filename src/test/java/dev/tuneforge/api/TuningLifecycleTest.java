@@ -24,7 +24,7 @@ class TuningLifecycleTest {
     void aServerStoppedDuringTrainingResumesTheJobAfterRestart() throws Exception {
         String operation;
         String model;
-        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
+        try (TuneforgeServer server = new TuneforgeServer(TestServers.config(dataDir)).start("127.0.0.1", 0)) {
             Http http = Callers.http(server, "p");
             JsonNode op = http.post("/v1beta/tunedModels?tunedModelId=resumed", body(20)).json();
             operation = op.get("name").asText();
@@ -35,7 +35,7 @@ class TuningLifecycleTest {
                 Thread.sleep(50);
             }
         }
-        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
+        try (TuneforgeServer server = new TuneforgeServer(TestServers.config(dataDir)).start("127.0.0.1", 0)) {
             Http http = Callers.http(server, "p");
             JsonNode mid = http.get("/v1beta/" + model).json();
             assertEquals("CREATING", mid.get("state").asText(), "a stopped job stays CREATING until it resumes");
@@ -55,7 +55,7 @@ class TuningLifecycleTest {
 
     @Test
     void cancelPatchDeleteAndPages() throws Exception {
-        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
+        try (TuneforgeServer server = new TuneforgeServer(TestServers.config(dataDir)).start("127.0.0.1", 0)) {
             Http http = Callers.http(server, "p");
             JsonNode op = http.post("/v1beta/tunedModels?tunedModelId=to-cancel", body(200)).json();
             String operation = op.get("name").asText();
@@ -104,7 +104,7 @@ class TuningLifecycleTest {
     @Test
     void aJobWhoseProcessKeepsDyingEndsFailedInsteadOfRetryingForever() throws Exception {
         String operation;
-        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
+        try (TuneforgeServer server = new TuneforgeServer(TestServers.config(dataDir)).start("127.0.0.1", 0)) {
             Http http = Callers.http(server, "p");
             operation = http.post("/v1beta/tunedModels?tunedModelId=doomed", body(200)).json().get("name").asText();
             while (http.get("/v1/" + operation).json().path("metadata").path("completedSteps").asInt() < 2) {
@@ -112,10 +112,11 @@ class TuningLifecycleTest {
             }
         }
         // an orderly stop does not count; simulate a job whose process died at every one of its starts
-        dev.tuneforge.store.Database.sqlite(dataDir.resolve("tuneforge.db")).jdbi()
-                .useHandle(h -> h.execute("UPDATE tuned_models SET attempts = ? WHERE id = 'doomed'",
-                        dev.tuneforge.tuning.TuningService.MAX_ATTEMPTS));
-        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))).start("127.0.0.1", 0)) {
+        try (var db = dev.tuneforge.store.TestDatabase.open(dataDir)) {
+            db.jdbi().useHandle(h -> h.execute("UPDATE tuned_models SET attempts = ? WHERE id = 'doomed'",
+                    dev.tuneforge.tuning.TuningService.MAX_ATTEMPTS));
+        }
+        try (TuneforgeServer server = new TuneforgeServer(TestServers.config(dataDir)).start("127.0.0.1", 0)) {
             Http http = Callers.http(server, "p");
             JsonNode done = SeedWalkthroughTest.waitUntilDone(http, operation);
             assertTrue(done.get("error").get("message").asText().contains("started 5 times"), done.toString());
