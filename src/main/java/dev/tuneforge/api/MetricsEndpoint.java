@@ -22,6 +22,7 @@ final class MetricsEndpoint {
 
     MetricsEndpoint(PrometheusMeterRegistry registry, TunedModelStore store) {
         this.registry = registry;
+        // a gauge holds its object weakly: the store must be one the server keeps (the tuning service's)
         for (String state : new String[]{"queued", "running", "active", "failed"}) {
             Gauge.builder("tuneforge.tuning.jobs", store, s -> s.jobCounts().get(state))
                     .tag("state", state).description("tuning jobs (tuned models) in the database by state")

@@ -10,7 +10,6 @@ import dev.tuneforge.engine.generate.GenerationThreads;
 import dev.tuneforge.store.DataDirectoryLock;
 import dev.tuneforge.store.Database;
 import dev.tuneforge.store.OwnerOnly;
-import dev.tuneforge.store.TunedModelStore;
 import dev.tuneforge.quota.Quotas;
 import dev.tuneforge.store.artifacts.ArtifactStore;
 import dev.tuneforge.tuning.AdapterCache;
@@ -68,7 +67,6 @@ public final class TuneforgeServer implements AutoCloseable {
             PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             AdapterCache adapters = new AdapterCache(config.serving().adapterCacheSize());
             adapters.bindTo(metrics);
-            TunedModelStore models = new TunedModelStore(db);
             this.tuning = new TuningService(db, artifacts, config.catalog(), config.lora(), config.jobs(),
                     StorageRetry.defaults(), adapters, new TuningMetrics(metrics), quotas);
             TokenService tokens = new TokenService(config.auth().issuer(), new SigningKeys(dataDir),
@@ -77,7 +75,7 @@ public final class TuneforgeServer implements AutoCloseable {
             this.generation = new GenerationThreads(config.serving().maxConcurrentGenerations(),
                     config.serving().maxQueuedGenerations());
             this.api = new ApiServer(tuning, auth, generation, new Readiness(tuning, dataDir, artifacts), config.http(),
-                    quotas, new MetricsEndpoint(metrics, models));
+                    quotas, new MetricsEndpoint(metrics, tuning.store()));
         } catch (RuntimeException | Error e) {
             if (opened != null) {
                 opened.close();

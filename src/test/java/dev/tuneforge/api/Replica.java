@@ -9,7 +9,6 @@ import dev.tuneforge.auth.TokenService;
 import dev.tuneforge.engine.generate.GenerationThreads;
 import dev.tuneforge.quota.Quotas;
 import dev.tuneforge.store.Database;
-import dev.tuneforge.store.TunedModelStore;
 import dev.tuneforge.store.artifacts.ArtifactStore;
 import dev.tuneforge.tuning.AdapterCache;
 import dev.tuneforge.tuning.StorageRetry;
@@ -37,7 +36,6 @@ final class Replica implements AutoCloseable {
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         AdapterCache adapters = new AdapterCache(config.serving().adapterCacheSize());
         adapters.bindTo(metrics);
-        TunedModelStore models = new TunedModelStore(db);
         Quotas quotas = new Quotas(config.quotas());
         TuningService tuning = new TuningService(db, artifacts, config.catalog(), config.lora(),
                 config.jobs(), StorageRetry.defaults(), adapters, new TuningMetrics(metrics), quotas);
@@ -47,7 +45,7 @@ final class Replica implements AutoCloseable {
                 new LoginThrottle(config.auth().loginThrottle(), Clock.systemUTC()));
         this.generation = new GenerationThreads(2, 4);
         this.api = new ApiServer(tuning, auth, generation, new Readiness(tuning, config.dataDir(), artifacts),
-                config.http(), quotas, new MetricsEndpoint(metrics, models)).start("127.0.0.1", 0);
+                config.http(), quotas, new MetricsEndpoint(metrics, tuning.store())).start("127.0.0.1", 0);
     }
 
     int port() {
