@@ -83,6 +83,16 @@ public final class BenchClusterCommand implements Runnable {
             Thread.currentThread().interrupt();
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
+        } finally {
+            deleteRecursively(dir);
+        }
+    }
+
+    private static void deleteRecursively(Path dir) {
+        try (var files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            System.err.println("cannot remove " + dir + ": " + e.getMessage());
         }
     }
 
