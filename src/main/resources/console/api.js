@@ -56,7 +56,7 @@ export async function stream(path, body, onEvent) {
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
-    buffered += value;
+    buffered += value.replaceAll('\r\n', '\n');
     let end;
     while ((end = buffered.indexOf('\n\n')) >= 0) {
       const event = buffered.slice(0, end);
