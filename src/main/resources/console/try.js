@@ -9,9 +9,9 @@ function snippets(model, body) {
     + '  -H "x-goog-api-key: $API_KEY" -H "Content-Type: application/json" \\\n'
     + `  -d '${json.replaceAll("'", "'\\''")}'`;
   const c = body.generationConfig;
-  const python = 'from google import genai\nfrom google.genai import types\n\n'
+  const python = 'import os\nfrom google import genai\nfrom google.genai import types\n\n'
     + 'client = genai.Client(api_key=os.environ["API_KEY"],\n'
-    + '                      http_options=types.HttpOptions(base_url=base_url))\n'
+    + '                      http_options=types.HttpOptions(base_url=os.environ["base_url"]))\n'
     + `for chunk in client.models.generate_content_stream(\n    model=${JSON.stringify(model)},\n`
     + `    contents=${JSON.stringify(body.contents)},\n`
     + `    config=types.GenerateContentConfig(temperature=${c.temperature}, top_p=${c.topP}, top_k=${c.topK},\n`
