@@ -45,8 +45,10 @@ function signInPage() {
   field('Client secret', secret),
   field('Or read them from client_secret.json', file, 'The file that "tuneforge auth init" wrote; it stays in the browser.'),
   h('p', {}, h('button', { type: 'submit', id: 'sign-in' }, 'Sign in')), error);
-  show('Sign in to Tuneforge', h('p', {}, 'With an OAuth client of your project. The secret is exchanged on the server '
+  const external = h('p', { hidden: true }, h('a', { href: '/console/oidc/start' }, 'Sign in with your organisation’s account'));
+  show('Sign in to Tuneforge', external, h('p', {}, 'With an OAuth client of your project. The secret is exchanged on the server '
     + 'for a session; this page never keeps it.'), form);
+  fetch('/console/settings').then(r => r.json()).then(s => { external.hidden = !s.externalSignIn; }).catch(() => {});
 }
 
 function signedIn() {

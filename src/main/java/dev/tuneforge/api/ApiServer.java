@@ -59,7 +59,7 @@ public final class ApiServer implements AutoCloseable {
     private volatile String publicBaseUrl;
 
     ApiServer(TuningService tuning, Authenticator auth, GenerationThreads generation, Readiness readiness,
-              HttpSettings http, Quotas quotas) {
+              HttpSettings http, Quotas quotas, ConsoleOidcSettings consoleLogin) {
         this.tuning = tuning;
         this.quotas = quotas;
         this.catalog = tuning.catalog();
@@ -71,7 +71,7 @@ public final class ApiServer implements AutoCloseable {
         this.jetty = new JettySetup(http);
         this.access = new ModelAccess(tuning.store());
         this.permissions = new PermissionRoutes(access, tuning.store().permissions());
-        this.console = new ConsoleRoutes(auth, http, this::publicBaseUrl);
+        this.console = new ConsoleRoutes(auth, http, this::publicBaseUrl, consoleLogin);
         this.app = Javalin.create(config -> {
             // platform threads: request handlers call JDBC (SQLite) and the tokenizer through JNI, and a virtual
             // thread that blocks inside a native frame pins its carrier (see GenerationThreads)

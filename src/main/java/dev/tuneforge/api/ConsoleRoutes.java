@@ -36,13 +36,15 @@ final class ConsoleRoutes {
     private final Supplier<String> publicBaseUrl;
     private final ClientAuthentication clients;
     private final ConsoleSessions sessions;
+    private final ConsoleOidcLogin oidc;
 
-    ConsoleRoutes(Authenticator auth, HttpSettings http, Supplier<String> publicBaseUrl) {
+    ConsoleRoutes(Authenticator auth, HttpSettings http, Supplier<String> publicBaseUrl, ConsoleOidcSettings oidc) {
         this.auth = auth;
         this.http = http;
         this.publicBaseUrl = publicBaseUrl;
         this.clients = new ClientAuthentication(auth.store(), auth.throttle());
         this.sessions = new ConsoleSessions(auth.tokens(), Clock.systemUTC());
+        this.oidc = oidc == null ? null : new ConsoleOidcLogin(oidc, auth.tokens(), sessions, publicBaseUrl);
     }
 
     /** The console's assets: {@code /console/*} from the classpath's {@code console/}, and WebJars at /webjars. */
@@ -62,6 +64,14 @@ final class ConsoleRoutes {
         app.post("/console/session", this::signIn);
         app.get("/console/session", ctx -> ctx.json(sessionJson(requireSession(ctx))));
         app.delete("/console/session", this::signOut);
+        if (oidc != null) {
+            app.get("/console/oidc/start", ctx -> oidc.start(ctx, secure()));
+            app.get("/console/oidc/callback", ctx -> {
+                ConsoleSessions.Opened opened = oidc.callback(ctx);
+                setCookie(ctx, opened.id(), Math.max(0, Duration.between(Instant.now(), opened.session().expireTime()).toSeconds()));
+                ctx.redirect("/console");
+            });
+        }
     }
 
     /**
@@ -106,6 +116,7 @@ final class ConsoleRoutes {
         n.put("defaultBatchSize", TuningRequestParser.DEFAULT_BATCH_SIZE);
         n.put("defaultLearningRate", TuningService.DEFAULT_LEARNING_RATE);
         n.put("maxTuningBodyBytes", http.maxTuningBodyBytes());
+        n.put("externalSignIn", oidc != null);
         ctx.json(n);
     }
 

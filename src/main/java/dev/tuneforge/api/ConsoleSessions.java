@@ -51,6 +51,15 @@ final class ConsoleSessions {
         return new Opened(id, session);
     }
 
+    /** A session for a token of the external issuer, obtained by the authorization-code flow; it ends with the token. */
+    Opened openExternal(String subject, String accessToken, Instant tokenExpiry) {
+        byIdHash.values().removeIf(s -> !s.expireTime().isAfter(clock.instant()));
+        String id = randomToken();
+        Session session = new Session(subject, accessToken, randomToken(), tokenExpiry);
+        byIdHash.put(hash(id), session);
+        return new Opened(id, session);
+    }
+
     /** The live session named by {@code id}; empty when unknown, signed out or expired. */
     Optional<Session> find(String id) {
         if (id == null || id.isBlank()) {
@@ -68,7 +77,10 @@ final class ConsoleSessions {
         return Optional.of(s);
     }
 
-    /** Signs out: forgets the session and revokes its token, so neither the cookie nor the token works again. */
+    /**
+     * Signs out: forgets the session and revokes its token, so neither the cookie nor the token works again (an
+     * external issuer's token cannot be revoked here: the session is forgotten, the token left to expire).
+     */
     void close(String id) {
         Session s = byIdHash.remove(hash(id));
         if (s != null) {
@@ -82,7 +94,7 @@ final class ConsoleSessions {
                 sent.trim().getBytes(StandardCharsets.UTF_8));
     }
 
-    private String randomToken() {
+    String randomToken() {
         byte[] bytes = new byte[32];
         random.nextBytes(bytes);
         return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);

@@ -54,7 +54,8 @@ public final class TuneforgeServer implements AutoCloseable {
             this.auth = new Authenticator(tokens, new AuthStore(db), new LoginThrottle(config.auth().loginThrottle(), clock));
             this.generation = new GenerationThreads(config.serving().maxConcurrentGenerations(),
                     config.serving().maxQueuedGenerations());
-            this.api = new ApiServer(tuning, auth, generation, new Readiness(tuning, dataDir), config.http(), quotas);
+            this.api = new ApiServer(tuning, auth, generation, new Readiness(tuning, dataDir), config.http(), quotas,
+                    config.auth().consoleLogin());
         } catch (RuntimeException | Error e) {
             lock.close();
             throw e;
