@@ -1,4 +1,4 @@
-// Watch: a tuning job's progress, ETA and loss chart, polled from its operation until it is done; cancel.
+// Watch: a tuning job's progress, ETA and loss chart, polled from its operation twice a second until it is done; cancel.
 import * as api from './api.js';
 import { h, say } from './dom.js';
 import { LossChart, epochMeans } from './chart.js';
@@ -56,7 +56,7 @@ export async function watchPage(show, id) {
       }
       state.textContent = 'CREATING';
     } catch (e) { error.textContent = e.message; }
-    if (!stopped) timer = setTimeout(poll, 1000);
+    if (!stopped) timer = setTimeout(poll, 500);
   }
   await poll();
   return () => { stopped = true; clearTimeout(timer); chart.destroy(); };

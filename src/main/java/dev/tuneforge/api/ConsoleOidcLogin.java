@@ -5,10 +5,10 @@ import com.nimbusds.jwt.SignedJWT;
 import dev.tuneforge.auth.AuthException;
 import dev.tuneforge.auth.Caller;
 import dev.tuneforge.auth.TokenService;
+import dev.tuneforge.tuning.ServiceException;
 import io.javalin.http.Context;
 
 import java.io.IOException;
-import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -37,6 +37,8 @@ import java.util.stream.Collectors;
 final class ConsoleOidcLogin {
     static final String STATE_COOKIE = "tuneforge_console_login";
     private static final Duration PENDING_FOR = Duration.ofMinutes(10);
+    /** Anyone may start a sign-in: this bounds the memory that unfinished ones can take. */
+    private static final int MAX_PENDING = 10_000;
     private final ConsoleOidcSettings settings;
     private final TokenService tokens;
     private final ConsoleSessions sessions;
@@ -58,6 +60,10 @@ final class ConsoleOidcLogin {
     void start(Context ctx, boolean secure) {
         Instant now = Instant.now();
         pendingByState.values().removeIf(p -> p.expires().isBefore(now));
+        if (pendingByState.size() >= MAX_PENDING) {
+            ctx.header("Retry-After", "60");
+            throw new ServiceException(ServiceException.Code.UNAVAILABLE, "too many sign-ins are in progress; retry later");
+        }
         String state = sessions.randomToken();
         String verifier = sessions.randomToken();
         pendingByState.put(state, new Pending(verifier, now.plus(PENDING_FOR)));

@@ -140,7 +140,7 @@ class ConsoleBrowserTest {
         });
         assertEquals(steps, browser.findElement(By.id("loss-chart")).getAttribute("data-points") == null ? -1
                 : Integer.parseInt(browser.findElement(By.id("loss-chart")).getAttribute("data-points")));
-        assertTrue(pointCounts.size() >= 2 && pointCounts.last() == steps,
+        assertTrue(pointCounts.last() == steps && pointCounts.stream().anyMatch(c -> c > 0 && c < steps),
                 "the chart grew while the job ran: point counts seen " + pointCounts);
         assertTrue(browser.findElement(By.id("progress-text")).getText().startsWith("100% — step " + steps + " of " + steps));
         assertTrue(browser.findElement(By.id("epoch-means")).getText().contains("epoch 5: mean loss"));
@@ -194,6 +194,20 @@ class ConsoleBrowserTest {
                     "return document.documentElement.scrollWidth - document.documentElement.clientWidth;");
             assertEquals(0L, overflow, page + " scrolls sideways at 360 px");
         }
+
+        // the model's page: renamed, then deleted after a confirmation
+        browser.manage().window().setSize(new Dimension(1280, 1000));
+        browser.get(base + "/console#/models");
+        present(By.cssSelector("#models a")).click();
+        present(By.name("displayName"));
+        type(By.name("displayName"), "renamed in the console");
+        browser.findElement(By.cssSelector("form button[type=submit]")).click();
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.cssSelector("main p[role=alert]"), "Saved."));
+        assertEquals("renamed in the console", Callers.http(server, "tutorial").get("/v1beta/tunedModels").json()
+                .at("/tunedModels/0/displayName").asText(), "the rename reached the server");
+        browser.findElement(By.cssSelector("button.danger")).click();
+        browser.switchTo().alert().accept();
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("models"), "No tuned models"));
 
         // sign-out ends the session on the server: the old cookie is refused by the API
         Cookie session = browser.manage().getCookieNamed("tuneforge_console");
