@@ -209,6 +209,17 @@ class ConsoleBrowserTest {
         browser.switchTo().alert().accept();
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("models"), "No tuned models"));
 
+        // a long job cancelled from Watch ends FAILED, its error shown
+        JsonNode longJob = Callers.http(server, "tutorial").post("/v1beta/tunedModels?tunedModelId=long-job",
+                SeedWalkthroughTest.SEED_BODY.replace("\"epoch_count\":5,", "\"epoch_count\":500,")).json();
+        assertEquals("tunedModels/long-job", longJob.at("/metadata/tunedModel").asText(), longJob.toString());
+        browser.get(base + "/console#/watch/long-job");
+        present(By.id("cancel")).click();
+        browser.switchTo().alert().accept();
+        wait.until(ExpectedConditions.textToBe(By.id("state"), "FAILED"));
+        assertTrue(browser.findElement(By.id("error")).getText().startsWith("Tuning failed: "),
+                browser.findElement(By.id("error")).getText());
+
         // sign-out ends the session on the server: the old cookie is refused by the API
         Cookie session = browser.manage().getCookieNamed("tuneforge_console");
         assertTrue(session.isHttpOnly());
