@@ -55,10 +55,11 @@ public final class ApiServer implements AutoCloseable {
     private final Javalin app;
     private final ModelAccess access;
     private final PermissionRoutes permissions;
+    private final ConsoleRoutes console;
     private volatile String publicBaseUrl;
 
     ApiServer(TuningService tuning, Authenticator auth, GenerationThreads generation, Readiness readiness,
-              HttpSettings http, Quotas quotas, MetricsEndpoint metrics) {
+              HttpSettings http, Quotas quotas, MetricsEndpoint metrics, ConsoleOidcSettings consoleLogin) {
         this.tuning = tuning;
         this.quotas = quotas;
         this.catalog = tuning.catalog();
@@ -70,6 +71,7 @@ public final class ApiServer implements AutoCloseable {
         this.jetty = new JettySetup(http);
         this.access = new ModelAccess(tuning.store());
         this.permissions = new PermissionRoutes(access, tuning.store().permissions());
+        this.console = new ConsoleRoutes(auth, http, this::publicBaseUrl, consoleLogin);
         this.app = Javalin.create(config -> {
             // platform threads: request handlers call JDBC (SQLite) and the tokenizer through JNI, and a virtual
             // thread that blocks inside a native frame pins its carrier (see GenerationThreads)
@@ -77,6 +79,7 @@ public final class ApiServer implements AutoCloseable {
             config.showJavalinBanner = false;
             config.router.ignoreTrailingSlashes = true;
             jetty.configure(config);
+            ConsoleRoutes.configure(config);
         });
         metrics.register(app);
         routes();
@@ -117,9 +120,10 @@ public final class ApiServer implements AutoCloseable {
                     ctx.method(), ctx.path(), ctx.statusCode(),
                     started == null ? -1 : (System.nanoTime() - started) / 1_000_000);
         });
-        app.before("/v1*", ctx -> ctx.attribute(CALLER, auth.authenticate(ctx.header("Authorization"),
+        app.before("/v1*", ctx -> ctx.attribute(CALLER, auth.authenticate(console.authorization(ctx),
                 ctx.header("x-goog-api-key"), ctx.queryParam("key"))));
         new OAuthRoutes(auth, this::publicBaseUrl).register(app);
+        console.register(app);
         app.get("/healthz", ctx -> ctx.json(GoogleJson.MAPPER.createObjectNode().put("status", "ok")));
         app.get("/readyz", this::readyz);
         for (String v : List.of("v1beta", "v1")) {

@@ -14,6 +14,9 @@ import java.util.function.BiConsumer;
  */
 final class SecurityHeaders implements HttpConfiguration.Customizer {
     static final String API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'";
+    /** The web console's pages and assets: its own scripts, styles and calls only; never framed. */
+    static final String CONSOLE_CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; "
+            + "img-src 'self' data:; connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
     static final String STRICT_TRANSPORT_SECURITY = "max-age=31536000";
 
     @Override
@@ -29,13 +32,16 @@ final class SecurityHeaders implements HttpConfiguration.Customizer {
         if (secure) {
             header.accept("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY);
         }
-        if (path == null || path.startsWith("/v1") || path.startsWith("/oauth2/")) {
+        if (path == null || path.startsWith("/v1") || path.startsWith("/oauth2/") || path.startsWith("/console/session")) {
             header.accept("Cache-Control", "no-store");
         }
     }
 
-    /** The policy for answers to {@code path}: the one place to give the web console, when it comes, its own. */
+    /** The policy for answers to {@code path}: the web console's own for its page and assets, else the API's. */
     static String contentSecurityPolicy(String path) {
+        if (path != null && (path.equals("/console") || path.startsWith("/console/") || path.startsWith("/webjars/"))) {
+            return CONSOLE_CONTENT_SECURITY_POLICY;
+        }
         return API_CONTENT_SECURITY_POLICY;
     }
 }

@@ -57,21 +57,25 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
     }
 
     /**
-     * Token settings: the issuer name of tokens this server signs, their lifetime, an optional external issuer, and
-     * the brute-force defence of client authentication.
+     * Token settings: the issuer name of tokens this server signs, their lifetime, an optional external issuer (and
+     * how the web console signs in through it), and the brute-force defence of client authentication.
      */
     public record Auth(String issuer, java.time.Duration tokenTtl, dev.tuneforge.auth.ExternalIssuer external,
-                       LoginThrottle.Settings loginThrottle) {
+                       LoginThrottle.Settings loginThrottle, ConsoleOidcSettings consoleLogin) {
         public static Auth defaults() {
-            return new Auth("tuneforge", java.time.Duration.ofHours(1), null, LoginThrottle.Settings.defaults());
+            return new Auth("tuneforge", java.time.Duration.ofHours(1), null, LoginThrottle.Settings.defaults(), null);
         }
 
         public Auth withExternal(dev.tuneforge.auth.ExternalIssuer e) {
-            return new Auth(issuer, tokenTtl, e, loginThrottle);
+            return new Auth(issuer, tokenTtl, e, loginThrottle, consoleLogin);
         }
 
         public Auth withLoginThrottle(LoginThrottle.Settings t) {
-            return new Auth(issuer, tokenTtl, external, t);
+            return new Auth(issuer, tokenTtl, external, t, consoleLogin);
+        }
+
+        public Auth withConsoleLogin(ConsoleOidcSettings c) {
+            return new Auth(issuer, tokenTtl, external, loginThrottle, c);
         }
     }
 
@@ -174,7 +178,8 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
                 ext.isObject() ? new dev.tuneforge.auth.ExternalIssuer(ext.path("issuer").asText(null),
                         ext.path("jwksUrl").asText(null), ext.path("audience").asText(null),
                         ext.path("projectsClaim").asText(null), ext.path("emailClaim").asText(null),
-                        ext.path("groupsClaim").asText(null)) : null, loginThrottle(a.path("loginThrottle")));
+                        ext.path("groupsClaim").asText(null)) : null, loginThrottle(a.path("loginThrottle")),
+                ConsoleOidcSettings.read(ext.path("consoleLogin")));
         QuotaSettings quotas;
         DatabaseSettings database;
         JobSettings jobs;

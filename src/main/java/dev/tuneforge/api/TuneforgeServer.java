@@ -75,7 +75,7 @@ public final class TuneforgeServer implements AutoCloseable {
             this.generation = new GenerationThreads(config.serving().maxConcurrentGenerations(),
                     config.serving().maxQueuedGenerations());
             this.api = new ApiServer(tuning, auth, generation, new Readiness(tuning, dataDir, artifacts), config.http(),
-                    quotas, new MetricsEndpoint(metrics, tuning.store()));
+                    quotas, new MetricsEndpoint(metrics, tuning.store()), config.auth().consoleLogin());
         } catch (RuntimeException | Error e) {
             if (opened != null) {
                 opened.close();

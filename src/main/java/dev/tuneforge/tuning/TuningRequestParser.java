@@ -17,6 +17,8 @@ public final class TuningRequestParser {
     public static final int MAX_OUTPUT_CHARS = 5_000;
     public static final int MAX_EXAMPLES = 100_000;
     public static final int MAX_DISPLAY_NAME_CHARS = 128;
+    public static final int DEFAULT_EPOCH_COUNT = 5;
+    public static final int DEFAULT_BATCH_SIZE = 4;
     public static final int MAX_DESCRIPTION_CHARS = 16_384;
     private static final String UPDATABLE = "displayName, description, temperature, topP, topK";
     private static final Pattern ID = Pattern.compile("[a-z]([a-z0-9-]{0,38}[a-z0-9])?");
@@ -61,8 +63,8 @@ public final class TuningRequestParser {
         if (!hp.isMissingNode() && !hp.isNull() && !hp.isObject()) {
             throw new InvalidRequestException("tuning_task.hyperparameters must be an object");
         }
-        int epochs = intInRange(hp, "epochCount", "tuning_task.hyperparameters.epoch_count", 5, 1, 1000);
-        int batch = intInRange(hp, "batchSize", "tuning_task.hyperparameters.batch_size", 4, 1, 64);
+        int epochs = intInRange(hp, "epochCount", "tuning_task.hyperparameters.epoch_count", DEFAULT_EPOCH_COUNT, 1, 1000);
+        int batch = intInRange(hp, "batchSize", "tuning_task.hyperparameters.batch_size", DEFAULT_BATCH_SIZE, 1, 64);
         Double lr = doubleInRange(hp, "learningRate", "tuning_task.hyperparameters.learning_rate", 1e-6, 1.0);
         Double lrm = doubleInRange(hp, "learningRateMultiplier", "tuning_task.hyperparameters.learning_rate_multiplier", 1e-3, 100.0);
         if (lr != null && lrm != null) {

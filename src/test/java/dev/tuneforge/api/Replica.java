@@ -45,7 +45,8 @@ final class Replica implements AutoCloseable {
                 new LoginThrottle(config.auth().loginThrottle(), Clock.systemUTC()));
         this.generation = new GenerationThreads(2, 4);
         this.api = new ApiServer(tuning, auth, generation, new Readiness(tuning, config.dataDir(), artifacts),
-                config.http(), quotas, new MetricsEndpoint(metrics, tuning.store())).start("127.0.0.1", 0);
+                config.http(), quotas, new MetricsEndpoint(metrics, tuning.store()),
+                config.auth().consoleLogin()).start("127.0.0.1", 0);
     }
 
     int port() {

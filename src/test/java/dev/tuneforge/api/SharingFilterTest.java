@@ -28,8 +28,9 @@ class SharingFilterTest {
 
     @BeforeAll
     static void start() {
-        server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of("."))
-                .withQuotas(QuotasTest.unlimited())).start("127.0.0.1", 0);
+        // without quotas: fb creates four models at once, more than tuningJobsInProgress allows while they train
+        server = new TuneforgeServer(ServerConfig.defaults(dataDir, Path.of(".")).withQuotas(QuotasTest.unlimited()))
+                .start("127.0.0.1", 0);
         AuthStore.ClientCredentials faClient = server.auth().store().createClient("fa");
         fa = new Http(server.port(), "fa", Callers.token(server.port(), faClient.clientId(), faClient.clientSecret(), null));
         fb = Callers.http(server, "fb");

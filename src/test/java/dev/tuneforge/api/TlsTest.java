@@ -170,4 +170,22 @@ class TlsTest {
                 () -> HttpSettings.read(tlsNode, keys, Map.of()));
         assertTrue(none.getMessage().contains("http.tls.keystorePassword is not set"), none.getMessage());
     }
+
+    @Test
+    void theConsoleSessionCookieIsSecureAndHostPrefixedOverHttps() throws Exception {
+        ServerConfig config = ServerConfig.defaults(dataDir, Path.of("."))
+                .withHttp(HttpSettings.defaults().withTls(TlsSettings.pkcs12(rsaKeystore, PASSWORD)));
+        try (TuneforgeServer server = new TuneforgeServer(config).start("127.0.0.1", 0)) {
+            var c = server.auth().store().createClient("p");
+            String origin = "https://127.0.0.1:" + server.port();
+            HttpResponse<String> r = trusting(rsaKeystore).send(HttpRequest.newBuilder(URI.create(origin + "/console/session"))
+                    .header("Content-Type", "application/x-www-form-urlencoded").header("Origin", origin)
+                    .POST(HttpRequest.BodyPublishers.ofString("client_id=" + c.clientId() + "&client_secret=" + c.clientSecret()))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), r.body());
+            String cookie = r.headers().firstValue("Set-Cookie").orElseThrow();
+            assertTrue(cookie.startsWith("__Host-tuneforge_console=") && cookie.endsWith("; Secure")
+                    && cookie.contains("; Path=/;") && cookie.contains("; HttpOnly") && !cookie.contains("Domain"), cookie);
+        }
+    }
 }
