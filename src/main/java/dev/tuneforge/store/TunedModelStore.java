@@ -1,5 +1,6 @@
 package dev.tuneforge.store;
 
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.mapper.RowMapper;
 
@@ -7,6 +8,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * Tuned models and their snapshots in the metadata database. A model is addressed by its project and public id
@@ -18,7 +20,10 @@ public final class TunedModelStore {
             + "learning_rate, learning_rate_multiplier, effective_learning_rate, training_examples, total_steps, "
             + "completed_steps, start_time, complete_time, error_code, error_message, cancel_requested, damage_reason";
     private static final RowMapper<TunedModelRecord> MAPPER = TunedModelStore::map;
+    /** The first key of PostgreSQL advisory locks on a project's admission (the second is the project's hash). */
+    private static final int ADMISSION_LOCKS = 0x7466_0001;
     private final Jdbi jdbi;
+    private final Database.Dialect dialect;
     private final PermissionStore permissions;
 
     /** Where a page of {@link #list} starts: after the model with this create time, id and uid (ids repeat across projects). */
@@ -27,6 +32,7 @@ public final class TunedModelStore {
 
     public TunedModelStore(Database db) {
         this.jdbi = db.jdbi();
+        this.dialect = db.dialect();
         this.permissions = new PermissionStore(jdbi);
     }
 
@@ -37,7 +43,20 @@ public final class TunedModelStore {
 
     /** Inserts a new tuned model; false when its project already has a model with its id. */
     public boolean insert(TunedModelRecord r) {
+        return insert(r, usage -> {
+        });
+    }
+
+    /**
+     * Inserts a new tuned model if {@code admission} accepts its project's usage (it throws to refuse, and nothing is
+     * stored); false when the project already has a model with its id. The usage is read and the row written in one
+     * transaction holding the project's admission lock, so that concurrent creates, in this process or in another
+     * over the same database, never both pass a limit that only one of them fits under.
+     */
+    public boolean insert(TunedModelRecord r, Consumer<ProjectUsage> admission) {
         return jdbi.inTransaction(h -> {
+            lockAdmission(h, r.project());
+            admission.accept(usage(h, r.project()));
             if (h.createQuery("SELECT COUNT(*) FROM tuned_models WHERE project = :project AND id = :id")
                     .bind("project", r.project()).bind("id", r.id()).mapTo(Integer.class).one() > 0) {
                 return false;
@@ -56,6 +75,19 @@ public final class TunedModelStore {
             PermissionStore.insert(h, r.uid(), Permission.creator(r.project(), r.createTime()));
             return true;
         });
+    }
+
+    /**
+     * Makes the other admissions of {@code project} wait until this transaction ends. PostgreSQL: a
+     * transaction-scoped advisory lock on the project (another project's creates go on; a hash collision only makes
+     * two projects wait for each other). SQLite: nothing to do, its transactions are immediate and so already hold
+     * the database's single write lock from their start.
+     */
+    private void lockAdmission(Handle h, String project) {
+        if (dialect == Database.Dialect.POSTGRESQL) {
+            h.createQuery("SELECT pg_advisory_xact_lock(:locks, hashtext(:project))::text")
+                    .bind("locks", ADMISSION_LOCKS).bind("project", project).mapTo(String.class).one();
+        }
     }
 
     /** The model {@code id} of {@code project}. */
@@ -251,9 +283,13 @@ public final class TunedModelStore {
     }
 
     public ProjectUsage usage(String project) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*), COALESCE(SUM(CASE WHEN state = 'CREATING' THEN 1 "
+        return jdbi.withHandle(h -> usage(h, project));
+    }
+
+    private static ProjectUsage usage(Handle h, String project) {
+        return h.createQuery("SELECT COUNT(*), COALESCE(SUM(CASE WHEN state = 'CREATING' THEN 1 "
                         + "ELSE 0 END), 0) FROM tuned_models WHERE project = :project").bind("project", project)
-                .map((rs, ctx) -> new ProjectUsage(rs.getLong(1), rs.getLong(2))).one());
+                .map((rs, ctx) -> new ProjectUsage(rs.getLong(1), rs.getLong(2))).one();
     }
 
     public int count() {

@@ -71,8 +71,6 @@ public final class TuningService implements AutoCloseable {
     private final LoraSettings lora;
     private final StorageRetry retry;
     private final Quotas quotas;
-    /** Held from counting a project's models and jobs until the new one is stored, so no two creates pass one quota. */
-    private final Object admission = new Object();
     private final TuningJobs jobs;
     /** How long each job whose storage failed waits before its next try, doubling while it keeps failing. */
     private final Map<String, Duration> storageWaits = new ConcurrentHashMap<>();
@@ -177,12 +175,9 @@ public final class TuningService implements AutoCloseable {
                 req.temperature(), req.topP(), req.topK(), req.epochCount(), req.batchSize(), req.learningRate(),
                 req.learningRateMultiplier(), lr, examplesJson(req.examples()), totalSteps, 0, null, null, null,
                 null, false, null);
-        synchronized (admission) {
-            TunedModelStore.ProjectUsage usage = store.usage(project);
-            quotas.admitTuningJob(project, trainingTokens, usage.tunedModels(), usage.creating());
-            if (!store.insert(record)) {
-                throw new ServiceException(ServiceException.Code.ALREADY_EXISTS, "tunedModels/" + id + " already exists");
-            }
+        if (!store.insert(record, usage -> quotas.admitTuningJob(project, trainingTokens, usage.tunedModels(),
+                usage.creating()))) {
+            throw new ServiceException(ServiceException.Code.ALREADY_EXISTS, "tunedModels/" + id + " already exists");
         }
         jobs.submit(record.uid());
         return record;

@@ -5,6 +5,9 @@ import dev.tuneforge.auth.AuthStore;
 import dev.tuneforge.store.Database;
 import dev.tuneforge.store.DatabaseSettings;
 import dev.tuneforge.store.TestPostgres;
+import dev.tuneforge.store.artifacts.ArtifactStore;
+import dev.tuneforge.store.artifacts.S3ArtifactStore;
+import dev.tuneforge.store.artifacts.S3Server;
 import dev.tuneforge.tuning.JobListing;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,13 +26,18 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The cluster as it is deployed: PostgreSQL, an API process without a worker and two worker processes (separate
- * JVMs) sharing an artifact directory. Killing (SIGKILL) the worker that holds a job mid-training loses nothing: the
- * other worker takes the job over and the model ends with the loss curve and adapter of an uninterrupted run.
- * Killing an API process mid-requests leaves nothing half-written.
+ * The cluster as it is deployed: PostgreSQL, an S3 artifact store (S3Proxy), two API processes without a worker and
+ * two worker processes (separate JVMs). Only the API processes share a data directory (for the token signing keys);
+ * every adapter and checkpoint lives in the bucket. Killing (SIGKILL) the worker that holds a job mid-training loses
+ * nothing: the other worker takes the job over and the model ends with the loss curve and adapter of an
+ * uninterrupted run, which the second API process then serves. Killing an API process mid-requests leaves nothing
+ * half-written.
  */
 class ClusterTest {
-    private static final String GENERATE = "{\"contents\":[{\"parts\":[{\"text\":\"8\"}]}]}";
+    private static final String GENERATE = "{\"contents\":[{\"parts\":[{\"text\":\"8\"}]}],"
+            + "\"generationConfig\":{\"temperature\":0,\"maxOutputTokens\":8}}";
+    private static final String BUCKET = "artifacts";
+    private static final String PREFIX = "cluster";
     @TempDir
     Path dir;
 
@@ -37,83 +45,116 @@ class ClusterTest {
         return SeedWalkthroughTest.SEED_BODY.replace("\"epoch_count\":5,", "\"epoch_count\":" + epochs + ",");
     }
 
-    private Path config() throws Exception {
+    /** The config every process reads: the base model, short heartbeats and the bucket on {@code s3}. */
+    private Path config(S3Server s3) throws Exception {
+        s3.createBucket(BUCKET);
         Path config = dir.resolve("cluster.json");
         Files.writeString(config, """
                 {"baseModels": [{"id": "stories-260k", "path": "%s"}],
                  "aliases": {"gemini-1.0-pro-001": "stories-260k"},
-                 "jobs": {"heartbeatSeconds": 1, "missedHeartbeats": 4, "pollSeconds": 1}}
-                """.formatted(Path.of("models/stories-260k").toAbsolutePath()));
+                 "jobs": {"heartbeatSeconds": 1, "missedHeartbeats": 4, "pollSeconds": 1},
+                 "artifactStore": {"type": "s3", "endpoint": "%s", "bucket": "%s", "prefix": "%s", "pathStyle": true,
+                                   "accessKeyId": "%s", "secretAccessKey": "%s"}}
+                """.formatted(Path.of("models/stories-260k").toAbsolutePath(), s3.endpoint(), BUCKET, PREFIX,
+                S3Server.ACCESS_KEY, S3Server.SECRET_KEY));
         return config;
+    }
+
+    private static String[] options(Path dataDir, Path config, DatabaseSettings database) {
+        return new String[]{"--data-dir", dataDir.toString(), "--config", config.toString(), "--database-url", database.url()};
     }
 
     @Test
     void aKilledWorkersJobIsFinishedByAnotherAsIfNothingHappened() throws Exception {
         DatabaseSettings database = TestPostgres.shared().newDatabase();
-        Path shared = dir.resolve("shared");
-        Path config = config();
-        AuthStore.ClientCredentials client;
-        try (Database db = Database.open(database, shared)) {
-            client = new AuthStore(db).createClient("cluster");
-        }
-        int port = TuneforgeProcess.freePort();
-        String[] common = {"--data-dir", shared.toString(), "--config", config.toString(), "--database-url", database.url()};
-        Map<Long, TuneforgeProcess> workers = new ConcurrentHashMap<>();
-        String killedModel = null;
-        try (TuneforgeProcess api = TuneforgeProcess.start(dir.resolve("api.log"),
-                concat(new String[]{"serve", "--no-worker", "--port", String.valueOf(port)}, common));
-             TuneforgeProcess w1 = TuneforgeProcess.start(dir.resolve("worker1.log"), concat(new String[]{"worker"}, common));
-             TuneforgeProcess w2 = TuneforgeProcess.start(dir.resolve("worker2.log"), concat(new String[]{"worker"}, common));
-             Database db = Database.open(database, shared)) {
-            workers.put(w1.pid(), w1);
-            workers.put(w2.pid(), w2);
-            api.awaitHealthy(port);
-            Http http = new Http(port, "cluster", Callers.token(port, client.clientId(), client.clientSecret(), null));
-            List<String> operations = new ArrayList<>();
-            operations.add(http.post("/v1beta/tunedModels?tunedModelId=long-a", body(40)).json().get("name").asText());
-            operations.add(http.post("/v1beta/tunedModels?tunedModelId=long-b", body(40)).json().get("name").asText());
-            operations.add(http.post("/v1beta/tunedModels?tunedModelId=short", body(5)).json().get("name").asText());
-
-            // the first job seen past its first checkpoints: kill its worker
-            long deadline = System.currentTimeMillis() + 180_000;
-            JobListing.Job victim = null;
-            while (victim == null) {
-                assertTrue(System.currentTimeMillis() < deadline, "no job made progress");
-                victim = JobListing.list(db).stream().filter(j -> j.running() && j.completedSteps() >= 35
-                        && j.completedSteps() < 250).findFirst().orElse(null);
-                Thread.sleep(20);
+        Path apiData = dir.resolve("api-data");
+        try (S3Server s3 = new S3Server(Files.createDirectories(dir.resolve("s3")))) {
+            Path config = config(s3);
+            AuthStore.ClientCredentials client;
+            try (Database db = Database.open(database, apiData)) {
+                client = new AuthStore(db).createClient("cluster");
             }
-            long pid = Long.parseLong(victim.worker().substring(0, victim.worker().indexOf('@')));
-            TuneforgeProcess holder = workers.get(pid);
-            assertTrue(holder != null, "the job's holder " + victim.worker() + " is one of the workers");
-            holder.kill();
-            killedModel = victim.model().substring(victim.model().indexOf("tunedModels/") + "tunedModels/".length());
-            TuneforgeProcess survivor = holder == w1 ? w2 : w1;
+            int port = TuneforgeProcess.freePort();
+            int secondPort = TuneforgeProcess.freePort();
+            String[] common = options(apiData, config, database);
+            Map<Long, TuneforgeProcess> workers = new ConcurrentHashMap<>();
+            try (TuneforgeProcess api = TuneforgeProcess.start(dir.resolve("api.log"),
+                    concat(new String[]{"serve", "--no-worker", "--port", String.valueOf(port)}, common));
+                 TuneforgeProcess secondApi = TuneforgeProcess.start(dir.resolve("api2.log"),
+                         concat(new String[]{"serve", "--no-worker", "--port", String.valueOf(secondPort)}, common));
+                 TuneforgeProcess w1 = TuneforgeProcess.start(dir.resolve("worker1.log"),
+                         concat(new String[]{"worker"}, options(dir.resolve("worker1-data"), config, database)));
+                 TuneforgeProcess w2 = TuneforgeProcess.start(dir.resolve("worker2.log"),
+                         concat(new String[]{"worker"}, options(dir.resolve("worker2-data"), config, database)));
+                 Database db = Database.open(database, apiData)) {
+                workers.put(w1.pid(), w1);
+                workers.put(w2.pid(), w2);
+                api.awaitHealthy(port);
+                Http http = new Http(port, "cluster", Callers.token(port, client.clientId(), client.clientSecret(), null));
+                List<String> operations = new ArrayList<>();
+                operations.add(http.post("/v1beta/tunedModels?tunedModelId=long-a", body(40)).json().get("name").asText());
+                operations.add(http.post("/v1beta/tunedModels?tunedModelId=long-b", body(40)).json().get("name").asText());
+                operations.add(http.post("/v1beta/tunedModels?tunedModelId=short", body(5)).json().get("name").asText());
 
-            for (String operation : operations) {
-                JsonNode done = SeedWalkthroughTest.waitUntilDone(http, operation);
-                assertFalse(done.has("error"), done.toString());
+                // the first job seen past its first checkpoints: kill its worker
+                long deadline = System.currentTimeMillis() + 180_000;
+                JobListing.Job victim = null;
+                while (victim == null) {
+                    assertTrue(System.currentTimeMillis() < deadline, "no job made progress");
+                    victim = JobListing.list(db).stream().filter(j -> j.running() && j.completedSteps() >= 35
+                            && j.completedSteps() < 250).findFirst().orElse(null);
+                    Thread.sleep(20);
+                }
+                long pid = Long.parseLong(victim.worker().substring(0, victim.worker().indexOf('@')));
+                TuneforgeProcess holder = workers.get(pid);
+                assertTrue(holder != null, "the job's holder " + victim.worker() + " is one of the workers");
+                holder.kill();
+                String killedModel = victim.model().substring(victim.model().indexOf("tunedModels/") + "tunedModels/".length());
+                TuneforgeProcess survivor = holder == w1 ? w2 : w1;
+
+                for (String operation : operations) {
+                    JsonNode done = SeedWalkthroughTest.waitUntilDone(http, operation);
+                    assertFalse(done.has("error"), done.toString());
+                }
+                assertTrue(survivor.output().contains("tunedModels/" + killedModel + " resumes at step"), survivor.output());
+                assertTrue(survivor.alive());
+                assertEquals(List.of(), JobListing.list(db), "finished jobs leave the engine's table");
+                for (String local : List.of("api-data", "worker1-data", "worker2-data")) {
+                    assertFalse(Files.exists(dir.resolve(local).resolve("tunedModels")), "no artifact in " + local);
+                }
+
+                JsonNode killed = http.get("/v1beta/tunedModels/" + killedModel + "/operations").json().get("operations").get(0);
+                List<Double> clusterLosses = losses(http, killed.get("name").asText());
+                assertEquals(300, clusterLosses.size());
+                byte[] clusterAdapter = adapterInBucket(s3, db, killedModel);
+
+                // generateContent through the second API process, which neither created nor trained the model
+                secondApi.awaitHealthy(secondPort);
+                Http viaSecond = new Http(secondPort, "cluster",
+                        Callers.token(secondPort, client.clientId(), client.clientSecret(), null));
+                Http.Response served = viaSecond.post("/v1beta/tunedModels/" + killedModel + ":generateContent", GENERATE);
+                String metrics = Http.anonymous(secondPort).get("/metrics").body();
+                assertEquals(1.0, MetricsEndpointTest.value(metrics, "cache_gets_total", "cache=\"adapters\"",
+                        "result=\"miss\""), "the second API process loaded the adapter from the bucket: " + metrics);
+
+                // the same model tuned without interruption, by a single server
+                Path referenceConfig = Files.writeString(dir.resolve("reference.json"), """
+                        {"baseModels": [{"id": "stories-260k", "path": "%s"}],
+                         "aliases": {"gemini-1.0-pro-001": "stories-260k"}}
+                        """.formatted(Path.of("models/stories-260k").toAbsolutePath()));
+                ServerConfig reference = ServerConfig.read(referenceConfig, dir.resolve("reference"));
+                try (TuneforgeServer single = new TuneforgeServer(reference).start("127.0.0.1", 0)) {
+                    Http local = Callers.http(single, "cluster");
+                    String op = local.post("/v1beta/tunedModels?tunedModelId=" + killedModel, body(40)).json().get("name").asText();
+                    SeedWalkthroughTest.waitUntilDone(local, op);
+                    assertEquals(losses(local, op), clusterLosses, "the loss curve of an uninterrupted run");
+                    assertArrayEquals(adapterOnDisk(dir.resolve("reference"), single.database(), killedModel), clusterAdapter,
+                            "the adapter of an uninterrupted run, bit for bit");
+                    Http.Response uninterrupted = local.post("/v1beta/tunedModels/" + killedModel + ":generateContent", GENERATE);
+                    assertEquals(text(uninterrupted), text(served),
+                            "the second API process answers with the tuned adapter");
+                }
             }
-            assertTrue(survivor.output().contains("tunedModels/" + killedModel + " resumes at step"), survivor.output());
-            assertTrue(survivor.alive());
-            assertEquals(List.of(), JobListing.list(db), "finished jobs leave the engine's table");
-
-            JsonNode killed = http.get("/v1beta/tunedModels/" + killedModel + "/operations").json().get("operations").get(0);
-            List<Double> clusterLosses = losses(http, killed.get("name").asText());
-            assertEquals(300, clusterLosses.size());
-            byte[] clusterAdapter = adapter(shared, db, killedModel);
-
-            // the same model tuned without interruption, by a single server
-            ServerConfig reference = ServerConfig.read(config, dir.resolve("reference"));
-            try (TuneforgeServer single = new TuneforgeServer(reference).start("127.0.0.1", 0)) {
-                Http local = Callers.http(single, "cluster");
-                String op = local.post("/v1beta/tunedModels?tunedModelId=" + killedModel, body(40)).json().get("name").asText();
-                SeedWalkthroughTest.waitUntilDone(local, op);
-                assertEquals(losses(local, op), clusterLosses, "the loss curve of an uninterrupted run");
-                assertArrayEquals(adapter(dir.resolve("reference"), single.database(), killedModel), clusterAdapter,
-                        "the adapter of an uninterrupted run, bit for bit");
-            }
-            assertEquals(200, http.post("/v1beta/tunedModels/" + killedModel + ":generateContent", GENERATE).status());
         }
     }
 
@@ -121,12 +162,17 @@ class ClusterTest {
     void anApiProcessKilledMidRequestsLeavesNothingHalfWritten() throws Exception {
         DatabaseSettings database = TestPostgres.shared().newDatabase();
         Path shared = dir.resolve("shared");
-        Path config = config();
+        try (S3Server s3 = new S3Server(Files.createDirectories(dir.resolve("s3")))) {
+            apiKilledMidRequests(database, shared, config(s3));
+        }
+    }
+
+    private void apiKilledMidRequests(DatabaseSettings database, Path shared, Path config) throws Exception {
         AuthStore.ClientCredentials client;
         try (Database db = Database.open(database, shared)) {
             client = new AuthStore(db).createClient("cluster");
         }
-        String[] common = {"--data-dir", shared.toString(), "--config", config.toString(), "--database-url", database.url()};
+        String[] common = options(shared, config, database);
         int doomedPort = TuneforgeProcess.freePort();
         int port = TuneforgeProcess.freePort();
         List<String> created = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -188,10 +234,31 @@ class ClusterTest {
         return out;
     }
 
-    private static byte[] adapter(Path dataDir, Database db, String id) throws Exception {
-        String uid = db.jdbi().withHandle(h -> h.createQuery("SELECT uid FROM tuned_models WHERE id = :id")
+    private static String uid(Database db, String id) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT uid FROM tuned_models WHERE id = :id")
                 .bind("id", id).mapTo(String.class).one());
-        return Files.readAllBytes(dataDir.resolve("tunedModels").resolve(uid).resolve("adapter/adapter_model.safetensors"));
+    }
+
+    private static byte[] adapterOnDisk(Path dataDir, Database db, String id) throws Exception {
+        return Files.readAllBytes(dataDir.resolve("tunedModels").resolve(uid(db, id))
+                .resolve("adapter/adapter_model.safetensors"));
+    }
+
+    private byte[] adapterInBucket(S3Server s3, Database db, String id) throws Exception {
+        try (ArtifactStore bucket = new S3ArtifactStore(s3.settings(BUCKET, PREFIX), dir.resolve("reader"))) {
+            return bucket.readAdapter(uid(db, id), adapter -> {
+                try {
+                    return Files.readAllBytes(adapter.resolve("adapter_model.safetensors"));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        }
+    }
+
+    private static String text(Http.Response r) {
+        assertEquals(200, r.status(), r.body());
+        return r.json().at("/candidates/0/content/parts/0/text").asText();
     }
 
     private static String[] concat(String[] a, String[] b) {
