@@ -203,10 +203,12 @@ public final class BenchClusterCommand implements Runnable {
                 Thread.sleep(20);
             }
             double stepped = (System.nanoTime() - killed) / 1e9;
-            System.out.printf("takeover after kill -9 of the worker holding a job: picked by the other worker after "
-                            + "%.1f s, training again (past the step it died at) after %.1f s; worst case by the "
-                            + "settings (heartbeat %d s x %d missed + detection + poll): %d s%n", picked, stepped,
-                    heartbeatSeconds, missedHeartbeats, settings.worstCaseTakeover().toSeconds());
+            System.out.printf("takeover after kill -9 of the worker holding a job: detection (picked by the other "
+                            + "worker) after %.1f s, against the settings' worst case of %d s (heartbeat %d s x (%d "
+                            + "missed + 2) + poll 1 s); restart (base model and checkpoint load, up to the first step "
+                            + "past the one it died at) %.1f s; training again after %.1f s in all%n", picked,
+                    settings.worstCaseDetection().toSeconds(), heartbeatSeconds, missedHeartbeats, stepped - picked,
+                    stepped);
             awaitDone(api, r);
             api.delete(api.store().byUid(r.uid()).orElseThrow());
         } finally {

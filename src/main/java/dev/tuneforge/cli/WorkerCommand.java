@@ -39,8 +39,9 @@ public final class WorkerCommand implements Runnable {
         TuneforgeWorker worker = new TuneforgeWorker(cfg).start();
         System.out.println("Tuneforge worker " + worker.tuning().jobs().workerName() + " runs up to " + cfg.jobs().slots()
                 + " tuning job(s) at once (database " + cfg.database().describe(dataDir) + "; artifacts in "
-                + dataDir.toAbsolutePath() + "; takes over a dead worker's job within "
-                + cfg.jobs().worstCaseTakeover().toSeconds() + " s)");
+                + dataDir.toAbsolutePath() + "; picks a dead worker's job within "
+                + cfg.jobs().worstCaseDetection().toSeconds() + " s, then trains it again once the base model and the "
+                + "job's last checkpoint are loaded)");
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             worker.close();

@@ -10,9 +10,10 @@ import java.time.Duration;
  * dead and is taken over by another worker, which resumes it from its last checkpoint. Idle workers look for queued
  * jobs every {@code poll}. {@code slots}: how many jobs one process trains at once.
  * <p>
- * Worst case from a worker's death to another one starting its job: heartbeat x missedHeartbeats (the holder's last
+ * Worst case from a worker's death to another one picking its job: heartbeat x missedHeartbeats (the holder's last
  * beat may have been just before it died, so up to one heartbeat less) + 2 x heartbeat (how often workers look for
- * dead jobs) + poll.
+ * dead jobs) + poll. Training resumes after that plus the restart: the new holder loads the base model and the job's
+ * last checkpoint, which takes as long as the model's size and the store make it (not bounded by these settings).
  */
 public record JobSettings(Duration heartbeat, int missedHeartbeats, Duration poll, int slots) {
     public JobSettings {
@@ -35,8 +36,11 @@ public record JobSettings(Duration heartbeat, int missedHeartbeats, Duration pol
         return new JobSettings(Duration.ofSeconds(5), 6, Duration.ofSeconds(2), 1);
     }
 
-    /** The worst-case time from a worker's death to another worker starting its job (see the class comment). */
-    public Duration worstCaseTakeover() {
+    /**
+     * The worst-case time from a worker's death to another worker picking its job (see the class comment); training
+     * resumes after this plus the restart (base model and checkpoint load).
+     */
+    public Duration worstCaseDetection() {
         return heartbeat.multipliedBy(missedHeartbeats + 2L).plus(poll);
     }
 

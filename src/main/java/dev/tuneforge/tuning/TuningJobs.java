@@ -121,8 +121,9 @@ public final class TuningJobs implements AutoCloseable {
                 .shutdownMaxWait(Duration.ofSeconds(60))
                 .build();
         scheduler.start();
-        LOG.info("tuning worker {} runs up to {} job(s) at once; a dead worker's job is taken over within {} s",
-                workerName, settings.slots(), settings.worstCaseTakeover().toSeconds());
+        LOG.info("tuning worker {} runs up to {} job(s) at once; a dead worker's job is picked by another within {} s "
+                + "and trains again once that worker has loaded its base model and last checkpoint",
+                workerName, settings.slots(), settings.worstCaseDetection().toSeconds());
     }
 
     /** The name this process holds jobs under (host and process id). */
