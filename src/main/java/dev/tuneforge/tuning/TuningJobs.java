@@ -17,6 +17,9 @@ import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -49,13 +52,21 @@ public final class TuningJobs implements AutoCloseable {
     private final RecurringTask<Void> reconcile;
     private final SchedulerClient client;
     private final String workerName;
+    private final WorkerRegistry registry;
     private Scheduler scheduler;
+    private ScheduledExecutorService registryBeat;
 
     /**
      * {@code run}: runs the job of a uid and says what next; called on the engine's threads. {@code creating}: the
      * uids of models still being created, whose jobs the recurring reconcile task queues when missing.
      */
     public TuningJobs(Database db, JobSettings settings, Function<String, Next> run, Supplier<List<String>> creating) {
+        this(db, settings, run, creating, ManagementFactory.getRuntimeMXBean().getName());
+    }
+
+    /** As above, holding jobs under {@code workerName} (unique among the processes sharing the database). */
+    public TuningJobs(Database db, JobSettings settings, Function<String, Next> run, Supplier<List<String>> creating,
+                      String workerName) {
         this.db = db;
         this.settings = settings;
         this.task = Tasks.custom(TASK, Void.class)
@@ -69,7 +80,9 @@ public final class TuningJobs implements AutoCloseable {
             clientBuilder.jdbcCustomization(new SqliteJdbcCustomization());
         }
         this.client = clientBuilder.build();
-        this.workerName = ManagementFactory.getRuntimeMXBean().getName();
+        this.workerName = workerName;
+        this.registry = new WorkerRegistry(db, workerName, settings.slots(),
+                settings.heartbeat().multipliedBy(settings.missedHeartbeats()));
     }
 
     private static CompletionHandler<Void> complete(Next next) {
@@ -121,9 +134,23 @@ public final class TuningJobs implements AutoCloseable {
                 .shutdownMaxWait(Duration.ofSeconds(60))
                 .build();
         scheduler.start();
+        registry.forgetLongDead();
+        registry.beat();
+        registryBeat = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "tuning-worker-heartbeat"));
+        long every = settings.heartbeat().toMillis();
+        registryBeat.scheduleWithFixedDelay(this::beat, every, every, TimeUnit.MILLISECONDS);
         LOG.info("tuning worker {} runs up to {} job(s) at once; a dead worker's job is picked by another within {} s "
                 + "and trains again once that worker has loaded its base model and last checkpoint",
                 workerName, settings.slots(), settings.worstCaseDetection().toSeconds());
+    }
+
+    private void beat() {
+        try {
+            registry.beat();
+        } catch (RuntimeException e) {
+            // the database is away: the engine's own heartbeats fail too, and this one resumes with them
+            LOG.debug("worker heartbeat not recorded: {}", e.getMessage());
+        }
     }
 
     /** The name this process holds jobs under (host and process id). */
@@ -135,7 +162,14 @@ public final class TuningJobs implements AutoCloseable {
     @Override
     public void close() {
         if (scheduler != null) {
+            registryBeat.shutdownNow();
             scheduler.stop();
+            try {
+                registry.remove();
+            } catch (RuntimeException e) {
+                LOG.warn("could not remove this worker from tuning_workers (listed as stale until a day old): {}",
+                        e.getMessage());
+            }
         }
     }
 }
