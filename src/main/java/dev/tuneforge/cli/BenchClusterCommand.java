@@ -51,6 +51,9 @@ public final class BenchClusterCommand implements Runnable {
     @Option(names = "--missed-heartbeats", description = "missed heartbeats before a job is dead (default: ${DEFAULT-VALUE})")
     int missedHeartbeats = 6;
 
+    @Option(names = "--overhead-only", description = "measure only the database's cost per job and per step")
+    boolean overheadOnly;
+
     @Option(names = "--step-ms", description = "a SmolLM2 4 x 64 training step on this machine, to compare the "
             + "overheads with (default: ${DEFAULT-VALUE}, measured by `tuneforge bench` on this VM: docs/engine.md)")
     double stepMs = 650;
@@ -73,6 +76,9 @@ public final class BenchClusterCommand implements Runnable {
         ServerConfig config = ServerConfig.defaults(dir, TuneforgeCli.home()).withDatabase(settings).withJobs(jobSettings);
         try (Database db = Database.open(settings, dir); ArtifactStore artifacts = config.artifactStore().open(dir)) {
             overhead(db);
+            if (overheadOnly) {
+                return;
+            }
             try (TuningService api = new TuningService(db, artifacts, config.catalog(), config.lora(), jobSettings)) {
                 api.start(false, false);
                 throughput(api, db, dir, 1);
@@ -106,6 +112,13 @@ public final class BenchClusterCommand implements Runnable {
         long stepNanos = 0;
         long fixedNanos = 0;
         int steps = 20;
+        // the engine: n jobs queued (with their models), then picked, run (doing nothing) and removed by one worker
+        JobSettings settings = new JobSettings(Duration.ofSeconds(5), 6, Duration.ofSeconds(1), 1);
+        TuningJobs engine = new TuningJobs(db, settings, uid -> {
+            ran.countDown();
+            return new TuningJobs.Next.Done();
+        }, List::of);
+        // a job's statements as TuningService makes them: create and queue (one transaction), start, its steps, finish
         for (int i = 0; i < n; i++) {
             String uid = "bench-overhead-" + i + "-" + System.nanoTime();
             uids.add(uid);
@@ -113,9 +126,10 @@ public final class BenchClusterCommand implements Runnable {
                     TunedModelRecord.State.CREATING, now, now, null, null, null, 1, 1, null, null, 0.001, "[]", steps, 0,
                     null, null, null, null, false, null);
             long t0 = System.nanoTime();
-            store.insert(r);
+            store.insert(r, usage -> {
+            }, h -> engine.queueIn(h, uid));
+            store.byUid(uid);
             store.markStarted(uid, now, false);
-            store.truncateSnapshots(uid, 0);
             long t1 = System.nanoTime();
             for (int s = 1; s <= steps; s++) {
                 store.recordStep(uid, new Snapshot(s, 1, 1.0, now), now);
@@ -125,16 +139,7 @@ public final class BenchClusterCommand implements Runnable {
             fixedNanos += (t1 - t0) + (System.nanoTime() - t2);
             stepNanos += t2 - t1;
         }
-        // the engine: n jobs queued, picked, run (doing nothing) and removed by one worker
-        JobSettings settings = new JobSettings(Duration.ofSeconds(5), 6, Duration.ofSeconds(1), 1);
-        TuningJobs engine = new TuningJobs(db, settings, uid -> {
-            ran.countDown();
-            return new TuningJobs.Next.Done();
-        }, List::of);
         long e0 = System.nanoTime();
-        for (String uid : uids) {
-            engine.submit(uid);
-        }
         engine.startWorking(false);
         ran.await(120, TimeUnit.SECONDS);
         long engineNanos = System.nanoTime() - e0;
@@ -144,7 +149,8 @@ public final class BenchClusterCommand implements Runnable {
         }
         double perJob = (fixedNanos + engineNanos) / 1e6 / n;
         double perStep = stepNanos / 1e6 / n / steps;
-        System.out.printf("database overhead: %.2f ms per job (statements %.2f ms, job engine queue+pick+remove %.2f ms) "
+        System.out.printf("database overhead: %.2f ms per job (statements: create+queue, read, start, finish %.2f ms; job engine "
+                        + "start, pick and remove %.2f ms) "
                         + "= %.2f%% of a SmolLM2 4 x 64 step (%.0f ms); %.2f ms per step record = %.2f%% of a step%n",
                 perJob, fixedNanos / 1e6 / n, engineNanos / 1e6 / n, 100 * perJob / stepMs, stepMs, perStep,
                 100 * perStep / stepMs);

@@ -54,6 +54,12 @@ public final class TunedModelStore {
      * over the same database, never both pass a limit that only one of them fits under.
      */
     public boolean insert(TunedModelRecord r, Consumer<ProjectUsage> admission) {
+        return insert(r, admission, h -> {
+        });
+    }
+
+    /** As above, also running {@code alsoInTransaction} (queueing the model's job) in the insert's transaction. */
+    public boolean insert(TunedModelRecord r, Consumer<ProjectUsage> admission, Consumer<Handle> alsoInTransaction) {
         return jdbi.inTransaction(h -> {
             lockAdmission(h, r.project());
             admission.accept(usage(h, r.project()));
@@ -73,6 +79,7 @@ public final class TunedModelStore {
                     .bind("state", r.state().name())
                     .execute();
             PermissionStore.insert(h, r.uid(), Permission.creator(r.project(), r.createTime()));
+            alsoInTransaction.accept(h);
             return true;
         });
     }

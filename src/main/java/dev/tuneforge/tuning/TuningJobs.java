@@ -10,6 +10,7 @@ import com.github.kagkarlsson.scheduler.task.helper.RecurringTask;
 import com.github.kagkarlsson.scheduler.task.schedule.FixedDelay;
 import com.github.kagkarlsson.scheduler.task.helper.Tasks;
 import dev.tuneforge.store.Database;
+import org.jdbi.v3.core.Handle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -102,6 +103,26 @@ public final class TuningJobs implements AutoCloseable {
             if (client.getScheduledExecution(instance).isEmpty()) {
                 throw e;
             }
+        }
+    }
+
+    /**
+     * Queues the job of the new model {@code uid} in the transaction of {@code h} (the one that inserts the model), so
+     * that the model and its job are stored together by one commit: the engine's row as db-scheduler writes it.
+     * {@link #queued()} then tells this process's worker, once the transaction is committed.
+     */
+    public void queueIn(Handle h, String uid) {
+        TaskInstance<Void> instance = task.instance(uid);
+        h.createUpdate("INSERT INTO scheduled_tasks (task_name, task_instance, task_data, execution_time, picked, "
+                        + "version, priority) VALUES (:task, :uid, NULL, :now, :no, 1, :priority)")
+                .bind("task", TASK).bind("uid", uid).bind("now", java.sql.Timestamp.from(Instant.now()))
+                .bind("no", false).bind("priority", instance.getPriority()).execute();
+    }
+
+    /** Has this process's worker (if it works) look for due jobs now, as after {@link #queueIn}. */
+    public void queued() {
+        if (scheduler != null) {
+            scheduler.triggerCheckForDueExecutions();
         }
     }
 

@@ -175,11 +175,12 @@ public final class TuningService implements AutoCloseable {
                 req.temperature(), req.topP(), req.topK(), req.epochCount(), req.batchSize(), req.learningRate(),
                 req.learningRateMultiplier(), lr, examplesJson(req.examples()), totalSteps, 0, null, null, null,
                 null, false, null);
+        // the model and its queued job in one commit
         if (!store.insert(record, usage -> quotas.admitTuningJob(project, trainingTokens, usage.tunedModels(),
-                usage.creating()))) {
+                usage.creating()), h -> jobs.queueIn(h, record.uid()))) {
             throw new ServiceException(ServiceException.Code.ALREADY_EXISTS, "tunedModels/" + id + " already exists");
         }
-        jobs.submit(record.uid());
+        jobs.queued();
         return record;
     }
 
@@ -363,7 +364,10 @@ public final class TuningService implements AutoCloseable {
         }
         // steps recorded after the checkpoint are recomputed (identically) from it
         int resumedAt = trainer.completedSteps();
-        store.truncateSnapshots(uid, resumedAt);
+        if (r.completedSteps() != resumedAt) {
+            // (a fresh start has nothing to drop: no commit for it)
+            store.truncateSnapshots(uid, resumedAt);
+        }
         boolean[] stopRequested = {false};
         trainer.train(step -> {
                     metrics.stepDone(step);
