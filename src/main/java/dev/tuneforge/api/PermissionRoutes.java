@@ -13,9 +13,7 @@ import dev.tuneforge.tuning.TunedModelIds;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.List;
 
 /**
@@ -161,27 +159,16 @@ final class PermissionRoutes {
         }
 
         static String encode(String modelId, Permission last) {
-            String plain = String.join("\n", VERSION, modelId, last.createTime(), last.id());
-            return Base64.getUrlEncoder().withoutPadding().encodeToString(plain.getBytes(StandardCharsets.UTF_8));
+            return PageTokenText.encode(VERSION, modelId, last.createTime(), last.id());
         }
 
         static PermissionStore.ListPosition parse(String token, String modelId) {
             if (token == null) {
                 return null;
             }
-            String[] parts;
-            try {
-                parts = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8).split("\n", -1);
-            } catch (IllegalArgumentException e) {
-                throw notIssued();
-            }
-            if (parts.length != 4 || !parts[0].equals(VERSION) || !parts[1].equals(modelId)
-                    || !parts[3].matches("[a-z0-9]{1,40}")) {
-                throw notIssued();
-            }
-            try {
-                Instant.parse(parts[2]);
-            } catch (java.time.format.DateTimeParseException e) {
+            String[] parts = PageTokenText.decode(token);
+            if (parts == null || parts.length != 4 || !parts[0].equals(VERSION) || !parts[1].equals(modelId)
+                    || !parts[3].matches("[a-z0-9]{1,40}") || !PageTokenText.isInstant(parts[2])) {
                 throw notIssued();
             }
             return new PermissionStore.ListPosition(parts[2], parts[3]);

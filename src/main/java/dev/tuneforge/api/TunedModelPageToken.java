@@ -6,9 +6,6 @@ import dev.tuneforge.tuning.InvalidRequestException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Instant;
-import java.time.format.DateTimeParseException;
-import java.util.Base64;
 import java.util.HexFormat;
 import java.util.regex.Pattern;
 
@@ -24,8 +21,7 @@ record TunedModelPageToken(String createTime, String id, String uid, String filt
     private static final Pattern ID = Pattern.compile("[a-z]([a-z0-9-]{0,78}[a-z0-9])?");
 
     String encode() {
-        String plain = String.join("\n", VERSION, createTime, id, uid, filterKey(filter));
-        return Base64.getUrlEncoder().withoutPadding().encodeToString(plain.getBytes(StandardCharsets.UTF_8));
+        return PageTokenText.encode(VERSION, createTime, id, uid, filterKey(filter));
     }
 
     TunedModelStore.ListPosition position() {
@@ -37,19 +33,9 @@ record TunedModelPageToken(String createTime, String id, String uid, String filt
         if (token == null) {
             return null;
         }
-        String[] parts;
-        try {
-            parts = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8).split("\n", -1);
-        } catch (IllegalArgumentException e) {
-            throw notIssued();
-        }
-        if (parts.length != 5 || !parts[0].equals(VERSION) || !ID.matcher(parts[2]).matches()
-                || !UID.matcher(parts[3]).matches()) {
-            throw notIssued();
-        }
-        try {
-            Instant.parse(parts[1]);
-        } catch (DateTimeParseException e) {
+        String[] parts = PageTokenText.decode(token);
+        if (parts == null || parts.length != 5 || !parts[0].equals(VERSION) || !ID.matcher(parts[2]).matches()
+                || !UID.matcher(parts[3]).matches() || !PageTokenText.isInstant(parts[1])) {
             throw notIssued();
         }
         if (!parts[4].equals(filterKey(filter))) {
