@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * {@code GET /metrics} in Prometheus's text format, and what only the HTTP layer sees: every request Javalin
@@ -19,12 +20,16 @@ final class MetricsEndpoint {
     private static final String STARTED = "metricsStarted";
     private static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
     private final PrometheusMeterRegistry registry;
+    private final TunedModelStore store;
+    /** The job counts of the scrape in progress: one query for all the states' gauges; empty (NaN) if it failed. */
+    private volatile Map<String, Long> jobCounts = Map.of();
 
     MetricsEndpoint(PrometheusMeterRegistry registry, TunedModelStore store) {
         this.registry = registry;
-        // a gauge holds its object weakly: the store must be one the server keeps (the tuning service's)
+        this.store = store;
+        // a gauge holds its object weakly: this endpoint, which the server keeps
         for (String state : new String[]{"queued", "running", "active", "failed"}) {
-            Gauge.builder("tuneforge.tuning.jobs", store, s -> s.jobCounts().get(state))
+            Gauge.builder("tuneforge.tuning.jobs", this, e -> e.jobCount(state))
                     .tag("state", state).description("tuning jobs (tuned models) in the database by state")
                     .register(registry);
         }
@@ -33,7 +38,21 @@ final class MetricsEndpoint {
     void register(Javalin app) {
         app.before(ctx -> ctx.attribute(STARTED, System.nanoTime()));
         app.after(this::record);
-        app.get("/metrics", ctx -> ctx.contentType(CONTENT_TYPE).result(registry.scrape()));
+        app.get("/metrics", ctx -> ctx.contentType(CONTENT_TYPE).result(scrape()));
+    }
+
+    private synchronized String scrape() {
+        try {
+            jobCounts = store.jobCounts();
+        } catch (RuntimeException e) {
+            jobCounts = Map.of();
+        }
+        return registry.scrape();
+    }
+
+    private double jobCount(String state) {
+        Long n = jobCounts.get(state);
+        return n == null ? Double.NaN : n;
     }
 
     private void record(Context ctx) {
