@@ -85,12 +85,7 @@ public final class TuningService implements AutoCloseable {
 
     public TuningService(Database db, ArtifactStore artifacts, BaseModelCatalog catalog, LoraSettings lora,
                          JobSettings jobSettings) {
-        this(db, artifacts, catalog, lora, jobSettings, StorageRetry.defaults());
-    }
-
-    public TuningService(Database db, ArtifactStore artifacts, BaseModelCatalog catalog, LoraSettings lora,
-                         JobSettings jobSettings, StorageRetry retry) {
-        this(db, artifacts, catalog, lora, jobSettings, retry, new AdapterCache(AdapterCache.DEFAULT_SIZE),
+        this(db, artifacts, catalog, lora, jobSettings, StorageRetry.defaults(), new AdapterCache(AdapterCache.DEFAULT_SIZE),
                 TuningMetrics.none(), new Quotas(QuotaSettings.defaults()));
     }
 
