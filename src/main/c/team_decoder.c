@@ -44,7 +44,7 @@ int64_t tuneforge_offset_of(const char *name, const char *member) {
     FIELD(tf_layer_t, qkv_bias); FIELD(tf_layer_t, o_bias); FIELD(tf_layer_t, gate_up_bias);
     FIELD(tf_layer_t, down_bias); FIELD(tf_layer_t, window); FIELD(tf_layer_t, rope);
     FIELD(tf_model_t, hidden); FIELD(tf_model_t, heads); FIELD(tf_model_t, kv_heads); FIELD(tf_model_t, head_dim);
-    FIELD(tf_model_t, inter); FIELD(tf_model_t, layers); FIELD(tf_model_t, vocab); FIELD(tf_model_t, bf16);
+    FIELD(tf_model_t, inter); FIELD(tf_model_t, layers); FIELD(tf_model_t, vocab); FIELD(tf_model_t, dtype);
     FIELD(tf_model_t, threads); FIELD(tf_model_t, activation); FIELD(tf_model_t, eps);
     FIELD(tf_model_t, attention_scale); FIELD(tf_model_t, ropes); FIELD(tf_model_t, lm_head);
     FIELD(tf_model_t, final_norm); FIELD(tf_model_t, layer);
@@ -349,7 +349,7 @@ static inline exchange_slot_t *exchange_slot(int t) {
 static void product(const tf_model_t *model, const tf_adapter_layer_t *adapter_layer, int group, const int *member_projections,
                     const int *member_offsets, int members, const void *w, const float *bias, int rows_count,
                     int cols, const float *x, float *y, scratch_t *s, int t, int threads) {
-    int bf16 = model->bf16;
+    int bf16 = model->dtype == TF_BF16;
     const float *stacked = adapter_layer ? adapter_layer->groups[group].stacked : NULL;
     int low_rank_rows = stacked ? (int) adapter_layer->groups[group].rows : 0;
     if (stacked) {
@@ -507,7 +507,7 @@ static void token(int t) {
     const int threads = team.threads;
     const int hidden = m->hidden, heads = m->heads, kv_heads = m->kv_heads;
     const int head_dim = m->head_dim, inter = m->inter, layers = m->layers;
-    const int vocab = m->vocab, bf16 = m->bf16;
+    const int vocab = m->vocab, bf16 = m->dtype == TF_BF16;
     const double eps = m->eps;
     const int q_dim = heads * head_dim, kv_dim = kv_heads * head_dim, qkv_rows = q_dim + 2 * kv_dim;
     const int group = heads / kv_heads, half = head_dim / 2;

@@ -12,7 +12,10 @@
 /* Architecture.Activation */
 enum { TF_SILU = 0, TF_GELU_TANH = 1 };
 
-/* One decoder layer. Matrices are row-major [rows, cols] in the model's dtype (bf16 or float32); norms and biases
+/* tf_model_t.dtype: how the projection and head matrices are stored (WeightDtype on the Java side) */
+enum { TF_F32 = 0, TF_BF16 = 1, TF_Q8_0 = 2 };
+
+/* One decoder layer. Matrices are row-major [rows, cols] in the model's dtype (tf_model_t.dtype); norms and biases
  * float32. Norm weights are stored as the multiplier (Gemma's 1 + w already added). */
 typedef struct {
     const void *qkv, *o, *gate_up, *down;
@@ -25,7 +28,7 @@ typedef struct {
 } tf_layer_t;
 
 typedef struct {
-    int32_t hidden, heads, kv_heads, head_dim, inter, layers, vocab, bf16, threads, activation;
+    int32_t hidden, heads, kv_heads, head_dim, inter, layers, vocab, dtype, threads, activation;
     double eps;
     float attention_scale;
     int32_t ropes;

@@ -18,6 +18,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * compiled C.
  */
 final class TeamLayouts {
+    /** tf_model_t.dtype values (TF_F32, TF_BF16, TF_Q8_0 in team_decoder.h) */
+    static final int DTYPE_F32 = 0;
+    static final int DTYPE_BF16 = 1;
+    static final int DTYPE_Q8_0 = 2;
+
     static final StructLayout LAYER = MemoryLayout.structLayout(
             ADDRESS.withName("qkv"), ADDRESS.withName("o"), ADDRESS.withName("gate_up"), ADDRESS.withName("down"),
             ADDRESS.withName("input_norm"), ADDRESS.withName("mlp_norm"), ADDRESS.withName("attention_output_norm"),
@@ -28,7 +33,7 @@ final class TeamLayouts {
     static final StructLayout MODEL = MemoryLayout.structLayout(
             JAVA_INT.withName("hidden"), JAVA_INT.withName("heads"), JAVA_INT.withName("kv_heads"),
             JAVA_INT.withName("head_dim"), JAVA_INT.withName("inter"), JAVA_INT.withName("layers"),
-            JAVA_INT.withName("vocab"), JAVA_INT.withName("bf16"), JAVA_INT.withName("threads"),
+            JAVA_INT.withName("vocab"), JAVA_INT.withName("dtype"), JAVA_INT.withName("threads"),
             JAVA_INT.withName("activation"), JAVA_DOUBLE.withName("eps"), JAVA_FLOAT.withName("attention_scale"),
             JAVA_INT.withName("ropes"), ADDRESS.withName("lm_head"), ADDRESS.withName("final_norm"),
             ADDRESS.withName("layer")).withName("tf_model_t");
