@@ -24,6 +24,7 @@
 #include <stddef.h>
 
 #include "team_decoder.h"
+#include "team_internal.h"
 
 void tuneforge_bf16_row_quads_by_halves(const uint16_t *w, int32_t cols, const float *regrouped, const float *x,
                                         float *y, int32_t from, int32_t to, const int32_t offsets[3]);
@@ -32,8 +33,6 @@ void tuneforge_f32_row_pairs(const float *w, int32_t cols, const float *x, float
 void tuneforge_even_odd(const float *x, int32_t cols, float *regrouped);
 void tuneforge_bf16_row_pairs_by_halves(const uint16_t *w, int32_t cols, const float *regrouped, const float *x,
                                         float *y, int32_t from, int32_t to, int32_t offset);
-
-enum { GROUPS = 4, MAX_THREADS = 64 };
 
 #define FIELD(type, field) if (strcmp(name, #type) == 0 && strcmp(member, #field) == 0) return offsetof(type, field)
 
@@ -51,6 +50,9 @@ int64_t tuneforge_offset_of(const char *name, const char *member) {
     FIELD(tf_adapter_layer_t, groups); FIELD(tf_adapter_layer_t, projections);
     FIELD(tf_cache_layer_t, keys); FIELD(tf_cache_layer_t, values);
     FIELD(tf_cache_t, capacity); FIELD(tf_cache_t, bf16); FIELD(tf_cache_t, layer);
+    FIELD(tf_batch_row_t, adapter); FIELD(tf_batch_row_t, pages); FIELD(tf_batch_row_t, cos);
+    FIELD(tf_batch_row_t, sin); FIELD(tf_batch_row_t, hidden_in); FIELD(tf_batch_row_t, normed_out);
+    FIELD(tf_batch_row_t, logits); FIELD(tf_batch_row_t, position);
     return -1;
 }
 
@@ -60,6 +62,7 @@ int64_t tuneforge_size_of(const char *name) {
     if (strcmp(name, "tf_adapter_layer_t") == 0) return sizeof(tf_adapter_layer_t);
     if (strcmp(name, "tf_cache_layer_t") == 0) return sizeof(tf_cache_layer_t);
     if (strcmp(name, "tf_cache_t") == 0) return sizeof(tf_cache_t);
+    if (strcmp(name, "tf_batch_row_t") == 0) return sizeof(tf_batch_row_t);
     return -1;
 }
 
@@ -93,6 +96,7 @@ static struct {
     _Alignas(64) atomic_int generation;
     _Alignas(64) atomic_int sleepers;
     _Alignas(64) job_t job;
+    void (*run)(int t); /* the job's function: token, or team_batch.c's step */
     /* each thread's count of barriers reached, on a line of its own */
     struct { _Alignas(64) atomic_int count; } arrivals[MAX_THREADS];
     int threads;
@@ -107,10 +111,6 @@ static struct {
     scratch_t scratch[MAX_THREADS];
 } team;
 
-/* n rounded up to whole 64-byte lines of floats */
-static inline int up16(int64_t n) {
-    return (int) ((n + 15) & ~(int64_t) 15);
-}
 
 
 /*
@@ -129,93 +129,7 @@ static void barrier(int t, int threads) {
     }
 }
 
-static inline float bf16_to_float(uint16_t v) {
-    union { uint32_t u; float f; } bits = { (uint32_t) v << 16 };
-    return bits.f;
-}
 
-/* Round to nearest, ties to even, NaN kept quiet: as BFloat16.round and libtorch. */
-static inline uint16_t float_to_bf16(float f) {
-    union { float f; uint32_t u; } bits = { f };
-    if ((bits.u & 0x7fffffffu) > 0x7f800000u) {
-        return (uint16_t) ((bits.u >> 16) | 0x40);
-    }
-    return (uint16_t) ((bits.u + 0x7fffu + ((bits.u >> 16) & 1u)) >> 16);
-}
-
-static float dot(const float *a, const float *b, int n) {
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0;
-    int i = 0;
-    for (; i + 32 <= n; i += 32) {
-        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
-    }
-    float s = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-    for (; i < n; i++) {
-        s += a[i] * b[i];
-    }
-    return s;
-}
-
-/* y[r] = A[r] . x for the rows of a group's stacked A (float32): four rows at a time, for more loads in flight */
-static void low_rank_rows_times_x(const float *a, int rows_count, int cols, const float *x, float *y) {
-    int r = 0;
-    int vec = cols - cols % 16;
-    for (; r + 4 <= rows_count; r += 4) {
-        const float *a0 = a + (int64_t) r * cols, *a1 = a0 + cols, *a2 = a1 + cols, *a3 = a2 + cols;
-        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-        int c = 0;
-        for (; c < vec; c += 16) {
-            __m512 xv = _mm512_loadu_ps(x + c);
-            s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a0 + c), xv, s0);
-            s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a1 + c), xv, s1);
-            s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a2 + c), xv, s2);
-            s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a3 + c), xv, s3);
-        }
-        float t0 = _mm512_reduce_add_ps(s0), t1 = _mm512_reduce_add_ps(s1);
-        float t2 = _mm512_reduce_add_ps(s2), t3 = _mm512_reduce_add_ps(s3);
-        for (; c < cols; c++) {
-            t0 += a0[c] * x[c];
-            t1 += a1[c] * x[c];
-            t2 += a2[c] * x[c];
-            t3 += a3[c] * x[c];
-        }
-        y[r] = t0;
-        y[r + 1] = t1;
-        y[r + 2] = t2;
-        y[r + 3] = t3;
-    }
-    for (; r < rows_count; r++) {
-        y[r] = dot(a + (int64_t) r * cols, x, cols);
-    }
-}
-
-/* a mask of the first min(left, 16) lanes: the whole vector, or the tail of an array */
-static inline __mmask16 first_lanes(int left) {
-    return left >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << left) - 1);
-}
-
-/*
- * e^x for 16 lanes, within one float step where it is a normal float (NativeExpTest): x = n ln 2 + r with
- * |r| <= ln 2 / 2 (ln 2 in two parts, as Cephes' expf), e^r by Cephes' polynomial, then scaled by 2^n (scalef also
- * gives 0 and infinity at the ends).
- */
-static inline __m512 exp16(__m512 x) {
-    /* the bounds first: min and max return their second operand when one is NaN, so a NaN stays NaN */
-    x = _mm512_max_ps(_mm512_set1_ps(-104.0f), _mm512_min_ps(_mm512_set1_ps(88.8f), x));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(p, n);
-}
 
 /* out = e^in for n floats with exp16: the team's exponential, for tests */
 void tuneforge_vector_exp(const float *in, float *out, int32_t n) {
@@ -225,51 +139,6 @@ void tuneforge_vector_exp(const float *in, float *out, int32_t n) {
     }
 }
 
-/* activation = silu(gate) * up, sixteen at a time */
-static void swiglu(const float *gate, const float *up, int n, float *out) {
-    for (int i = 0; i < n; i += 16) {
-        __mmask16 k = first_lanes(n - i);
-        __m512 g = _mm512_maskz_loadu_ps(k, gate + i);
-        __m512 silu = _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), exp16(_mm512_sub_ps(_mm512_setzero_ps(), g))));
-        _mm512_mask_storeu_ps(out + i, k, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(k, up + i)));
-    }
-}
-
-/*
- * activation = gelu_tanh(gate) * up: 0.5 g (1 + tanh(u)) = g / (1 + e^(-2u)), u = sqrt(2 / pi) (g + 0.044715 g^3)
- */
-static void geglu(const float *gate, const float *up, int n, float *out) {
-    for (int i = 0; i < n; i += 16) {
-        __mmask16 k = first_lanes(n - i);
-        __m512 g = _mm512_maskz_loadu_ps(k, gate + i);
-        __m512 cube = _mm512_mul_ps(_mm512_mul_ps(g, g), g);
-        __m512 u2 = _mm512_mul_ps(_mm512_set1_ps(-2.0f * 0.7978845608028654f),
-                                  _mm512_fmadd_ps(cube, _mm512_set1_ps(0.044715f), g));
-        __m512 gelu = _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), exp16(u2)));
-        _mm512_mask_storeu_ps(out + i, k, _mm512_mul_ps(gelu, _mm512_maskz_loadu_ps(k, up + i)));
-    }
-}
-
-/* x[i] = e^(x[i] - max); returns their sum */
-static float exp_minus(float *x, int n, float max) {
-    __m512 sum = _mm512_setzero_ps();
-    for (int i = 0; i < n; i += 16) {
-        __mmask16 k = first_lanes(n - i);
-        __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), _mm512_set1_ps(max)));
-        e = _mm512_maskz_mov_ps(k, e);
-        _mm512_mask_storeu_ps(x + i, k, e);
-        sum = _mm512_add_ps(sum, e);
-    }
-    return _mm512_reduce_add_ps(sum);
-}
-
-static void rms_norm(const float *x, const float *weight, double eps, int n, float *out) {
-    float mean_square = dot(x, x, n) / n;
-    float inv = (float) (1.0 / sqrt((double) mean_square + eps)); /* as VectorMath.rmsNorm: eps in double */
-    for (int i = 0; i < n; i++) {
-        out[i] = x[i] * inv * weight[i];
-    }
-}
 
 /*
  * Rows [from, to) of y = W x in pairs (row r with row r + half), as WeightMatrix does; bf16 rows against x regrouped
@@ -412,94 +281,6 @@ static void product(const tf_model_t *model, const tf_adapter_layer_t *adapter_l
     }
 }
 
-static void rotate(float *x, const float *cos, const float *sin, int half) {
-    for (int i = 0; i < half; i++) {
-        float x1 = x[i], x2 = x[half + i];
-        x[i] = x1 * cos[i] - x2 * sin[i];
-        x[half + i] = x2 * cos[i] + x1 * sin[i];
-    }
-}
-
-enum { QUERIES_AT_ONCE = 4 };
-
-/* a key or value row: float32 (the current position's, or a float32 cache's) or bf16 */
-typedef struct {
-    const void *at;
-    int bf16;
-} kv_row_t;
-
-static inline kv_row_t current_row(const float *row) {
-    return (kv_row_t) { row, 0 };
-}
-
-static inline kv_row_t cached_row(const void *base, int bf16, int64_t index) {
-    return (kv_row_t) { bf16 ? (const void *) ((const uint16_t *) base + index)
-                             : (const void *) ((const float *) base + index), bf16 };
-}
-
-static inline __m512 row16(kv_row_t row, int d) {
-    if (row.bf16) {
-        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(
-                _mm256_loadu_si256((const __m256i *) ((const uint16_t *) row.at + d))), 16));
-    }
-    return _mm512_loadu_ps((const float *) row.at + d);
-}
-
-static inline float row1(kv_row_t row, int d) {
-    return row.bf16 ? bf16_to_float(((const uint16_t *) row.at)[d]) : ((const float *) row.at)[d];
-}
-
-/* dots[i] = key . q[i] for the QUERIES_AT_ONCE queries (rows of q; unused ones zero) */
-static void query_dots(kv_row_t key, const float *q, int head_dim, float dots[QUERIES_AT_ONCE]) {
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-    int d = 0;
-    for (; d + 16 <= head_dim; d += 16) {
-        __m512 k = row16(key, d);
-        s0 = _mm512_fmadd_ps(k, _mm512_loadu_ps(q + d), s0);
-        s1 = _mm512_fmadd_ps(k, _mm512_loadu_ps(q + head_dim + d), s1);
-        s2 = _mm512_fmadd_ps(k, _mm512_loadu_ps(q + 2 * head_dim + d), s2);
-        s3 = _mm512_fmadd_ps(k, _mm512_loadu_ps(q + 3 * head_dim + d), s3);
-    }
-    dots[0] = _mm512_reduce_add_ps(s0);
-    dots[1] = _mm512_reduce_add_ps(s1);
-    dots[2] = _mm512_reduce_add_ps(s2);
-    dots[3] = _mm512_reduce_add_ps(s3);
-    for (; d < head_dim; d++) {
-        float k = row1(key, d);
-        for (int i = 0; i < QUERIES_AT_ONCE; i++) {
-            dots[i] += k * q[i * head_dim + d];
-        }
-    }
-}
-
-/* out[i] += weights[i * stride] * value for the first `queries` rows of out */
-static void add_weighted(kv_row_t value, const float *weights, int stride, int queries, int head_dim, float *out) {
-    int d = 0;
-    for (; d + 16 <= head_dim; d += 16) {
-        __m512 v = row16(value, d);
-        for (int i = 0; i < queries; i++) {
-            float *o = out + i * head_dim + d;
-            _mm512_storeu_ps(o, _mm512_fmadd_ps(v, _mm512_set1_ps(weights[i * stride]), _mm512_loadu_ps(o)));
-        }
-    }
-    for (; d < head_dim; d++) {
-        float v = row1(value, d);
-        for (int i = 0; i < queries; i++) {
-            out[i * head_dim + d] += weights[i * stride] * v;
-        }
-    }
-}
-
-/* hidden += y, or hidden += norm(y) where the architecture normalises the block's output (scratch: hidden floats) */
-static void add_residual(float *hidden, const float *y, const float *output_norm, double eps, int n, float *scratch) {
-    if (output_norm) {
-        rms_norm(y, output_norm, eps, n, scratch);
-        y = scratch;
-    }
-    for (int i = 0; i < n; i++) {
-        hidden[i] += y[i];
-    }
-}
 
 static void token(int t) {
     const job_t *job = &team.job;
@@ -691,7 +472,7 @@ static void *worker(void *arg) {
             }
         }
         seen = g;
-        token(t);
+        team.run(t);
     }
     return NULL;
 }
@@ -738,6 +519,46 @@ static int grow(scratch_t *s, const tf_model_t *m, int positions, int low_rank_r
     return 0;
 }
 
+void tf_team_barrier(int t, int threads) {
+    barrier(t, threads);
+}
+
+int tf_team_enter(int wanted) {
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&team.busy, &expected, 1)) {
+        return 0;
+    }
+    if (team.started == 0) {
+        team.threads = wanted < 1 ? 1 : wanted > MAX_THREADS ? MAX_THREADS : wanted;
+    }
+    /* fixed once the workers run */
+    team.start_generation = atomic_load(&team.generation);
+    while (team.started < team.threads - 1) {
+        pthread_t thread;
+        if (pthread_create(&thread, NULL, worker, (void *) (intptr_t) (team.started + 1)) != 0) {
+            /* run with the threads that did start */
+            team.threads = team.started + 1;
+            break;
+        }
+        pthread_detach(thread);
+        team.started++;
+    }
+    return team.threads;
+}
+
+void tf_team_run(void (*job)(int t)) {
+    team.run = job;
+    atomic_fetch_add_explicit(&team.generation, 1, memory_order_release);
+    if (atomic_load(&team.sleepers) > 0) {
+        futex(&team.generation, FUTEX_WAKE_PRIVATE, MAX_THREADS);
+    }
+    job(0);
+}
+
+void tf_team_leave(void) {
+    atomic_store(&team.busy, 0);
+}
+
 /*
  * Decodes one token; returns 0, or 1 when the team is busy with another sequence's token (the caller then decodes
  * this one itself), or -1 when scratch memory could not be allocated.
@@ -745,22 +566,11 @@ static int grow(scratch_t *s, const tf_model_t *m, int positions, int low_rank_r
 int32_t tuneforge_team_decode(const tf_model_t *model, const tf_adapter_layer_t *adapter, const tf_cache_t *cache,
                               int32_t position, const float *cos, const float *sin, const float *hidden_in,
                               float *normed_out, float *logits) {
-    int expected = 0;
-    if (!atomic_compare_exchange_strong(&team.busy, &expected, 1)) {
+    int threads = tf_team_enter(model->threads);
+    if (threads == 0) {
         return 1;
     }
-    int threads = model->threads;
-    if (threads < 1) {
-        threads = 1;
-    }
-    if (threads > MAX_THREADS) {
-        threads = MAX_THREADS;
-    }
     int failed = 0;
-    if (team.started == 0) {
-        team.threads = threads;
-    }
-    threads = team.threads; /* fixed once the workers run */
     int low_rank_rows = most_low_rank_rows(model, adapter);
     for (int t = 0; t < threads && !failed; t++) {
         failed = grow(&team.scratch[t], model, position + 1, low_rank_rows);
@@ -779,10 +589,7 @@ int32_t tuneforge_team_decode(const tf_model_t *model, const tf_adapter_layer_t 
             failed = -1;
         }
     }
-    /*
-     * the exchange slots of A x parts: a sequence number and a thread's rows, whole lines per thread; each holds a
-     * whole group's rows, so that a team left with fewer threads (a worker that did not start, below) still fits
-     */
+    /* the exchange slots of A x parts: a sequence number and a thread's rows, whole lines per thread */
     size_t stride = (sizeof(exchange_slot_t) + sizeof(float) * (size_t) low_rank_rows + 63) & ~(size_t) 63;
     if (!failed && stride * threads > team.exchange_bytes) {
         char *block = aligned_alloc(64, stride * threads);
@@ -799,27 +606,12 @@ int32_t tuneforge_team_decode(const tf_model_t *model, const tf_adapter_layer_t 
             failed = -1;
         }
     }
-    team.start_generation = atomic_load(&team.generation);
-    while (!failed && team.started < threads - 1) {
-        pthread_t thread;
-        if (pthread_create(&thread, NULL, worker, (void *) (intptr_t) (team.started + 1)) != 0) {
-            /* run with the threads that did start */
-            team.threads = threads = team.started + 1;
-            break;
-        }
-        pthread_detach(thread);
-        team.started++;
-    }
     if (failed) {
-        atomic_store(&team.busy, 0);
+        tf_team_leave();
         return -1;
     }
     team.job = (job_t) { model, adapter, cache, position, cos, sin, hidden_in, normed_out, logits };
-    atomic_fetch_add_explicit(&team.generation, 1, memory_order_release);
-    if (atomic_load(&team.sleepers) > 0) {
-        futex(&team.generation, FUTEX_WAKE_PRIVATE, MAX_THREADS);
-    }
-    token(0);
-    atomic_store(&team.busy, 0);
+    tf_team_run(token);
+    tf_team_leave();
     return 0;
 }

@@ -68,4 +68,32 @@ int32_t tuneforge_team_decode(const tf_model_t *model, const tf_adapter_layer_t 
                               int32_t position, const float *cos, const float *sin, const float *hidden_in,
                               float *normed_out, float *logits);
 
+/*
+ * One row of a batched step (tuneforge_team_decode_batch): one token of one sequence at that sequence's position.
+ * pages: the sequence's KV cache pages in position order; a page holds page_positions positions of every layer's keys
+ * and values: per layer, keys [kv_heads, page_positions, head_dim] then values the same, in bf16 or float32.
+ */
+typedef struct {
+    const tf_adapter_layer_t *adapter; /* per layer, or NULL: the base model */
+    void *const *pages;
+    const float *cos, *sin;            /* model->ropes rows of head_dim / 2, at this row's position */
+    const float *hidden_in;            /* the scaled embedding [hidden] */
+    float *normed_out;                 /* the final norm's output [hidden], or NULL */
+    float *logits;                     /* [vocab], or NULL: the head is skipped for this row */
+    int64_t position;
+} tf_batch_row_t;
+
+/*
+ * Decodes n rows in one pass over the weights (team_batch.c): each row's keys and values are stored at its position
+ * and it attends to its sequence's positions up to its own, so a run of rows of one sequence is a causal prompt chunk.
+ * A row's results do not depend on the other rows of the step. Returns 0; 1 when the team is busy with another job;
+ * -1 when scratch memory could not be allocated; -2 for a weight dtype it cannot multiply.
+ */
+int32_t tuneforge_team_decode_batch(const tf_model_t *model, const tf_batch_row_t *rows, int32_t n,
+                                    int32_t page_positions, int32_t bf16_cache);
+
+/* KV pages straight from the system (mmap), given back whole (munmap): NULL where none could be mapped. */
+void *tuneforge_pages_map(int64_t bytes);
+void tuneforge_pages_unmap(void *pages, int64_t bytes);
+
 #endif

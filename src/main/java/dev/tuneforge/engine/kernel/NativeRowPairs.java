@@ -39,6 +39,10 @@ final class NativeRowPairs {
     private static final MethodHandle F32;
     /** {@code tuneforge_team_decode} of the same library ({@link NativeTeam}). */
     static final MethodHandle TEAM;
+    /** {@code tuneforge_team_decode_batch}, {@code tuneforge_pages_map} and {@code _unmap} ({@link NativeTeam}). */
+    static final MethodHandle BATCH;
+    static final MethodHandle PAGES_MAP;
+    static final MethodHandle PAGES_UNMAP;
     static final MethodHandle VECTOR_EXP;
     /** {@code tuneforge_offset_of} and {@code tuneforge_size_of}: the C side of the structs' contract. */
     static final MethodHandle OFFSET_OF;
@@ -50,6 +54,9 @@ final class NativeRowPairs {
         MethodHandle evenOdd = null;
         MethodHandle f32 = null;
         MethodHandle team = null;
+        MethodHandle batch = null;
+        MethodHandle pagesMap = null;
+        MethodHandle pagesUnmap = null;
         MethodHandle vectorExp = null;
         MethodHandle offsetOf = null;
         MethodHandle sizeOf = null;
@@ -81,6 +88,12 @@ final class NativeRowPairs {
                         F32_SIGNATURE, critical);
                 team = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_team_decode").orElseThrow(),
                         NativeTeam.SIGNATURE);
+                batch = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_team_decode_batch").orElseThrow(),
+                        NativeTeam.BATCH_SIGNATURE);
+                pagesMap = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_pages_map").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+                pagesUnmap = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_pages_unmap").orElseThrow(),
+                        FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
                 vectorExp = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_vector_exp").orElseThrow(),
                         FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT),
                         critical);
@@ -92,6 +105,9 @@ final class NativeRowPairs {
                 evenOdd = null;
                 f32 = null;
                 team = null;
+                batch = null;
+                pagesMap = null;
+                pagesUnmap = null;
                 vectorExp = null;
                 offsetOf = null;
                 sizeOf = null;
@@ -102,6 +118,9 @@ final class NativeRowPairs {
         EVEN_ODD = evenOdd;
         F32 = f32;
         TEAM = team;
+        BATCH = batch;
+        PAGES_MAP = pagesMap;
+        PAGES_UNMAP = pagesUnmap;
         VECTOR_EXP = vectorExp;
         OFFSET_OF = offsetOf;
         SIZE_OF = sizeOf;

@@ -19,6 +19,8 @@ public final class NativeTeam {
     static final FunctionDescriptor SIGNATURE = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
             ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
             ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
+    static final FunctionDescriptor BATCH_SIGNATURE = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+            ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT);
     /** The call's outcomes. */
     public static final int DONE = 0;
     public static final int BUSY = 1;
@@ -86,5 +88,35 @@ public final class NativeTeam {
             throw new OutOfMemoryError("the team decoder could not allocate its scratch memory");
         }
         return result;
+    }
+
+    /**
+     * Decodes a batch of rows ({@code tf_batch_row_t}, see team_batch.c): {@link #DONE}, or {@link #BUSY} when the team
+     * is running another job. A dtype the batched products do not multiply is refused.
+     */
+    public static int decodeBatch(MemorySegment model, MemorySegment rows, int n, int pagePositions, boolean bf16Cache) {
+        int result = NativeCalls.unchecked(() -> (int) NativeRowPairs.BATCH.invokeExact(model, rows, n, pagePositions,
+                bf16Cache ? 1 : 0));
+        if (result == -1) {
+            throw new OutOfMemoryError("the batched team decoder could not allocate its scratch memory");
+        }
+        if (result == -2) {
+            throw new IllegalStateException("the batched team decoder has no product for this weight dtype");
+        }
+        return result;
+    }
+
+    /** Bytes mapped straight from the system for KV pages, at a page-aligned address; 0 where none could be. */
+    public static long mapPages(long bytes) {
+        MemorySegment pages = NativeCalls.unchecked(() -> (MemorySegment) NativeRowPairs.PAGES_MAP.invokeExact(bytes));
+        return pages.address();
+    }
+
+    /** Gives pages mapped by {@link #mapPages} back to the system. */
+    public static void unmapPages(long address, long bytes) {
+        NativeCalls.unchecked(() -> {
+            NativeRowPairs.PAGES_UNMAP.invokeExact(MemorySegment.ofAddress(address), bytes);
+            return null;
+        });
     }
 }

@@ -416,6 +416,19 @@ public final class LlamaModel {
         }
     }
 
+    /**
+     * A new native batched decoder over these weights ({@link TeamBatchDecoder}), or null where it cannot run: the
+     * native team is unavailable ({@link TeamBatchDecoder#unavailableReason()}) or the weights are neither float32 nor
+     * bfloat16.
+     */
+    public BatchDecoder batchDecoder() {
+        boolean bf16 = dtype.value == ScalarType.BFloat16.value;
+        if (!bf16 && dtype.value != ScalarType.Float.value) {
+            return null;
+        }
+        return TeamBatchDecoder.create(decoderWeights(bf16));
+    }
+
     private static SingleTokenDecoder newDecoder(DecoderWeights weights) {
         return new LlamaDecoder(weights);
     }

@@ -50,8 +50,13 @@ final class TeamLayouts {
     static final StructLayout CACHE = MemoryLayout.structLayout(JAVA_LONG.withName("capacity"),
             JAVA_LONG.withName("bf16"), ADDRESS.withName("layer")).withName("tf_cache_t");
 
+    static final StructLayout BATCH_ROW = MemoryLayout.structLayout(ADDRESS.withName("adapter"),
+            ADDRESS.withName("pages"), ADDRESS.withName("cos"), ADDRESS.withName("sin"), ADDRESS.withName("hidden_in"),
+            ADDRESS.withName("normed_out"), ADDRESS.withName("logits"), JAVA_LONG.withName("position"))
+            .withName("tf_batch_row_t");
+
     /** Every struct of the contract. */
-    static final List<StructLayout> ALL = List.of(LAYER, MODEL, ADAPTER_LAYER, CACHE_LAYER, CACHE);
+    static final List<StructLayout> ALL = List.of(LAYER, MODEL, ADAPTER_LAYER, CACHE_LAYER, CACHE, BATCH_ROW);
 
     private TeamLayouts() {
     }

@@ -1,0 +1,633 @@
+/*
+ * The batched team decoder: a step of n rows (each one token of one sequence at that sequence's next position, rows of
+ * many sequences and adapters mixed) in one pass over the weights, by the same team of threads as the single-token
+ * decoder (team_decoder.c). For every product each thread takes a fixed share of the weight rows and applies each
+ * row, read once, to all n inputs (two weight rows against up to four inputs in registers); everything per row (norms,
+ * residuals, RoPE, the KV cache's write, the adapter's low-rank update, the activation) is done by the thread that owns
+ * the row, and attention by (row, key/value head) items shared out by their positions.
+ *
+ * A row's results never depend on the other rows of the step: every (weight row, input) pair is summed in the same
+ * order whatever n and whichever block it falls in, and the per-row work reads only that row's data. So a sequence
+ * decoded among others gives exactly the logits it gives alone.
+ *
+ * A layer: qkv product | per row: adapter update, q/k norms, RoPE, store keys and values | attention | o product |
+ * per row: adapter update, residual, norm, next group's A x | gate/up product | per row: update, activation, A x |
+ * down product | per row: update, residual, next layer's norm and A x. One barrier after each.
+ */
+#define _GNU_SOURCE
+#include <immintrin.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "team_decoder.h"
+#include "team_internal.h"
+
+void tuneforge_even_odd(const float *x, int32_t cols, float *regrouped);
+
+/* Per-thread scratch, grown by the caller before a step. */
+typedef struct {
+    float *block;
+    size_t capacity_floats;
+    float *regrouped; /* n inputs regrouped for the bf16 product */
+    float *q;         /* QUERIES_AT_ONCE query rows */
+    float *scores;    /* [QUERIES_AT_ONCE, positions] */
+    const float **x;  /* a product's n inputs */
+    float **y;        /* and outputs */
+} batch_scratch_t;
+
+static struct {
+    const tf_model_t *model;
+    const tf_batch_row_t *rows;
+    int n, page_positions, bf16_cache, threads;
+    /* per row, up16 floats apart: the residual stream and the layer's intermediates */
+    float *hidden, *normed, *qkv, *attention, *projected, *gate_up, *activation, *low_rank;
+    int hidden_stride, qkv_stride, attention_stride, gate_up_stride, activation_stride, low_rank_stride;
+    float *shared;
+    size_t shared_floats;
+    /* attention's items (row, key/value head) of thread t: [item_from[t], item_from[t + 1]) */
+    int item_from[MAX_THREADS + 1];
+    batch_scratch_t scratch[MAX_THREADS];
+} batch;
+
+/*
+ * float32 rows r .. r + R - 1 (R 1 or 2) against inputs b .. b + B - 1 (B 1 to 4): per (row, input) two accumulators
+ * (the first and second 16 of each 32 columns), reduced, then the tail in scalar code — as tuneforge_f32_row_pairs.
+ * Inlined with constant R and B, so the accumulators stay in registers.
+ */
+static inline __attribute__((always_inline)) void f32_tile(const float *w, int cols, int r, int R,
+                                                           const float *const *x, int b, int B, float *const *y) {
+    __m512 acc[2][4][2];
+    for (int i = 0; i < R; i++) {
+        for (int j = 0; j < B; j++) {
+            acc[i][j][0] = _mm512_setzero_ps();
+            acc[i][j][1] = _mm512_setzero_ps();
+        }
+    }
+    const float *w0 = w + (int64_t) r * cols, *w1 = w0 + cols;
+    int vec = cols - cols % 32;
+    for (int c = 0; c < vec; c += 32) {
+        __m512 a0 = _mm512_loadu_ps(w0 + c), a1 = _mm512_loadu_ps(w0 + c + 16);
+        __m512 b0 = a0, b1 = a1;
+        if (R == 2) {
+            b0 = _mm512_loadu_ps(w1 + c);
+            b1 = _mm512_loadu_ps(w1 + c + 16);
+        }
+        for (int j = 0; j < B; j++) {
+            __m512 x0 = _mm512_loadu_ps(x[b + j] + c), x1 = _mm512_loadu_ps(x[b + j] + c + 16);
+            acc[0][j][0] = _mm512_fmadd_ps(a0, x0, acc[0][j][0]);
+            acc[0][j][1] = _mm512_fmadd_ps(a1, x1, acc[0][j][1]);
+            if (R == 2) {
+                acc[1][j][0] = _mm512_fmadd_ps(b0, x0, acc[1][j][0]);
+                acc[1][j][1] = _mm512_fmadd_ps(b1, x1, acc[1][j][1]);
+            }
+        }
+    }
+    for (int i = 0; i < R; i++) {
+        const float *wi = i == 0 ? w0 : w1;
+        for (int j = 0; j < B; j++) {
+            float s = _mm512_reduce_add_ps(_mm512_add_ps(acc[i][j][0], acc[i][j][1]));
+            for (int c = vec; c < cols; c++) {
+                s += wi[c] * x[b + j][c];
+            }
+            y[b + j][r + i] = s;
+        }
+    }
+}
+
+/*
+ * bf16 rows against inputs regrouped by tuneforge_even_odd (each 32 columns' even ones, then the odd ones; the tail
+ * as it is): a 64-byte line of weights widened by a shift (even columns) and a mask (odd), an accumulator for each,
+ * reduced, then the tail in scalar code — as tuneforge_bf16_row_pairs_by_halves.
+ */
+static inline __attribute__((always_inline)) void bf16_tile(const uint16_t *w, int cols, int r, int R,
+                                                            const float *const *x, int b, int B, float *const *y) {
+    const __m512i high = _mm512_set1_epi32((int32_t) 0xffff0000);
+    __m512 acc[2][4][2];
+    for (int i = 0; i < R; i++) {
+        for (int j = 0; j < B; j++) {
+            acc[i][j][0] = _mm512_setzero_ps();
+            acc[i][j][1] = _mm512_setzero_ps();
+        }
+    }
+    const uint16_t *w0 = w + (int64_t) r * cols, *w1 = w0 + cols;
+    int vec = cols - cols % 32;
+    for (int c = 0; c < vec; c += 32) {
+        __m512i wa = _mm512_loadu_si512((const void *) (w0 + c));
+        __m512 a0 = _mm512_castsi512_ps(_mm512_slli_epi32(wa, 16));
+        __m512 a1 = _mm512_castsi512_ps(_mm512_and_si512(wa, high));
+        __m512 b0 = a0, b1 = a1;
+        if (R == 2) {
+            __m512i wb = _mm512_loadu_si512((const void *) (w1 + c));
+            b0 = _mm512_castsi512_ps(_mm512_slli_epi32(wb, 16));
+            b1 = _mm512_castsi512_ps(_mm512_and_si512(wb, high));
+        }
+        for (int j = 0; j < B; j++) {
+            __m512 even = _mm512_loadu_ps(x[b + j] + c), odd = _mm512_loadu_ps(x[b + j] + c + 16);
+            acc[0][j][0] = _mm512_fmadd_ps(a0, even, acc[0][j][0]);
+            acc[0][j][1] = _mm512_fmadd_ps(a1, odd, acc[0][j][1]);
+            if (R == 2) {
+                acc[1][j][0] = _mm512_fmadd_ps(b0, even, acc[1][j][0]);
+                acc[1][j][1] = _mm512_fmadd_ps(b1, odd, acc[1][j][1]);
+            }
+        }
+    }
+    for (int i = 0; i < R; i++) {
+        const uint16_t *wi = i == 0 ? w0 : w1;
+        for (int j = 0; j < B; j++) {
+            float s = _mm512_reduce_add_ps(_mm512_add_ps(acc[i][j][0], acc[i][j][1]));
+            for (int c = vec; c < cols; c++) {
+                s += bf16_to_float(wi[c]) * x[b + j][c];
+            }
+            y[b + j][r + i] = s;
+        }
+    }
+}
+
+/* The tiles of rows [from, to) (R = 2, the odd last row alone) against all n inputs, four at a time. */
+#define ALL_TILES(tile, w, cols, n, x, y, from, to)                                        \
+    for (int r = (from); r < (to); r += 2) {                                               \
+        int b = 0;                                                                         \
+        if (r + 1 < (to)) {                                                                \
+            for (; b + 4 <= (n); b += 4) tile(w, cols, r, 2, x, b, 4, y);                  \
+            switch ((n) - b) {                                                             \
+            case 3: tile(w, cols, r, 2, x, b, 3, y); break;                                \
+            case 2: tile(w, cols, r, 2, x, b, 2, y); break;                                \
+            case 1: tile(w, cols, r, 2, x, b, 1, y); break;                                \
+            default: break;                                                                \
+            }                                                                              \
+        } else {                                                                           \
+            for (; b + 4 <= (n); b += 4) tile(w, cols, r, 1, x, b, 4, y);                  \
+            switch ((n) - b) {                                                             \
+            case 3: tile(w, cols, r, 1, x, b, 3, y); break;                                \
+            case 2: tile(w, cols, r, 1, x, b, 2, y); break;                                \
+            case 1: tile(w, cols, r, 1, x, b, 1, y); break;                                \
+            default: break;                                                                \
+            }                                                                              \
+        }                                                                                  \
+    }
+
+static void f32_rows_multi(const float *w, int32_t cols, int32_t n, const float *const *x, float *const *y,
+                           int32_t from, int32_t to) {
+    ALL_TILES(f32_tile, w, cols, n, x, y, from, to)
+}
+
+/* work: n * up16(cols) floats for the regrouped inputs */
+static void bf16_rows_multi(const uint16_t *w, int32_t cols, int32_t n, const float *const *x, float *const *y,
+                            int32_t from, int32_t to, float *work, const float **regrouped) {
+    int stride = up16(cols), vec = cols - cols % 32;
+    for (int b = 0; b < n; b++) {
+        float *g = work + (int64_t) b * stride;
+        tuneforge_even_odd(x[b], cols, g);
+        memcpy(g + vec, x[b] + vec, sizeof(float) * (cols - vec));
+        regrouped[b] = g;
+    }
+    ALL_TILES(bf16_tile, w, cols, n, regrouped, y, from, to)
+}
+
+/*
+ * y[b][r] = w[r] . x[b] for rows [from, to) and every input b < n: the one place the weights' dtype picks the
+ * multi-row product (tf_model_t.dtype). Returns -2 for a dtype without one. work: n * up16(cols) floats, and n
+ * pointers, a kernel may use.
+ */
+static int rows_multi(int dtype, const void *w, int cols, int n, const float *const *x, float *const *y, int from,
+                      int to, float *work, const float **pointers) {
+    switch (dtype) {
+    case TF_F32:
+        f32_rows_multi((const float *) w, cols, n, x, y, from, to);
+        return 0;
+    case TF_BF16:
+        bf16_rows_multi((const uint16_t *) w, cols, n, x, y, from, to, work, pointers);
+        return 0;
+    /* TF_Q8_0: tuneforge_q8_0_rows_multi((const uint8_t *) w, cols, n, x, y, from, to), once it is linked in */
+    default:
+        return -2;
+    }
+}
+
+static int dtype_multiplies(int dtype) {
+    return rows_multi(dtype, NULL, 0, 0, NULL, NULL, 0, 0, NULL, NULL) == 0;
+}
+
+/* Thread t's rows of a product with rows_count rows: contiguous, the boundaries on whole 64-byte lines of output. */
+static inline void product_share(int rows_count, int t, int threads, int *from, int *to) {
+    *from = t == 0 ? 0 : (int) (((int64_t) rows_count * t / threads) & ~(int64_t) 15);
+    *to = t == threads - 1 ? rows_count : (int) (((int64_t) rows_count * (t + 1) / threads) & ~(int64_t) 15);
+}
+
+/* Thread t's share of y[b] = W x[b] (+ bias) for every row b: x and y per row, x_stride and y_stride floats apart. */
+static void product(const void *w, const float *bias, int rows_count, int cols, const float *x, int x_stride, float *y,
+                    int y_stride, int t) {
+    int n = batch.n, from, to;
+    product_share(rows_count, t, batch.threads, &from, &to);
+    if (from >= to || n == 0) {
+        return;
+    }
+    batch_scratch_t *s = &batch.scratch[t];
+    for (int b = 0; b < n; b++) {
+        s->x[b] = x + (int64_t) b * x_stride;
+        s->y[b] = y + (int64_t) b * y_stride;
+    }
+    rows_multi(batch.model->dtype, w, cols, n, s->x, s->y, from, to, s->regrouped, (const float **) s->y + n);
+    for (int b = 0; bias && b < n; b++) {
+        for (int r = from; r < to; r++) {
+            s->y[b][r] += bias[r];
+        }
+    }
+}
+
+/* The rows thread t owns for the per-row work. */
+static inline void own_rows(int t, int *from, int *to) {
+    *from = (int) ((int64_t) batch.n * t / batch.threads);
+    *to = (int) ((int64_t) batch.n * (t + 1) / batch.threads);
+}
+
+/* t = A x of row b's adapter for projection group g (nothing without one) */
+static void low_rank_down(const tf_adapter_layer_t *aw, int g, int cols, const float *x, float *low_rank) {
+    if (aw && aw->groups[g].stacked) {
+        low_rank_rows_times_x(aw->groups[g].stacked, (int) aw->groups[g].rows, cols, x, low_rank);
+    }
+}
+
+/*
+ * y += up^T t for each member of group g with an update, y holding the members' outputs one after another
+ * (offsets); every output element by a fused multiply-add per rank in rank order, sixteen at a time.
+ */
+static void low_rank_up(const tf_adapter_layer_t *aw, int g, const int *members, const int *offsets, int count,
+                        int rows_count, const float *low_rank, float *y) {
+    if (!aw || !aw->groups[g].stacked) {
+        return;
+    }
+    int at = 0;
+    for (int k = 0; k < count; k++) {
+        const float *up = aw->projections[members[k]].up;
+        int rank = (int) aw->projections[members[k]].rank;
+        if (!up || rank == 0) {
+            continue;
+        }
+        int out = (k + 1 < count ? offsets[k + 1] : rows_count) - offsets[k];
+        float *yk = y + offsets[k];
+        const float *tk = low_rank + at;
+        for (int r = 0; r < out; r += 16) {
+            __mmask16 mask = first_lanes(out - r);
+            __m512 acc = _mm512_maskz_loadu_ps(mask, yk + r);
+            for (int j = 0; j < rank; j++) {
+                acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, up + (int64_t) j * out + r), _mm512_set1_ps(tk[j]),
+                                      acc);
+            }
+            _mm512_mask_storeu_ps(yk + r, mask, acc);
+        }
+        at += rank;
+    }
+}
+
+static const int QKV_MEMBERS[] = {0, 1, 2}, O_MEMBERS[] = {3}, GATE_UP_MEMBERS[] = {4, 5}, DOWN_MEMBERS[] = {6};
+static const int SINGLE_OFFSET[] = {0};
+
+static inline const tf_adapter_layer_t *adapter_of(int b, int l) {
+    const tf_adapter_layer_t *a = batch.rows[b].adapter;
+    return a ? &a[l] : NULL;
+}
+
+/* Element index of position p's key (or value) row of head h of layer l within its page. */
+static inline int64_t kv_index(int l, int value, int h, int p) {
+    const tf_model_t *m = batch.model;
+    int P = batch.page_positions;
+    return (((int64_t) l * 2 + value) * m->kv_heads + h) * P * m->head_dim + (int64_t) (p % P) * m->head_dim;
+}
+
+static inline kv_row_t kv_row(int b, int l, int value, int h, int p) {
+    const void *page = batch.rows[b].pages[p / batch.page_positions];
+    return cached_row(page, batch.bf16_cache, kv_index(l, value, h, p));
+}
+
+/* Row b after the qkv product: its adapter's update, q/k norms, RoPE, and its keys and values into its pages. */
+static void after_qkv(int b, int l) {
+    const tf_model_t *m = batch.model;
+    const tf_layer_t *lw = &m->layer[l];
+    const int head_dim = m->head_dim, half = head_dim / 2, q_dim = m->heads * head_dim;
+    const int kv_dim = m->kv_heads * head_dim, qkv_rows = q_dim + 2 * kv_dim;
+    const int offsets[] = {0, q_dim, q_dim + kv_dim};
+    float *qkv = batch.qkv + (int64_t) b * batch.qkv_stride;
+    low_rank_up(adapter_of(b, l), 0, QKV_MEMBERS, offsets, 3, qkv_rows, batch.low_rank + (int64_t) b * batch.low_rank_stride,
+                qkv);
+    const float *cos = batch.rows[b].cos + (int64_t) lw->rope * half, *sin = batch.rows[b].sin + (int64_t) lw->rope * half;
+    for (int h = 0; h < m->heads; h++) {
+        float *q = qkv + h * head_dim;
+        if (lw->q_norm) {
+            rms_norm(q, lw->q_norm, m->eps, head_dim, q);
+        }
+        rotate(q, cos, sin, half);
+    }
+    const int position = (int) batch.rows[b].position;
+    void *page = batch.rows[b].pages[position / batch.page_positions];
+    for (int h = 0; h < m->kv_heads; h++) {
+        float *k = qkv + q_dim + h * head_dim, *v = qkv + q_dim + kv_dim + h * head_dim;
+        if (lw->k_norm) {
+            rms_norm(k, lw->k_norm, m->eps, head_dim, k);
+        }
+        rotate(k, cos, sin, half);
+        int64_t ki = kv_index(l, 0, h, position), vi = kv_index(l, 1, h, position);
+        if (batch.bf16_cache) {
+            for (int d = 0; d < head_dim; d++) {
+                ((uint16_t *) page)[ki + d] = float_to_bf16(k[d]);
+                ((uint16_t *) page)[vi + d] = float_to_bf16(v[d]);
+            }
+        } else {
+            memcpy((float *) page + ki, k, sizeof(float) * head_dim);
+            memcpy((float *) page + vi, v, sizeof(float) * head_dim);
+        }
+    }
+}
+
+/* The first position a row at `position` sees in layer l: the layer's window, or 0. */
+static inline int first_position(int l, int position) {
+    int window = batch.model->layer[l].window;
+    return window > 0 && position + 1 > window ? position + 1 - window : 0;
+}
+
+/* Attention of row b's query heads on key/value head kv over the row's visible positions, into its attention row. */
+static void attend(int b, int l, int kv, batch_scratch_t *s) {
+    const tf_model_t *m = batch.model;
+    const int head_dim = m->head_dim, group = m->heads / m->kv_heads;
+    const int position = (int) batch.rows[b].position, first = first_position(l, position), n = position + 1 - first;
+    const float *qkv = batch.qkv + (int64_t) b * batch.qkv_stride;
+    float *out = batch.attention + (int64_t) b * batch.attention_stride;
+    for (int h0 = kv * group; h0 < (kv + 1) * group; h0 += QUERIES_AT_ONCE) {
+        const int queries = (kv + 1) * group - h0 < QUERIES_AT_ONCE ? (kv + 1) * group - h0 : QUERIES_AT_ONCE;
+        float *q = s->q;
+        memset(q, 0, sizeof(float) * QUERIES_AT_ONCE * head_dim);
+        memcpy(q, qkv + h0 * head_dim, sizeof(float) * queries * head_dim);
+        float *scores = s->scores;
+        for (int p = first; p <= position; p++) {
+            float dots[QUERIES_AT_ONCE];
+            query_dots(kv_row(b, l, 0, kv, p), q, head_dim, dots);
+            for (int i = 0; i < queries; i++) {
+                scores[i * n + p - first] = dots[i] * m->attention_scale;
+            }
+        }
+        float sums[QUERIES_AT_ONCE];
+        for (int i = 0; i < queries; i++) {
+            float max = -INFINITY;
+            for (int p = 0; p < n; p++) {
+                max = scores[i * n + p] > max ? scores[i * n + p] : max;
+            }
+            sums[i] = exp_minus(scores + i * n, n, max);
+            memset(out + (h0 + i) * head_dim, 0, sizeof(float) * head_dim);
+        }
+        for (int p = first; p <= position; p++) {
+            add_weighted(kv_row(b, l, 1, kv, p), scores + p - first, n, queries, head_dim, out + h0 * head_dim);
+        }
+        for (int i = 0; i < queries; i++) {
+            float *o = out + (h0 + i) * head_dim;
+            for (int d = 0; d < head_dim; d++) {
+                o[d] /= sums[i];
+            }
+        }
+    }
+}
+
+/* Row b's input norm of layer l and that layer's A x for q/k/v (or, after the last layer, the final norm). */
+static void before_layer(int b, int l) {
+    const tf_model_t *m = batch.model;
+    const float *hidden = batch.hidden + (int64_t) b * batch.hidden_stride;
+    float *normed = batch.normed + (int64_t) b * batch.hidden_stride;
+    if (l == m->layers) {
+        rms_norm(hidden, m->final_norm, m->eps, m->hidden, normed);
+        if (batch.rows[b].normed_out) {
+            memcpy(batch.rows[b].normed_out, normed, sizeof(float) * m->hidden);
+        }
+        return;
+    }
+    rms_norm(hidden, m->layer[l].input_norm, m->eps, m->hidden, normed);
+    low_rank_down(adapter_of(b, l), 0, m->hidden, normed, batch.low_rank + (int64_t) b * batch.low_rank_stride);
+}
+
+static void step(int t) {
+    const tf_model_t *m = batch.model;
+    const int threads = batch.threads, hidden = m->hidden, inter = m->inter, head_dim = m->head_dim;
+    const int q_dim = m->heads * head_dim, qkv_rows = q_dim + 2 * m->kv_heads * head_dim;
+    const int gate_up_offsets[] = {0, inter};
+    batch_scratch_t *s = &batch.scratch[t];
+    int own_from, own_to;
+    own_rows(t, &own_from, &own_to);
+    for (int b = own_from; b < own_to; b++) {
+        memcpy(batch.hidden + (int64_t) b * batch.hidden_stride, batch.rows[b].hidden_in, sizeof(float) * hidden);
+        before_layer(b, 0);
+    }
+    tf_team_barrier(t, threads);
+    for (int l = 0; l < m->layers; l++) {
+        const tf_layer_t *lw = &m->layer[l];
+        product(lw->qkv, lw->qkv_bias, qkv_rows, hidden, batch.normed, batch.hidden_stride, batch.qkv,
+                batch.qkv_stride, t);
+        tf_team_barrier(t, threads);
+        for (int b = own_from; b < own_to; b++) {
+            after_qkv(b, l);
+        }
+        tf_team_barrier(t, threads);
+        for (int item = batch.item_from[t]; item < batch.item_from[t + 1]; item++) {
+            attend(item / m->kv_heads, l, item % m->kv_heads, s);
+        }
+        tf_team_barrier(t, threads);
+        product(lw->o, lw->o_bias, hidden, q_dim, batch.attention, batch.attention_stride, batch.projected,
+                batch.hidden_stride, t);
+        tf_team_barrier(t, threads);
+        for (int b = own_from; b < own_to; b++) {
+            const tf_adapter_layer_t *aw = adapter_of(b, l);
+            float *low_rank = batch.low_rank + (int64_t) b * batch.low_rank_stride;
+            float *projected = batch.projected + (int64_t) b * batch.hidden_stride;
+            float *h = batch.hidden + (int64_t) b * batch.hidden_stride;
+            float *normed = batch.normed + (int64_t) b * batch.hidden_stride;
+            low_rank_down(aw, 1, q_dim, batch.attention + (int64_t) b * batch.attention_stride, low_rank);
+            low_rank_up(aw, 1, O_MEMBERS, SINGLE_OFFSET, 1, hidden, low_rank, projected);
+            add_residual(h, projected, lw->attention_output_norm, m->eps, hidden, normed);
+            rms_norm(h, lw->mlp_norm, m->eps, hidden, normed);
+            low_rank_down(aw, 2, hidden, normed, low_rank);
+        }
+        tf_team_barrier(t, threads);
+        product(lw->gate_up, lw->gate_up_bias, 2 * inter, hidden, batch.normed, batch.hidden_stride, batch.gate_up,
+                batch.gate_up_stride, t);
+        tf_team_barrier(t, threads);
+        for (int b = own_from; b < own_to; b++) {
+            const tf_adapter_layer_t *aw = adapter_of(b, l);
+            float *low_rank = batch.low_rank + (int64_t) b * batch.low_rank_stride;
+            float *gate_up = batch.gate_up + (int64_t) b * batch.gate_up_stride;
+            float *activation = batch.activation + (int64_t) b * batch.activation_stride;
+            low_rank_up(aw, 2, GATE_UP_MEMBERS, gate_up_offsets, 2, 2 * inter, low_rank, gate_up);
+            if (m->activation == TF_GELU_TANH) {
+                geglu(gate_up, gate_up + inter, inter, activation);
+            } else {
+                swiglu(gate_up, gate_up + inter, inter, activation);
+            }
+            low_rank_down(aw, 3, inter, activation, low_rank);
+        }
+        tf_team_barrier(t, threads);
+        product(lw->down, lw->down_bias, hidden, inter, batch.activation, batch.activation_stride, batch.projected,
+                batch.hidden_stride, t);
+        tf_team_barrier(t, threads);
+        for (int b = own_from; b < own_to; b++) {
+            float *projected = batch.projected + (int64_t) b * batch.hidden_stride;
+            low_rank_up(adapter_of(b, l), 3, DOWN_MEMBERS, SINGLE_OFFSET, 1, hidden,
+                        batch.low_rank + (int64_t) b * batch.low_rank_stride, projected);
+            add_residual(batch.hidden + (int64_t) b * batch.hidden_stride, projected, lw->mlp_output_norm, m->eps,
+                         hidden, batch.normed + (int64_t) b * batch.hidden_stride);
+            before_layer(b, l + 1);
+        }
+        tf_team_barrier(t, threads);
+    }
+    /* the head, for the rows that want logits */
+    int wanting = 0;
+    for (int b = 0; b < batch.n; b++) {
+        if (batch.rows[b].logits) {
+            s->x[wanting] = batch.normed + (int64_t) b * batch.hidden_stride;
+            s->y[wanting] = batch.rows[b].logits;
+            wanting++;
+        }
+    }
+    int from, to;
+    product_share(m->vocab, t, threads, &from, &to);
+    if (wanting > 0 && from < to) {
+        rows_multi(m->dtype, m->lm_head, hidden, wanting, s->x, s->y, from, to, s->regrouped,
+                   (const float **) s->y + batch.n);
+    }
+    tf_team_barrier(t, threads);
+}
+
+/* The most low-rank rows of any projection group of any row's adapter. */
+static int most_low_rank_rows(const tf_model_t *m, const tf_batch_row_t *rows, int n) {
+    int most = 0;
+    for (int b = 0; b < n; b++) {
+        const tf_adapter_layer_t *a = rows[b].adapter;
+        if (!a || (b > 0 && a == rows[b - 1].adapter)) {
+            continue;
+        }
+        for (int l = 0; l < m->layers; l++) {
+            for (int g = 0; g < GROUPS; g++) {
+                most = a[l].groups[g].rows > most ? (int) a[l].groups[g].rows : most;
+            }
+        }
+    }
+    return most;
+}
+
+/* Grows *block to at least `floats` floats (64-byte aligned, contents dropped); -1 where it could not. */
+static int grow_block(float **block, size_t *capacity, size_t floats) {
+    if (floats <= *capacity) {
+        return 0;
+    }
+    size_t grown = floats + floats / 2;
+    float *fresh = aligned_alloc(64, (grown * sizeof(float) + 63) & ~(size_t) 63);
+    if (!fresh) {
+        return -1;
+    }
+    free(*block);
+    *block = fresh;
+    *capacity = grown;
+    return 0;
+}
+
+/* Splits attention's (row, key/value head) items among the threads by the positions each reads. */
+static void share_attention(const tf_model_t *m, const tf_batch_row_t *rows, int n, int threads) {
+    int64_t total = 0;
+    for (int b = 0; b < n; b++) {
+        total += (int64_t) (rows[b].position + 1) * m->kv_heads;
+    }
+    int64_t done = 0;
+    int t = 1;
+    batch.item_from[0] = 0;
+    for (int item = 0; item < n * m->kv_heads && t < threads; item++) {
+        /* a thread's items begin where the positions read so far reach its share of the total */
+        while (t < threads && done >= total * t / threads) {
+            batch.item_from[t++] = item;
+        }
+        done += rows[item / m->kv_heads].position + 1;
+    }
+    while (t <= threads) {
+        batch.item_from[t++] = n * m->kv_heads;
+    }
+}
+
+static int prepare(const tf_model_t *m, const tf_batch_row_t *rows, int n, int threads) {
+    int hidden = m->hidden, inter = m->inter, q_dim = m->heads * m->head_dim;
+    int qkv_rows = q_dim + 2 * m->kv_heads * m->head_dim;
+    batch.hidden_stride = up16(hidden);
+    batch.qkv_stride = up16(qkv_rows);
+    batch.attention_stride = up16(q_dim);
+    batch.gate_up_stride = up16(2 * inter);
+    batch.activation_stride = up16(inter);
+    batch.low_rank_stride = up16(most_low_rank_rows(m, rows, n));
+    size_t per_row = (size_t) 3 * batch.hidden_stride + batch.qkv_stride + batch.attention_stride
+                     + batch.gate_up_stride + batch.activation_stride + batch.low_rank_stride;
+    if (grow_block(&batch.shared, &batch.shared_floats, per_row * n)) {
+        return -1;
+    }
+    float *p = batch.shared;
+    batch.hidden = p; p += (size_t) n * batch.hidden_stride;
+    batch.normed = p; p += (size_t) n * batch.hidden_stride;
+    batch.projected = p; p += (size_t) n * batch.hidden_stride;
+    batch.qkv = p; p += (size_t) n * batch.qkv_stride;
+    batch.attention = p; p += (size_t) n * batch.attention_stride;
+    batch.gate_up = p; p += (size_t) n * batch.gate_up_stride;
+    batch.activation = p; p += (size_t) n * batch.activation_stride;
+    batch.low_rank = p;
+    int positions = 1;
+    for (int b = 0; b < n; b++) {
+        positions = rows[b].position + 1 > positions ? (int) rows[b].position + 1 : positions;
+    }
+    int widest = hidden > inter ? hidden : inter;
+    widest = widest > q_dim ? widest : q_dim;
+    /* the regrouped inputs, the queries, the scores, and 3n pointers (a product's x, y, regrouped x) */
+    size_t regrouped = (size_t) n * up16(widest), q = up16(QUERIES_AT_ONCE * m->head_dim);
+    size_t scores = up16((int64_t) QUERIES_AT_ONCE * positions), pointers = up16(3 * (int64_t) n * sizeof(void *) / 4);
+    for (int t = 0; t < threads; t++) {
+        batch_scratch_t *s = &batch.scratch[t];
+        if (grow_block(&s->block, &s->capacity_floats, regrouped + q + scores + pointers)) {
+            return -1;
+        }
+        s->regrouped = s->block;
+        s->q = s->regrouped + regrouped;
+        s->scores = s->q + q;
+        s->x = (const float **) (s->scores + scores);
+        s->y = (float **) (s->x + n);
+    }
+    share_attention(m, rows, n, threads);
+    return 0;
+}
+
+int32_t tuneforge_team_decode_batch(const tf_model_t *model, const tf_batch_row_t *rows, int32_t n,
+                                    int32_t page_positions, int32_t bf16_cache) {
+    if (!dtype_multiplies(model->dtype)) {
+        return -2;
+    }
+    if (n <= 0) {
+        return 0;
+    }
+    int threads = tf_team_enter(model->threads);
+    if (threads == 0) {
+        return 1;
+    }
+    if (prepare(model, rows, n, threads)) {
+        tf_team_leave();
+        return -1;
+    }
+    batch.model = model;
+    batch.rows = rows;
+    batch.n = n;
+    batch.page_positions = page_positions;
+    batch.bf16_cache = bf16_cache;
+    batch.threads = threads;
+    tf_team_run(step);
+    tf_team_leave();
+    return 0;
+}
+
+void *tuneforge_pages_map(int64_t bytes) {
+    void *p = mmap(NULL, (size_t) bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void tuneforge_pages_unmap(void *pages, int64_t bytes) {
+    munmap(pages, (size_t) bytes);
+}
