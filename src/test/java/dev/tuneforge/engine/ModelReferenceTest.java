@@ -2,6 +2,7 @@ package dev.tuneforge.engine;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tuneforge.engine.model.BatchDecoder;
 import dev.tuneforge.engine.model.HfModelDirectory;
 import dev.tuneforge.engine.model.KvCache;
 import dev.tuneforge.engine.model.LlamaModel;
@@ -38,7 +39,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Every model folder under the shared models directory ({@code ../shared/models}, or the system property
  * {@code tuneforge.sharedModels}) that has {@code reference/reference.json} against its reference outputs, computed
  * independently from transformers' modeling code: logits within 1e-4, argmax and greedy tokens exactly — on the
- * whole sequence, through the libtorch KV cache and through the single-token decoder — and, where the folder has
+ * whole sequence, through the libtorch KV cache, through the single-token decoder and through the batched decoder
+ * (the prompt in chunks) — and, where the folder has
  * them, tokenizations and rendered chat templates exactly. A new fixture folder is checked without new code.
  */
 class ModelReferenceTest {
@@ -152,6 +154,50 @@ class ModelReferenceTest {
                     }, c.get("greedy"));
                 }
             }
+        }
+    }
+
+    /**
+     * Through the batched decoder: the prompt prefilled in chunks of 3 rows (every position's logits against the
+     * reference's), then greedy decoding one row a step, the sequence's KV cache in pages.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("modelFolders")
+    void greedyWithTheBatchedDecoder(Path folder) {
+        LlamaModel model = model(folder);
+        int vocab = model.config().vocabSize();
+        try (BatchDecoder decoder = TeamBatchDecoderTest.batchDecoder(model)) {
+            for (JsonNode c : reference(folder).get("cases")) {
+                long[] ids = longs(c.get("ids"));
+                try (BatchDecoder.Sequence sequence = decoder.open(null, ids.length
+                        + c.get("greedy").get("max_new_tokens").asInt())) {
+                    greedy(folder, c, (tokens, step) -> {
+                        if (step > 0) {
+                            return TeamBatchDecoderTest.step(decoder, sequence,
+                                    new long[]{tokens[tokens.length - 1]}, true)[0];
+                        }
+                        float[] all = new float[tokens.length * vocab];
+                        for (int from = 0; from < tokens.length; from += 3) {
+                            long[] chunk = java.util.Arrays.copyOfRange(tokens, from, Math.min(tokens.length, from + 3));
+                            float[][] logits = TeamBatchDecoderTest.step(decoder, sequence, chunk, true);
+                            for (int i = 0; i < chunk.length; i++) {
+                                System.arraycopy(logits[i], 0, all, (from + i) * vocab, vocab);
+                            }
+                        }
+                        assertClose(c.get("first_logits"), all, 0, vocab, c, "batched first_logits");
+                        assertClose(c.get("last_logits"), all, (tokens.length - 1) * vocab, vocab, c,
+                                "batched last_logits");
+                        if (c.has("all_logits")) {
+                            for (int p = 0; p < tokens.length; p++) {
+                                assertClose(c.get("all_logits").get(p), all, p * vocab, vocab, c,
+                                        "batched all_logits[" + p + "]");
+                            }
+                        }
+                        return java.util.Arrays.copyOfRange(all, (tokens.length - 1) * vocab, tokens.length * vocab);
+                    }, c.get("greedy"));
+                }
+            }
+            assertEquals(0, decoder.kvBytesInUse(), "every page given back");
         }
     }
 
