@@ -244,10 +244,41 @@ static inline void own_rows(int t, int *from, int *to) {
     *to = (int) ((int64_t) batch.n * (t + 1) / batch.threads);
 }
 
-/* t = A x of row b's adapter for projection group g (nothing without one) */
-static void low_rank_down(const tf_adapter_layer_t *aw, int g, int cols, const float *x, float *low_rank) {
-    if (aw && aw->groups[g].stacked) {
-        low_rank_rows_times_x(aw->groups[g].stacked, (int) aw->groups[g].rows, cols, x, low_rank);
+static inline float *low_rank_of(int b) {
+    return batch.low_rank + (int64_t) b * batch.low_rank_stride;
+}
+
+static inline const tf_adapter_layer_t *adapter_of(int b, int l) {
+    const tf_adapter_layer_t *a = batch.rows[b].adapter;
+    return a ? &a[l] : NULL;
+}
+
+/*
+ * t = A x of projection group g for rows [from, to) of the step (x per row, x_stride floats apart), each with its
+ * adapter's A (nothing without one). The consecutive rows of one adapter go together, each block of four A rows read
+ * from memory once for all of them; every row's arithmetic is low_rank_rows_times_x's on its own.
+ */
+static void low_rank_down(int l, int g, int cols, const float *x, int x_stride, int from, int to) {
+    for (int b = from; b < to;) {
+        int end = b + 1;
+        while (end < to && batch.rows[end].adapter == batch.rows[b].adapter) {
+            end++;
+        }
+        const tf_adapter_layer_t *aw = adapter_of(b, l);
+        if (aw && aw->groups[g].stacked) {
+            const float *a = aw->groups[g].stacked;
+            int rows_count = (int) aw->groups[g].rows, blocked = rows_count - rows_count % 4;
+            for (int r = 0; r < blocked; r += 4) {
+                for (int c = b; c < end; c++) {
+                    low_rank_rows_times_x(a + (int64_t) r * cols, 4, cols, x + (int64_t) c * x_stride, low_rank_of(c) + r);
+                }
+            }
+            for (int c = b; blocked < rows_count && c < end; c++) {
+                low_rank_rows_times_x(a + (int64_t) blocked * cols, rows_count - blocked, cols,
+                                      x + (int64_t) c * x_stride, low_rank_of(c) + blocked);
+            }
+        }
+        b = end;
     }
 }
 
@@ -286,11 +317,6 @@ static void low_rank_up(const tf_adapter_layer_t *aw, int g, const int *members,
 static const int QKV_MEMBERS[] = {0, 1, 2}, O_MEMBERS[] = {3}, GATE_UP_MEMBERS[] = {4, 5}, DOWN_MEMBERS[] = {6};
 static const int SINGLE_OFFSET[] = {0};
 
-static inline const tf_adapter_layer_t *adapter_of(int b, int l) {
-    const tf_adapter_layer_t *a = batch.rows[b].adapter;
-    return a ? &a[l] : NULL;
-}
-
 /* Element index of position p's key (or value) row of head h of layer l within its page. */
 static inline int64_t kv_index(int l, int value, int h, int p) {
     const tf_model_t *m = batch.model;
@@ -311,8 +337,7 @@ static void after_qkv(int b, int l) {
     const int kv_dim = m->kv_heads * head_dim, qkv_rows = q_dim + 2 * kv_dim;
     const int offsets[] = {0, q_dim, q_dim + kv_dim};
     float *qkv = batch.qkv + (int64_t) b * batch.qkv_stride;
-    low_rank_up(adapter_of(b, l), 0, QKV_MEMBERS, offsets, 3, qkv_rows, batch.low_rank + (int64_t) b * batch.low_rank_stride,
-                qkv);
+    low_rank_up(adapter_of(b, l), 0, QKV_MEMBERS, offsets, 3, qkv_rows, low_rank_of(b), qkv);
     const float *cos = batch.rows[b].cos + (int64_t) lw->rope * half, *sin = batch.rows[b].sin + (int64_t) lw->rope * half;
     for (int h = 0; h < m->heads; h++) {
         float *q = qkv + h * head_dim;
@@ -389,7 +414,7 @@ static void attend(int b, int l, int kv, batch_scratch_t *s) {
     }
 }
 
-/* Row b's input norm of layer l and that layer's A x for q/k/v (or, after the last layer, the final norm). */
+/* Row b's input norm of layer l (or, after the last layer, the final norm). */
 static void before_layer(int b, int l) {
     const tf_model_t *m = batch.model;
     const float *hidden = batch.hidden + (int64_t) b * batch.hidden_stride;
@@ -402,7 +427,6 @@ static void before_layer(int b, int l) {
         return;
     }
     rms_norm(hidden, m->layer[l].input_norm, m->eps, m->hidden, normed);
-    low_rank_down(adapter_of(b, l), 0, m->hidden, normed, batch.low_rank + (int64_t) b * batch.low_rank_stride);
 }
 
 static void step(int t) {
@@ -417,6 +441,7 @@ static void step(int t) {
         memcpy(batch.hidden + (int64_t) b * batch.hidden_stride, batch.rows[b].hidden_in, sizeof(float) * hidden);
         before_layer(b, 0);
     }
+    low_rank_down(0, 0, hidden, batch.normed, batch.hidden_stride, own_from, own_to);
     tf_team_barrier(t, threads);
     for (int l = 0; l < m->layers; l++) {
         const tf_layer_t *lw = &m->layer[l];
@@ -434,46 +459,44 @@ static void step(int t) {
         product(lw->o, lw->o_bias, hidden, q_dim, batch.attention, batch.attention_stride, batch.projected,
                 batch.hidden_stride, t);
         tf_team_barrier(t, threads);
+        low_rank_down(l, 1, q_dim, batch.attention, batch.attention_stride, own_from, own_to);
         for (int b = own_from; b < own_to; b++) {
-            const tf_adapter_layer_t *aw = adapter_of(b, l);
-            float *low_rank = batch.low_rank + (int64_t) b * batch.low_rank_stride;
             float *projected = batch.projected + (int64_t) b * batch.hidden_stride;
             float *h = batch.hidden + (int64_t) b * batch.hidden_stride;
             float *normed = batch.normed + (int64_t) b * batch.hidden_stride;
-            low_rank_down(aw, 1, q_dim, batch.attention + (int64_t) b * batch.attention_stride, low_rank);
-            low_rank_up(aw, 1, O_MEMBERS, SINGLE_OFFSET, 1, hidden, low_rank, projected);
+            low_rank_up(adapter_of(b, l), 1, O_MEMBERS, SINGLE_OFFSET, 1, hidden, low_rank_of(b), projected);
             add_residual(h, projected, lw->attention_output_norm, m->eps, hidden, normed);
             rms_norm(h, lw->mlp_norm, m->eps, hidden, normed);
-            low_rank_down(aw, 2, hidden, normed, low_rank);
         }
+        low_rank_down(l, 2, hidden, batch.normed, batch.hidden_stride, own_from, own_to);
         tf_team_barrier(t, threads);
         product(lw->gate_up, lw->gate_up_bias, 2 * inter, hidden, batch.normed, batch.hidden_stride, batch.gate_up,
                 batch.gate_up_stride, t);
         tf_team_barrier(t, threads);
         for (int b = own_from; b < own_to; b++) {
-            const tf_adapter_layer_t *aw = adapter_of(b, l);
-            float *low_rank = batch.low_rank + (int64_t) b * batch.low_rank_stride;
             float *gate_up = batch.gate_up + (int64_t) b * batch.gate_up_stride;
             float *activation = batch.activation + (int64_t) b * batch.activation_stride;
-            low_rank_up(aw, 2, GATE_UP_MEMBERS, gate_up_offsets, 2, 2 * inter, low_rank, gate_up);
+            low_rank_up(adapter_of(b, l), 2, GATE_UP_MEMBERS, gate_up_offsets, 2, 2 * inter, low_rank_of(b), gate_up);
             if (m->activation == TF_GELU_TANH) {
                 geglu(gate_up, gate_up + inter, inter, activation);
             } else {
                 swiglu(gate_up, gate_up + inter, inter, activation);
             }
-            low_rank_down(aw, 3, inter, activation, low_rank);
         }
+        low_rank_down(l, 3, inter, batch.activation, batch.activation_stride, own_from, own_to);
         tf_team_barrier(t, threads);
         product(lw->down, lw->down_bias, hidden, inter, batch.activation, batch.activation_stride, batch.projected,
                 batch.hidden_stride, t);
         tf_team_barrier(t, threads);
         for (int b = own_from; b < own_to; b++) {
             float *projected = batch.projected + (int64_t) b * batch.hidden_stride;
-            low_rank_up(adapter_of(b, l), 3, DOWN_MEMBERS, SINGLE_OFFSET, 1, hidden,
-                        batch.low_rank + (int64_t) b * batch.low_rank_stride, projected);
+            low_rank_up(adapter_of(b, l), 3, DOWN_MEMBERS, SINGLE_OFFSET, 1, hidden, low_rank_of(b), projected);
             add_residual(batch.hidden + (int64_t) b * batch.hidden_stride, projected, lw->mlp_output_norm, m->eps,
                          hidden, batch.normed + (int64_t) b * batch.hidden_stride);
             before_layer(b, l + 1);
+        }
+        if (l + 1 < m->layers) {
+            low_rank_down(l + 1, 0, hidden, batch.normed, batch.hidden_stride, own_from, own_to);
         }
         tf_team_barrier(t, threads);
     }

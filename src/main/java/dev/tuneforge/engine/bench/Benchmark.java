@@ -42,6 +42,8 @@ public final class Benchmark {
     /** A long context too, where attention over the cached positions is a good part of a token's time. */
     private static final int LONG_DECODE_PROMPT = 1024;
     private static final int DECODE_TOKENS = 128;
+    /** New tokens of each sequence in the batched-decode round. */
+    private static final int BATCHED_DECODE_TOKENS = 64;
     private static final int WARM_UP_STEPS = 3;
     private final ModelConfig config;
     private final ScalarType dtype;
@@ -146,6 +148,7 @@ public final class Benchmark {
                     DECODE_TOKENS, longContext.timeToFirstTokenMs(), longContext.tokensPerSecond(),
                     longContext.tokensPerSecond() / decode.tokensPerSecond() * 100, DECODE_PROMPT);
         }
+        new BatchedDecodeRound(model, out).run(DECODE_PROMPT, BATCHED_DECODE_TOKENS);
         out.printf(Locale.ROOT, "peak resident memory: %.0f MB%n", ProcessMemory.peakResident() / 1e6);
         return new Result(t64.tokensPerSecond(), t256.tokensPerSecond(), decode.tokensPerSecond(), decode.timeToFirstTokenMs(), fp32, bf16,
                 median(decode.bandwidths()), mfu256, decode.utilisation(bytesPerToken));
