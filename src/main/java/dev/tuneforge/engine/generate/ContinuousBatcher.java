@@ -325,19 +325,22 @@ public final class ContinuousBatcher implements AutoCloseable {
     /** Takes out of the batch what was cancelled, is past its deadline, or failed. */
     private void leaveEnded() {
         long now = System.nanoTime();
-        boolean left = false;
+        List<Generation> ended = new ArrayList<>();
         for (Iterator<Slot> it = running.iterator(); it.hasNext(); ) {
             Slot s = it.next();
             Generation g = s.generation;
             if (g.cancelled || g.failed || g.expired(now)) {
-                endEarly(g, now);
                 s.sequence.close();
                 it.remove();
-                left = true;
+                ended.add(g);
             }
         }
-        if (left) {
+        if (!ended.isEmpty()) {
             updateRunningCount();
+        }
+        // told after its place and cache are given back: whoever waits on it sees the batch without it
+        for (Generation g : ended) {
+            endEarly(g, now);
         }
     }
 
@@ -386,7 +389,7 @@ public final class ContinuousBatcher implements AutoCloseable {
             leaveEnded();
             return;
         }
-        boolean left = false;
+        List<Runnable> tell = new ArrayList<>();
         for (Slot s : stepped) {
             Generation g = s.generation;
             if (g.failed) {
@@ -394,20 +397,22 @@ public final class ContinuousBatcher implements AutoCloseable {
             }
             try {
                 if (s.state.accept(logits[s.lastRow], chunkSize)) {
-                    g.events.add(new Finished(s.index, s.state.result()));
+                    Finished finished = new Finished(s.index, s.state.result());
                     s.sequence.close();
                     running.remove(s);
-                    left = true;
                     g.unfinished--;
+                    tell.add(() -> g.events.add(finished));
                 }
             } catch (RuntimeException e) {
                 LOG.error("{}: choosing a token failed", name, e);
                 fail(g, e);
             }
         }
-        if (left) {
+        if (!tell.isEmpty()) {
             updateRunningCount();
         }
+        // told after their places and caches are given back: whoever waits on them sees the batch without them
+        tell.forEach(Runnable::run);
         leaveEnded();
     }
 
