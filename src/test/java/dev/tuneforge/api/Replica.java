@@ -33,7 +33,8 @@ final class Replica implements AutoCloseable {
         Database db = Database.sqlite(config.dataDir().resolve("tuneforge.db"));
         this.artifacts = config.artifactStore().open(config.dataDir());
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        AdapterCache adapters = new AdapterCache(config.serving().adapterCacheSize());
+        AdapterCache adapters = new AdapterCache(config.serving().adapterCacheSize(),
+                config.serving().adapterCacheBytes());
         adapters.bindTo(metrics);
         Quotas quotas = new Quotas(config.quotas());
         TuningService tuning = new TuningService(db, artifacts, config.catalog(), config.lora(),
