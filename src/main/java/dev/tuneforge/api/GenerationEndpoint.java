@@ -77,8 +77,12 @@ final class GenerationEndpoint {
         for (int i = 0; i < count; i++) {
             candidates.add(candidate(options, i));
         }
-        return batches.of(target.base()).submit(new ContinuousBatcher.Request(prompt.ids(), target.adapter(),
-                candidates, prompt.stopIds(), timeout));
+        try {
+            return batches.of(target.base()).submit(new ContinuousBatcher.Request(prompt.ids(), target.adapter(),
+                    candidates, prompt.stopIds(), timeout));
+        } catch (CancellationException e) {
+            throw failure(e);
+        }
     }
 
     /** The API's error for a generation that failed. */
