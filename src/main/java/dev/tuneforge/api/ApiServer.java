@@ -10,7 +10,7 @@ import dev.tuneforge.auth.Caller;
 import dev.tuneforge.auth.Identities;
 import dev.tuneforge.auth.Scopes;
 import dev.tuneforge.catalog.BaseModelCatalog;
-import dev.tuneforge.engine.generate.GenerationThreads;
+import dev.tuneforge.engine.generate.ContinuousBatcher;
 import dev.tuneforge.quota.Quotas;
 import dev.tuneforge.store.StorageErrors;
 import dev.tuneforge.store.TunedModelRecord;
@@ -46,7 +46,6 @@ public final class ApiServer implements AutoCloseable {
     private final TuningService tuning;
     private final BaseModelCatalog catalog;
     private final Authenticator auth;
-    private final GenerationThreads generation;
     private final GenerationEndpoint generationEndpoint;
     private final Readiness readiness;
     private final Quotas quotas;
@@ -58,13 +57,12 @@ public final class ApiServer implements AutoCloseable {
     private final ConsoleRoutes console;
     private volatile String publicBaseUrl;
 
-    ApiServer(TuningService tuning, Authenticator auth, GenerationThreads generation, Readiness readiness,
+    ApiServer(TuningService tuning, Authenticator auth, GenerationBatches generation, Readiness readiness,
               HttpSettings http, Quotas quotas, MetricsEndpoint metrics, ConsoleOidcSettings consoleLogin) {
         this.tuning = tuning;
         this.quotas = quotas;
         this.catalog = tuning.catalog();
         this.auth = auth;
-        this.generation = generation;
         this.generationEndpoint = new GenerationEndpoint(generation);
         this.readiness = readiness;
         this.http = http;
@@ -74,7 +72,7 @@ public final class ApiServer implements AutoCloseable {
         this.console = new ConsoleRoutes(auth, http, this::publicBaseUrl, consoleLogin);
         this.app = Javalin.create(config -> {
             // platform threads: request handlers call JDBC (SQLite) and the tokenizer through JNI, and a virtual
-            // thread that blocks inside a native frame pins its carrier (see GenerationThreads)
+            // thread that blocks inside a native frame pins its carrier (see ContinuousBatcher)
             config.useVirtualThreads = false;
             config.showJavalinBanner = false;
             config.router.ignoreTrailingSlashes = true;
@@ -152,7 +150,7 @@ public final class ApiServer implements AutoCloseable {
                     ctx.header("Retry-After", Long.toString(((ErrorDetail.RetryInfo) r).seconds())));
             error(ctx, e.code(), e.getMessage(), e.details());
         });
-        app.exception(GenerationThreads.Busy.class, (e, ctx) -> {
+        app.exception(ContinuousBatcher.Busy.class, (e, ctx) -> {
             ctx.header("Retry-After", "1");
             error(ctx, Code.UNAVAILABLE, "the model is overloaded: " + e.getMessage() + "; retry later");
         });

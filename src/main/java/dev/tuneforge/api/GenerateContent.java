@@ -3,13 +3,11 @@ package dev.tuneforge.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tuneforge.engine.BaseModel;
 import dev.tuneforge.engine.generate.GenerationOptions;
-import dev.tuneforge.engine.generate.GenerationResult;
 import dev.tuneforge.engine.model.Adapter;
 import dev.tuneforge.tuning.InvalidRequestException;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Consumer;
 
 /**
  * generateContent / streamGenerateContent / countTokens on a base model or a tuned model (base + adapter).
@@ -76,11 +74,6 @@ final class GenerateContent {
         }
         return SamplingFields.apply(g, new GenerationOptions(maxOut, temperature, topP, topK, seed, stops, 0, 0, null,
                 ResponseFormat.constraint(g, target)));
-    }
-
-    static GenerationResult run(Target target, ConversationPrompt prompt, GenerationOptions options,
-                                Consumer<String> onText) {
-        return target.base().generate(prompt.ids(), target.adapter(), options, prompt.stopIds(), onText);
     }
 
     private static int intField(JsonNode n, String field, String path, int fallback) {

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tuneforge.engine.generate.GenerationOptions;
 import dev.tuneforge.engine.generate.GenerationResult;
-import dev.tuneforge.engine.generate.GenerationThreads;
+import dev.tuneforge.engine.generate.ContinuousBatcher;
 import dev.tuneforge.tuning.InvalidRequestException;
 import dev.tuneforge.tuning.ServiceException;
 import dev.tuneforge.tuning.ServiceException.Code;
@@ -14,16 +14,19 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 
 /** The generation methods of a model: generateContent, streamGenerateContent and countTokens. */
 final class GenerationEndpoint {
     private static final Logger LOG = LoggerFactory.getLogger(GenerationEndpoint.class);
-    private final GenerationThreads generation;
+    private final GenerationBatches batches;
 
-    GenerationEndpoint(GenerationThreads generation) {
-        this.generation = generation;
+    GenerationEndpoint(GenerationBatches batches) {
+        this.batches = batches;
     }
 
     void handle(Context ctx, String method, GenerateContent.Target target) {
@@ -33,14 +36,16 @@ final class GenerationEndpoint {
                 RequestFieldsCheck.check(body, "", target);
                 ConversationPrompt prompt = fitting(target, ConversationPrompt.of(target, Conversation.parse(body, ""), ""));
                 GenerationOptions options = GenerateContent.options(body, target);
-                int count = SamplingFields.candidateCount(body.path("generationConfig"));
-                List<GenerationResult> results = generation.run(() -> {
-                    List<GenerationResult> out = new ArrayList<>();
-                    for (int i = 0; i < count; i++) {
-                        out.add(GenerateContent.run(target, prompt, candidate(options, i), t -> { }));
-                    }
-                    return out;
-                });
+                ContinuousBatcher.Generation generation = submit(ctx, body, target, prompt, options);
+                List<GenerationResult> results;
+                try {
+                    results = generation.results();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new ServiceException(Code.CANCELLED, "the request was cancelled");
+                } catch (RuntimeException e) {
+                    throw failure(e);
+                }
                 ctx.json(new GenerateResponse(target, prompt.ids().length).complete(results));
             }
             case "streamGenerateContent" -> stream(ctx, body, target);
@@ -58,6 +63,37 @@ final class GenerationEndpoint {
                     + target.modelVersion() + " is " + context + " tokens");
         }
         return prompt;
+    }
+
+    /**
+     * Queues the request's candidates (each a sequence of the base model's batch) with its deadline; refused at
+     * once when the batch and its queue are full ({@link ContinuousBatcher.Busy}, answered 503).
+     */
+    private ContinuousBatcher.Generation submit(Context ctx, JsonNode body, GenerateContent.Target target,
+                                                ConversationPrompt prompt, GenerationOptions options) {
+        Duration timeout = ServerTimeout.of(ctx);
+        int count = SamplingFields.candidateCount(body.path("generationConfig"));
+        List<GenerationOptions> candidates = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            candidates.add(candidate(options, i));
+        }
+        try {
+            return batches.of(target.base()).submit(new ContinuousBatcher.Request(prompt.ids(), target.adapter(),
+                    candidates, prompt.stopIds(), timeout));
+        } catch (CancellationException e) {
+            throw failure(e);
+        }
+    }
+
+    /** The API's error for a generation that failed. */
+    private static RuntimeException failure(RuntimeException e) {
+        if (e instanceof ContinuousBatcher.DeadlineExceeded) {
+            return new ServiceException(Code.DEADLINE_EXCEEDED, e.getMessage() + " (" + ServerTimeout.HEADER + ")");
+        }
+        if (e instanceof CancellationException) {
+            return new ServiceException(Code.UNAVAILABLE, e.getMessage() + "; retry later");
+        }
+        return e;
     }
 
     /** The options of candidate {@code index}: a seed of its own when the request gives one (seed + index). */
@@ -100,14 +136,87 @@ final class GenerationEndpoint {
     }
 
     /**
-     * Streams the answer as it is generated (a generation thread writes the chunks). A client that goes away ends
-     * the generation at its next chunk, with one line in the log: that is an ordinary event, not a failure.
+     * Streams the answer as it is generated: the batch's thread hands each piece of text to this request's queue and
+     * this (the request's) thread writes it, so a slow client only slows itself. Candidates are streamed one after
+     * the other, in order (a later one's text waits until the earlier ones end). A client that goes away cancels the
+     * generation, which leaves the batch at its next step, with one line in the log: that is an ordinary event, not
+     * a failure. A failure before the first chunk is answered with its status; after it, as the stream's last
+     * element, an error object.
      */
     private void stream(Context ctx, JsonNode body, GenerateContent.Target target) {
         RequestFieldsCheck.check(body, "", target);
         ConversationPrompt prompt = fitting(target, ConversationPrompt.of(target, Conversation.parse(body, ""), ""));
         GenerationOptions options = GenerateContent.options(body, target);
         boolean sse = "sse".equals(ctx.queryParam("alt"));
+        ContinuousBatcher.Generation generation = submit(ctx, body, target, prompt, options);
+        int count = SamplingFields.candidateCount(body.path("generationConfig"));
+        GenerateResponse response = new GenerateResponse(target, prompt.ids().length);
+        List<ArrayDeque<ContinuousBatcher.Event>> later = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            later.add(new ArrayDeque<>());
+        }
+        ChunkWriter writer = null;
+        int chunks = 0;
+        try {
+            StringBuilder pending = new StringBuilder();
+            int current = 0;
+            int outputTokens = 0;
+            while (current < count) {
+                ContinuousBatcher.Event event = later.get(current).isEmpty() ? generation.next()
+                        : later.get(current).poll();
+                if (event instanceof ContinuousBatcher.Failed failed) {
+                    RuntimeException error = failure(failed.error());
+                    if (writer == null) {
+                        throw error;
+                    }
+                    LOG.info("request_id={} generation failed mid-stream: {}", ctx.<String>attribute("requestId"),
+                            error.getMessage());
+                    writer.write(errorChunk(error));
+                    writer.finish();
+                    return;
+                }
+                int index = event instanceof ContinuousBatcher.Text t ? t.index()
+                        : ((ContinuousBatcher.Finished) event).index();
+                if (index != current) {
+                    later.get(index).add(event);
+                    continue;
+                }
+                if (writer == null) {
+                    writer = open(ctx, sse);
+                }
+                if (event instanceof ContinuousBatcher.Text text) {
+                    // one piece held back, so that the last chunk carries text with the finish reason
+                    if (pending.length() > 0) {
+                        writer.write(response.chunk(index, pending.toString()));
+                        chunks++;
+                        pending.setLength(0);
+                    }
+                    pending.append(text.text());
+                } else {
+                    GenerationResult result = ((ContinuousBatcher.Finished) event).result();
+                    outputTokens += result.outputTokenCount();
+                    writer.write(response.lastChunk(index, pending.toString(), result, outputTokens));
+                    chunks++;
+                    pending.setLength(0);
+                    current++;
+                }
+            }
+            writer.finish();
+        } catch (ChunkWriter.ClientGone e) {
+            generation.cancel();
+            LOG.info("request_id={} client disconnected after {} chunks; generation stopped",
+                    ctx.<String>attribute("requestId"), e.chunksWritten());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            LOG.info("request_id={} interrupted after {} chunks; generation stopped", ctx.<String>attribute("requestId"),
+                    chunks);
+        } catch (RuntimeException e) {
+            generation.cancel();
+            throw e;
+        }
+    }
+
+    private static ChunkWriter open(Context ctx, boolean sse) {
         ChunkWriter writer;
         try {
             writer = new ChunkWriter(ctx.res().getOutputStream(), sse);
@@ -117,30 +226,17 @@ final class GenerationEndpoint {
         ctx.status(200);
         ctx.res().setContentType(sse ? "text/event-stream" : "application/json");
         ctx.res().setCharacterEncoding("UTF-8");
-        int count = SamplingFields.candidateCount(body.path("generationConfig"));
-        GenerateResponse response = new GenerateResponse(target, prompt.ids().length);
+        return writer;
+    }
+
+    /** Google's error object, as the last element of a stream that had begun. */
+    private static ObjectNode errorChunk(RuntimeException error) {
+        Code code = error instanceof ServiceException s ? s.code() : Code.INTERNAL;
+        String message = error instanceof ServiceException ? error.getMessage() : "internal error";
         try {
-            generation.run(() -> {
-                int outputTokens = 0;
-                for (int i = 0; i < count; i++) {
-                    int index = i;
-                    StringBuilder pending = new StringBuilder();
-                    GenerationResult result = GenerateContent.run(target, prompt, candidate(options, i), piece -> {
-                        if (pending.length() > 0) {
-                            writer.write(response.chunk(index, pending.toString()));
-                            pending.setLength(0);
-                        }
-                        pending.append(piece);
-                    });
-                    outputTokens += result.outputTokenCount();
-                    writer.write(response.lastChunk(index, pending.toString(), result, outputTokens));
-                }
-                writer.finish();
-                return null;
-            });
-        } catch (ChunkWriter.ClientGone e) {
-            LOG.info("request_id={} client disconnected after {} chunks; generation stopped",
-                    ctx.<String>attribute("requestId"), e.chunksWritten());
+            return (ObjectNode) GoogleJson.MAPPER.readTree(GoogleError.json(code.httpStatus(), code.name(), message));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 }

@@ -28,18 +28,28 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
                            ArtifactStoreSettings artifactStore, DatabaseSettings database, JobSettings jobs) {
 
     /**
-     * Generation capacity: how many generations run at once on their own threads, and how many more may wait for
-     * one before requests are refused with UNAVAILABLE; how many tuned models' adapters this process keeps loaded.
+     * Generation capacity, per base model: how many sequences (one per candidate) decode at once in its continuous
+     * batch, and how many more may wait for a place before requests are refused with UNAVAILABLE; how many tuned
+     * models' adapters this process keeps loaded, and about how many bytes they may hold.
      */
-    public record Serving(int maxConcurrentGenerations, int maxQueuedGenerations, int adapterCacheSize) {
+    public record Serving(int maxConcurrentGenerations, int maxQueuedGenerations, int adapterCacheSize,
+                          long adapterCacheBytes) {
         public Serving(int maxConcurrentGenerations, int maxQueuedGenerations) {
             this(maxConcurrentGenerations, maxQueuedGenerations, AdapterCache.DEFAULT_SIZE);
+        }
+
+        public Serving(int maxConcurrentGenerations, int maxQueuedGenerations, int adapterCacheSize) {
+            this(maxConcurrentGenerations, maxQueuedGenerations, adapterCacheSize, AdapterCache.DEFAULT_BYTES);
         }
 
         public Serving {
             if (adapterCacheSize < 1) {
                 throw new IllegalArgumentException("serving.adapterCacheSize must be at least 1, got "
                         + adapterCacheSize);
+            }
+            if (adapterCacheBytes < 1) {
+                throw new IllegalArgumentException("serving.adapterCacheBytes must be at least 1, got "
+                        + adapterCacheBytes);
             }
             if (maxConcurrentGenerations < 1) {
                 throw new IllegalArgumentException("serving.maxConcurrentGenerations must be at least 1, got "
@@ -117,8 +127,8 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
      * Reads {@code {"baseModels": [{"id", "path" | "hubRepo" + "revision", "displayName", "description", "dtype"}],
      * "aliases": {"alias": "id"}, "hubEndpoint", "hubCache", "lora": {"rank", "alpha", "dropout",
      * "checkpointEvery"}, "auth": {...}, "serving": {"maxConcurrentGenerations", "maxQueuedGenerations",
-     * "adapterCacheSize"}, "http": {...} (HttpSettings), "quotas": {...} (QuotaSettings), "artifactStore": {...}
-     * (ArtifactStoreSettings), "database": {"url"}, "jobs": {...} (JobSettings)}}; relative paths are resolved
+     * "adapterCacheSize", "adapterCacheBytes"}, "http": {...} (HttpSettings), "quotas": {...} (QuotaSettings),
+     * "artifactStore": {...} (ArtifactStoreSettings), "database": {"url"}, "jobs": {...} (JobSettings)}}; relative paths are resolved
      * against the file, the Hub cache defaults to DATA/hub.
      */
     public static ServerConfig read(Path file, Path dataDir) {
@@ -206,12 +216,21 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
                 (int) wholeNumber(t, at, "maxTracked", d.maxTracked()));
     }
 
-    /** {@code {"maxConcurrentGenerations", "maxQueuedGenerations", "adapterCacheSize"}}, each optional. */
+    /**
+     * {@code {"maxConcurrentGenerations", "maxQueuedGenerations", "adapterCacheSize", "adapterCacheBytes"}}, each
+     * optional.
+     */
     private static Serving serving(JsonNode s) {
         Serving d = Serving.defaults();
+        JsonNode cacheBytes = s.path("adapterCacheBytes");
+        if (!cacheBytes.isMissingNode() && !cacheBytes.isNull() && !(cacheBytes.isIntegralNumber()
+                && cacheBytes.canConvertToLong())) {
+            throw new IllegalArgumentException("serving.adapterCacheBytes must be a whole number, not " + cacheBytes);
+        }
         return new Serving((int) wholeNumber(s, "serving", "maxConcurrentGenerations", d.maxConcurrentGenerations()),
                 (int) wholeNumber(s, "serving", "maxQueuedGenerations", d.maxQueuedGenerations()),
-                (int) wholeNumber(s, "serving", "adapterCacheSize", d.adapterCacheSize()));
+                (int) wholeNumber(s, "serving", "adapterCacheSize", d.adapterCacheSize()),
+                cacheBytes.isIntegralNumber() ? cacheBytes.asLong() : d.adapterCacheBytes());
     }
 
     /** The whole number {@code parent.field} ({@code fallback} when absent); an error naming {@code path.field} else. */

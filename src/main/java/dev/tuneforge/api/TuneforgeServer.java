@@ -6,7 +6,6 @@ import dev.tuneforge.auth.IssuedTokens;
 import dev.tuneforge.auth.LoginThrottle;
 import dev.tuneforge.auth.SigningKeys;
 import dev.tuneforge.auth.TokenService;
-import dev.tuneforge.engine.generate.GenerationThreads;
 import dev.tuneforge.store.DataDirectoryLock;
 import dev.tuneforge.store.Database;
 import dev.tuneforge.store.OwnerOnly;
@@ -36,7 +35,7 @@ public final class TuneforgeServer implements AutoCloseable {
     private final Database db;
     private final TuningService tuning;
     private final Authenticator auth;
-    private final GenerationThreads generation;
+    private final GenerationBatches generation;
     private final ApiServer api;
     private final ServerConfig config;
 
@@ -65,15 +64,16 @@ public final class TuneforgeServer implements AutoCloseable {
             }
             Quotas quotas = new Quotas(config.quotas());
             PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-            AdapterCache adapters = new AdapterCache(config.serving().adapterCacheSize());
+            AdapterCache adapters = new AdapterCache(config.serving().adapterCacheSize(),
+                config.serving().adapterCacheBytes());
             adapters.bindTo(metrics);
             this.tuning = new TuningService(db, artifacts, config.catalog(), config.lora(), config.jobs(),
                     StorageRetry.defaults(), adapters, new TuningMetrics(metrics), quotas);
             TokenService tokens = new TokenService(config.auth().issuer(), new SigningKeys(dataDir),
                     config.auth().tokenTtl(), config.auth().external(), new IssuedTokens(db));
             this.auth = new Authenticator(tokens, new AuthStore(db), new LoginThrottle(config.auth().loginThrottle(), clock));
-            this.generation = new GenerationThreads(config.serving().maxConcurrentGenerations(),
-                    config.serving().maxQueuedGenerations());
+            this.generation = new GenerationBatches(config.serving());
+            generation.bindTo(metrics);
             this.api = new ApiServer(tuning, auth, generation, new Readiness(tuning, dataDir, artifacts), config.http(),
                     quotas, new MetricsEndpoint(metrics, tuning.store()), config.auth().consoleLogin());
         } catch (RuntimeException | Error e) {

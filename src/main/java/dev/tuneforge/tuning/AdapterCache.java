@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -12,8 +13,10 @@ import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 
 /**
- * The adapters this process has loaded from the artifact store: at most {@code maximumSize}, the least recently
- * used evicted first. Requests racing for an adapter not yet loaded wait for one load.
+ * The adapters this process has loaded from the artifact store, loaded on demand: at most {@code maximumSize} and
+ * about {@code maximumBytes} ({@link LoraAdapter#servingBytes}), the least recently used evicted first (the adapter
+ * just loaded stays, even alone over the budget). Requests racing for an adapter not yet loaded wait for one load.
+ * An evicted adapter still serves the sequences that hold it; its memory goes when they end.
  * <p>
  * Keyed by the model's uid: a uid is never reused, and a model's adapter is stored once, before the model turns
  * ACTIVE, and never changed after, so an entry cannot go stale; a deleted model is never looked up again because
@@ -21,25 +24,29 @@ import java.util.function.Function;
  */
 public final class AdapterCache {
     public static final int DEFAULT_SIZE = 32;
-    private final Map<String, CompletableFuture<LoraAdapter>> entries;
+    public static final long DEFAULT_BYTES = 2L << 30;
+    private final Map<String, CompletableFuture<LoraAdapter>> entries = new LinkedHashMap<>(16, 0.75f, true);
+    private final Map<String, Long> bytes = new HashMap<>();
+    private final int maximumSize;
+    private final long maximumBytes;
+    private long bytesHeld;
     private long hits;
     private long misses;
     private long evictions;
 
     public AdapterCache(int maximumSize) {
+        this(maximumSize, DEFAULT_BYTES);
+    }
+
+    public AdapterCache(int maximumSize, long maximumBytes) {
         if (maximumSize < 1) {
             throw new IllegalArgumentException("serving.adapterCacheSize must be at least 1, got " + maximumSize);
         }
-        this.entries = new LinkedHashMap<>(16, 0.75f, true) {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<String, CompletableFuture<LoraAdapter>> eldest) {
-                boolean evict = size() > maximumSize;
-                if (evict) {
-                    evictions++;
-                }
-                return evict;
-            }
-        };
+        if (maximumBytes < 1) {
+            throw new IllegalArgumentException("serving.adapterCacheBytes must be at least 1, got " + maximumBytes);
+        }
+        this.maximumSize = maximumSize;
+        this.maximumBytes = maximumBytes;
     }
 
     /** The cached adapter of {@code uid}, else {@code load}'s; a failed load is not cached. */
@@ -53,16 +60,28 @@ public final class AdapterCache {
                 entries.put(uid, entry);
                 loadHere = true;
                 misses++;
+                evictOverBudget(uid);
             } else {
                 hits++;
             }
         }
         if (loadHere) {
             try {
-                entry.complete(load.apply(uid));
+                LoraAdapter adapter = load.apply(uid);
+                synchronized (this) {
+                    if (entries.get(uid) == entry) {
+                        long size = adapter == null ? 0 : adapter.servingBytes();
+                        bytes.put(uid, size);
+                        bytesHeld += size;
+                        evictOverBudget(uid);
+                    }
+                }
+                entry.complete(adapter);
             } catch (RuntimeException | Error e) {
                 synchronized (this) {
-                    entries.remove(uid, entry);
+                    if (entries.remove(uid, entry)) {
+                        forget(uid);
+                    }
                 }
                 entry.completeExceptionally(e);
                 throw e;
@@ -78,6 +97,31 @@ public final class AdapterCache {
 
     synchronized void evict(String uid) {
         entries.remove(uid);
+        forget(uid);
+    }
+
+    /** Evicts the least recently used entries but {@code keep} while over the count or the byte budget. */
+    private void evictOverBudget(String keep) {
+        for (var it = entries.keySet().iterator(); it.hasNext() && (entries.size() > maximumSize
+                || bytesHeld > maximumBytes); ) {
+            String uid = it.next();
+            if (!uid.equals(keep)) {
+                it.remove();
+                forget(uid);
+                evictions++;
+            }
+        }
+    }
+
+    private void forget(String uid) {
+        Long size = bytes.remove(uid);
+        if (size != null) {
+            bytesHeld -= size;
+        }
+    }
+
+    synchronized long bytesHeld() {
+        return bytesHeld;
     }
 
     synchronized int size() {
@@ -94,6 +138,8 @@ public final class AdapterCache {
                 .description("adapters evicted as least recently used").register(registry);
         Gauge.builder("cache.size", this, AdapterCache::size).tag("cache", "adapters")
                 .description("adapters loaded in this process").register(registry);
+        Gauge.builder("cache.bytes", this, AdapterCache::bytesHeld).tag("cache", "adapters")
+                .description("bytes the loaded adapters hold (estimated)").register(registry);
     }
 
     private synchronized double count(boolean hit) {

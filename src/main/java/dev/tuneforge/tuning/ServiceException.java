@@ -7,7 +7,8 @@ public class ServiceException extends RuntimeException {
     /** Google's canonical codes with their HTTP statuses. */
     public enum Code {
         CANCELLED(499), INVALID_ARGUMENT(400), NOT_FOUND(404), ALREADY_EXISTS(409), PERMISSION_DENIED(403),
-        UNAUTHENTICATED(401), RESOURCE_EXHAUSTED(429), FAILED_PRECONDITION(400), INTERNAL(500), UNAVAILABLE(503);
+        UNAUTHENTICATED(401), RESOURCE_EXHAUSTED(429), FAILED_PRECONDITION(400), INTERNAL(500), UNAVAILABLE(503),
+        DEADLINE_EXCEEDED(504);
 
         private final int httpStatus;
 

@@ -6,7 +6,6 @@ import dev.tuneforge.auth.IssuedTokens;
 import dev.tuneforge.auth.LoginThrottle;
 import dev.tuneforge.auth.SigningKeys;
 import dev.tuneforge.auth.TokenService;
-import dev.tuneforge.engine.generate.GenerationThreads;
 import dev.tuneforge.quota.Quotas;
 import dev.tuneforge.store.Database;
 import dev.tuneforge.store.artifacts.ArtifactStore;
@@ -27,14 +26,15 @@ import java.time.Clock;
  */
 final class Replica implements AutoCloseable {
     private final ArtifactStore artifacts;
-    private final GenerationThreads generation;
+    private final GenerationBatches generation;
     private final ApiServer api;
 
     Replica(ServerConfig config) {
         Database db = Database.sqlite(config.dataDir().resolve("tuneforge.db"));
         this.artifacts = config.artifactStore().open(config.dataDir());
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        AdapterCache adapters = new AdapterCache(config.serving().adapterCacheSize());
+        AdapterCache adapters = new AdapterCache(config.serving().adapterCacheSize(),
+                config.serving().adapterCacheBytes());
         adapters.bindTo(metrics);
         Quotas quotas = new Quotas(config.quotas());
         TuningService tuning = new TuningService(db, artifacts, config.catalog(), config.lora(),
@@ -43,7 +43,7 @@ final class Replica implements AutoCloseable {
                 config.auth().tokenTtl(), null, new IssuedTokens(db));
         Authenticator auth = new Authenticator(tokens, new AuthStore(db),
                 new LoginThrottle(config.auth().loginThrottle(), Clock.systemUTC()));
-        this.generation = new GenerationThreads(2, 4);
+        this.generation = new GenerationBatches(new ServerConfig.Serving(2, 4));
         this.api = new ApiServer(tuning, auth, generation, new Readiness(tuning, config.dataDir(), artifacts),
                 config.http(), quotas, new MetricsEndpoint(metrics, tuning.store()),
                 config.auth().consoleLogin()).start("127.0.0.1", 0);

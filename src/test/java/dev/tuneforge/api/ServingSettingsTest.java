@@ -41,5 +41,12 @@ class ServingSettingsTest {
         String noCache = assertThrows(IllegalArgumentException.class,
                 () -> read("{\"adapterCacheSize\": 0}")).getMessage();
         assertTrue(noCache.contains("serving.adapterCacheSize must be at least 1"), noCache);
+        assertEquals(5_000_000_000L, read("{\"adapterCacheBytes\": 5000000000}").serving().adapterCacheBytes());
+        String noBytes = assertThrows(IllegalArgumentException.class,
+                () -> read("{\"adapterCacheBytes\": 0}")).getMessage();
+        assertTrue(noBytes.contains("serving.adapterCacheBytes must be at least 1"), noBytes);
+        String halfBytes = assertThrows(IllegalArgumentException.class,
+                () -> read("{\"adapterCacheBytes\": 1.5}")).getMessage();
+        assertTrue(halfBytes.contains("serving.adapterCacheBytes must be a whole number"), halfBytes);
     }
 }

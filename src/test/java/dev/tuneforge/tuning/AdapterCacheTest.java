@@ -1,5 +1,8 @@
 package dev.tuneforge.tuning;
 
+import dev.tuneforge.engine.Stories;
+import dev.tuneforge.engine.lora.LoraAdapter;
+import dev.tuneforge.engine.lora.LoraConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
@@ -12,6 +15,7 @@ import java.util.concurrent.Future;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The per-process adapter cache: bounded, least recently used out first, one load for racing requests. */
 class AdapterCacheTest {
@@ -37,6 +41,35 @@ class AdapterCacheTest {
         get(cache, "b");
         assertEquals(List.of("a", "b", "c", "b"), loads, "b was least recently used when c came");
         assertEquals(2, cache.size());
+    }
+
+    @Test
+    void adaptersOverTheByteBudgetAreEvictedLeastRecentlyUsedFirstButTheNewestStays() {
+        List<LoraAdapter> adapters = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            adapters.add(LoraAdapter.initialize(Stories.model(), LoraConfig.defaults(), i));
+        }
+        long one = adapters.getFirst().servingBytes();
+        assertTrue(one > 0, "an adapter has a size");
+        AdapterCache cache = new AdapterCache(10, 2 * one + one / 2);
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        cache.bindTo(registry);
+        for (String uid : List.of("a", "b", "a", "c", "a", "b")) {
+            cache.get(uid, u -> {
+                loads.add(u);
+                return adapters.get(u.charAt(0) - 'a');
+            });
+        }
+        assertEquals(List.of("a", "b", "c", "b"), loads, "two fit the budget: b was least recently used when c came");
+        assertEquals(2, cache.size());
+        assertEquals(2.0 * one, registry.get("cache.bytes").gauge().value());
+
+        AdapterCache tiny = new AdapterCache(10, 1);
+        tiny.get("a", u -> adapters.getFirst());
+        assertEquals(1, tiny.size(), "an adapter over the whole budget is still served");
+        tiny.get("b", u -> adapters.get(1));
+        assertEquals(1, tiny.size());
+        assertEquals(one, tiny.bytesHeld());
     }
 
     @Test

@@ -1,28 +1,31 @@
 package dev.tuneforge.engine.generate;
 
 import dev.tuneforge.engine.model.Adapter;
-import dev.tuneforge.engine.model.AdapterWeights;
-import dev.tuneforge.engine.model.KvCache;
-import dev.tuneforge.engine.model.SingleTokenDecoder;
+import dev.tuneforge.engine.model.BatchDecoder;
+import dev.tuneforge.engine.model.BatchDecoders;
+import dev.tuneforge.engine.model.FallbackBatchDecoder;
 import dev.tuneforge.engine.model.LlamaModel;
-import dev.tuneforge.engine.tensor.Tensors;
 import dev.tuneforge.engine.tokenizer.TextTokenizer;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.Tensor;
 
-import java.util.Arrays;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
-/** Autoregressive decoding with a KV cache over a shared base model and an optional adapter. */
+/**
+ * One generation at a time on the calling thread, over a shared base model and an optional adapter: the CLI's
+ * {@code generate} and library callers. It runs the very steps a server's {@link ContinuousBatcher} runs for a
+ * request (the same {@link SequenceGeneration}, the same prompt chunks), so a request served among others gives
+ * what it gives here.
+ */
 public final class TextGenerator {
     private final LlamaModel model;
     private final TextTokenizer tokenizer;
-    private final boolean singleTokenDecoder;
+    private final Supplier<BatchDecoder> decoders;
 
     public TextGenerator(LlamaModel model, TextTokenizer tokenizer) {
-        this(model, tokenizer, true);
+        this(model, tokenizer, () -> BatchDecoders.forModel(model));
     }
 
     /**
@@ -30,9 +33,15 @@ public final class TextGenerator {
      * (see {@link LlamaModel#decoder()}).
      */
     public TextGenerator(LlamaModel model, TextTokenizer tokenizer, boolean singleTokenDecoder) {
+        this(model, tokenizer, singleTokenDecoder ? () -> BatchDecoders.forModel(model)
+                : () -> new FallbackBatchDecoder(model, false, "libtorch only, as asked"));
+    }
+
+    /** Each generation on a decoder of its own from {@code decoders}. */
+    public TextGenerator(LlamaModel model, TextTokenizer tokenizer, Supplier<BatchDecoder> decoders) {
         this.model = model;
         this.tokenizer = tokenizer;
-        this.singleTokenDecoder = singleTokenDecoder;
+        this.decoders = decoders;
     }
 
     public GenerationResult generate(long[] promptIds, Adapter adapter, GenerationOptions options, Set<Long> stopIds) {
@@ -45,66 +54,20 @@ public final class TextGenerator {
      */
     public GenerationResult generate(long[] promptIds, Adapter adapter, GenerationOptions options, Set<Long> stopIds,
                                      Consumer<String> onText) {
-        int contextLimit = model.config().maxPositionEmbeddings();
-        if (promptIds.length == 0) {
-            throw new IllegalArgumentException("the prompt is empty");
-        }
-        if (promptIds.length >= contextLimit) {
-            throw new IllegalArgumentException("the prompt has " + promptIds.length + " tokens; the model's context is "
-                    + contextLimit + " tokens");
-        }
-        int maxNew = Math.min(options.maxOutputTokens(), contextLimit - promptIds.length);
-        DecodingStep step = new DecodingStep(options, stopIds);
-        long[] out = new long[maxNew];
-        int produced = 0;
-        FinishReason reason = FinishReason.MAX_TOKENS;
-        StreamingText stream = new StreamingText(options.stopSequences(), onText);
-        IncrementalText decoded = new IncrementalText(tokenizer);
-        try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
-            KvCache cache = model.newCache(promptIds.length + maxNew);
-            SingleTokenDecoder decoder = singleTokenDecoder ? model.decoder() : null;
-            AdapterWeights adapterWeights = adapter == null ? null : adapter.decodeWeights();
-            if (adapter != null && adapterWeights == null) {
-                decoder = null;
-            }
-            SingleTokenDecoder.State state = decoder == null ? null : decoder.newState(cache);
-            long next;
-            try (PointerScope scoped = new PointerScope()) {
-                // the prompt in one batched pass through libtorch
-                Tensor hidden = model.forward(Tensors.longs(promptIds, 1, promptIds.length), 0, cache, adapter);
-                next = step.choose(Tensors.toFloats(model.logits(hidden.select(1, promptIds.length - 1).select(0, 0),
-                        adapter)), maxNew - 1);
-            }
-            int position = promptIds.length;
-            while (true) {
-                if (stopIds.contains(next)) {
-                    reason = FinishReason.STOP;
-                    break;
-                }
-                out[produced++] = next;
-                if (stream.update(decoded.append(next))) {
-                    reason = FinishReason.STOP;
-                    break;
-                }
-                if (produced == maxNew) {
-                    // a constrained output that is whole could only be followed by a stop token
-                    reason = step.constraintFinished() ? FinishReason.STOP : FinishReason.MAX_TOKENS;
-                    break;
-                }
-                int left = maxNew - produced - 1;
-                if (decoder != null) {
-                    next = step.choose(decoder.next(state, (int) next, position, cache, adapterWeights), left);
-                } else {
-                    try (PointerScope scoped = new PointerScope()) {
-                        Tensor hidden = model.forward(Tensors.longs(new long[]{next}, 1, 1), position, cache, adapter);
-                        next = step.choose(Tensors.toFloats(model.logits(hidden.select(1, 0).select(0, 0), adapter)), left);
-                    }
-                }
-                position++;
+        SequenceGeneration generation = new SequenceGeneration(promptIds, options, stopIds,
+                model.config().maxPositionEmbeddings(), tokenizer, onText);
+        try (BatchDecoder decoder = decoders.get();
+             BatchDecoder.Sequence sequence = decoder.open(adapter, generation.expectedPositions())) {
+            int chunkSize = SequenceGeneration.chunkSize(decoder);
+            List<BatchDecoder.Row> rows = new ArrayList<>();
+            boolean done = false;
+            while (!done) {
+                rows.clear();
+                generation.addRows(rows, sequence, chunkSize);
+                float[][] logits = decoder.step(rows);
+                done = generation.accept(logits[rows.size() - 1], chunkSize);
             }
         }
-        long[] ids = Arrays.copyOf(out, produced);
-        String text = stream.finish(tokenizer.decode(ids));
-        return new GenerationResult(text, ids, promptIds.length, reason, step.logprobSum(), step.steps());
+        return generation.result();
     }
 }

@@ -512,6 +512,14 @@ public final class LoraAdapter implements Adapter {
         return headTokens;
     }
 
+    /**
+     * Bytes it holds once served, estimated: its parameters, plus the copies made for inference (libtorch's grouped
+     * low-rank weights and the single-token decoder's float arrays), each about the parameters' size.
+     */
+    public long servingBytes() {
+        return 3 * namedParameters().values().stream().mapToLong(Tensor::nbytes).sum();
+    }
+
     /** Number of trainable scalars. */
     public long parameterCount() {
         return namedParameters().values().stream().mapToLong(Tensor::numel).sum();

@@ -48,6 +48,22 @@ public final class KvCache {
         }
     }
 
+    /** Bytes its buffers hold (keys and values of every layer, for its whole capacity). */
+    public long bytes() {
+        return 2L * keys.length * kvHeads * (long) capacity * headDim * elementBytes();
+    }
+
+    /**
+     * Frees its buffers now rather than when the garbage collector finds them unreachable (a server's caches come
+     * and go with its requests); the cache must not be used after.
+     */
+    public void release() {
+        for (int l = 0; l < keys.length; l++) {
+            keys[l].close();
+            values[l].close();
+        }
+    }
+
     /** Number of positions stored. */
     public int length() {
         return length;
