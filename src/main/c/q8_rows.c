@@ -1,6 +1,7 @@
 /*
  * Matrix-vector products over llama.cpp's Q8_0 weights (per row, cols / 32 blocks of {fp16 scale d, 32 int8 q}, 34
- * bytes per 32 weights, w = d q), for x86-64 with AVX-512.
+ * bytes per 32 weights, w = d q), for x86-64 with AVX-512. Where cols is not a multiple of 32 (stories-260k's 172)
+ * a row's last block is partial, its q zero past the last column: rows of ceil(cols / 32) blocks.
  *
  * Numerics, as llama.cpp's CPU backend: the activation vector is quantized per block of 32 too (scale dx = max|x| /
  * 127, x_q = round(x / dx)), each block's dot product is exact in integers, and only then scaled: y = sum over blocks
@@ -31,8 +32,12 @@ enum { QK = 32, BLOCK_BYTES = 34, PAIR_BYTES = 68 };
  * accumulators' start (lane i: -128 times the sum of the four x_q it multiplies), so that each lane's integer is
  * exactly the one the loop without VNNI computes.
  */
+static inline int32_t blocks_of(int32_t cols) {
+    return (cols + QK - 1) / QK;
+}
+
 static inline int32_t pairs_of(int32_t cols) {
-    return (cols / QK + 1) / 2;
+    return (blocks_of(cols) + 1) / 2;
 }
 
 int64_t tuneforge_q8_0_activation_bytes(int32_t cols) {
@@ -40,7 +45,7 @@ int64_t tuneforge_q8_0_activation_bytes(int32_t cols) {
 }
 
 void tuneforge_q8_0_quantize_activation(const float *x, int32_t cols, uint8_t *out) {
-    int32_t blocks = cols / QK, pairs = pairs_of(cols);
+    int32_t blocks = blocks_of(cols), pairs = pairs_of(cols);
     int8_t *q = (int8_t *) out;
     float *scales = (float *) (out + (int64_t) pairs * 64);
     int32_t *start = (int32_t *) (out + (int64_t) pairs * 128);
@@ -59,7 +64,12 @@ void tuneforge_q8_0_quantize_activation(const float *x, int32_t cols, uint8_t *o
             }
             continue;
         }
-        __m512 lo = _mm512_loadu_ps(x + (int64_t) b * QK), hi = _mm512_loadu_ps(x + (int64_t) b * QK + 16);
+        /* a partial last block reads its columns only, the rest zero */
+        int32_t left = cols - b * QK;
+        __mmask16 first = left >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << left) - 1);
+        __mmask16 second = left >= 32 ? (__mmask16) 0xffff : left <= 16 ? 0 : (__mmask16) ((1u << (left - 16)) - 1);
+        __m512 lo = _mm512_maskz_loadu_ps(first, x + (int64_t) b * QK);
+        __m512 hi = _mm512_maskz_loadu_ps(second, x + (int64_t) b * QK + 16);
         float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
         float d = amax / 127.0f;
         float id = d != 0.0f ? 1.0f / d : 0.0f;
@@ -163,14 +173,14 @@ Q8_CORE(core_plain, ,
                           _mm512_set1_epi16(1)))
 
 static inline int64_t row_bytes(int32_t cols) {
-    return (int64_t) (cols / QK) * BLOCK_BYTES;
+    return (int64_t) blocks_of(cols) * BLOCK_BYTES;
 }
 
 /* Rows [from, to) each with row r + offset (offset 0: each row alone) against one quantized vector. */
 #define ROW_PAIRS(NAME, CORE, ATTRIBUTES)                                                                              \
     ATTRIBUTES static void NAME(const uint8_t *w, int32_t cols, const uint8_t *xq, float *y, int32_t from, int32_t to, \
                                 int32_t offset) {                                                                      \
-        int32_t blocks = cols / QK, pairs = pairs_of(cols);                                                            \
+        int32_t blocks = blocks_of(cols), pairs = pairs_of(cols);                                                            \
         int64_t stride = row_bytes(cols);                                                                              \
         const uint8_t *x1[1] = {xq};                                                                                   \
         for (int32_t r = from; r < to; r++) {                                                                          \
@@ -208,7 +218,7 @@ void tuneforge_q8_0_row_pairs(const uint8_t *w, int32_t cols, const uint8_t *xq,
 #define ROWS_MULTI(NAME, CORE, ATTRIBUTES)                                                                             \
     ATTRIBUTES static void NAME(const uint8_t *w, int32_t cols, int32_t n, const uint8_t *const *xq, float *const *y,  \
                                 int32_t from, int32_t to) {                                                            \
-        int32_t blocks = cols / QK, pairs = pairs_of(cols);                                                            \
+        int32_t blocks = blocks_of(cols), pairs = pairs_of(cols);                                                            \
         int64_t stride = row_bytes(cols);                                                                              \
         int32_t r = from;                                                                                              \
         for (; r < to; r += 2) {                                                                                       \
