@@ -33,6 +33,9 @@ void tuneforge_f32_row_pairs(const float *w, int32_t cols, const float *x, float
 void tuneforge_even_odd(const float *x, int32_t cols, float *regrouped);
 void tuneforge_bf16_row_pairs_by_halves(const uint16_t *w, int32_t cols, const float *regrouped, const float *x,
                                         float *y, int32_t from, int32_t to, int32_t offset);
+void tuneforge_q8_0_quantize_activation(const float *x, int32_t cols, uint8_t *out);
+void tuneforge_q8_0_row_pairs(const uint8_t *w, int32_t cols, const uint8_t *xq, float *y, int32_t from, int32_t to,
+                              int32_t offset);
 
 #define FIELD(type, field) if (strcmp(name, #type) == 0 && strcmp(member, #field) == 0) return offsetof(type, field)
 
@@ -144,12 +147,15 @@ void tuneforge_vector_exp(const float *in, float *out, int32_t n) {
  * Rows [from, to) of y = W x in pairs (row r with row r + half), as WeightMatrix does; bf16 rows against x regrouped
  * by tuneforge_even_odd.
  */
-static void rows(const void *w, int bf16, int cols, const float *x, const float *regrouped, float *y, int from, int to,
+static void rows(const void *w, int dtype, int cols, const float *x, const float *regrouped, float *y, int from, int to,
                  int offset) {
     if (from >= to) {
         return;
     }
-    if (bf16) {
+    if (dtype == TF_Q8_0) {
+        /* regrouped holds x quantized (tuneforge_q8_0_quantize_activation) */
+        tuneforge_q8_0_row_pairs((const uint8_t *) w, cols, (const uint8_t *) regrouped, y, from, to, offset);
+    } else if (dtype == TF_BF16) {
         tuneforge_bf16_row_pairs_by_halves((const uint16_t *) w, cols, regrouped, x, y, from, to, offset);
     } else {
         tuneforge_f32_row_pairs((const float *) w, cols, x, y, from, to, offset);
@@ -184,12 +190,16 @@ static void share_ranges(int rows_count, int t, int threads, int range[4]) {
  * 0.8-4.4 MB a core) decoded 2.7% faster with the vCPUs far apart, SmolLM2's (0.3-1.8 MB) as fast; the head, a share
  * of 28-136 MB, 0.3-0.8% slower (bench/performance-log.md, "In the eighth session").
  */
-static void share(const void *w, int bf16, int rows_count, int cols, const float *x, float *y, const int range[4],
+static void share(const void *w, int dtype, int rows_count, int cols, const float *x, float *y, const int range[4],
                   scratch_t *s, int four_streams) {
     int half = rows_count / 2;
+    int bf16 = dtype == TF_BF16;
     const float *regrouped = NULL;
     if (bf16) {
         tuneforge_even_odd(x, cols, s->regrouped);
+        regrouped = s->regrouped;
+    } else if (dtype == TF_Q8_0) {
+        tuneforge_q8_0_quantize_activation(x, cols, (uint8_t *) s->regrouped);
         regrouped = s->regrouped;
     }
     int from = range[0];
@@ -199,9 +209,9 @@ static void share(const void *w, int bf16, int rows_count, int cols, const float
         tuneforge_bf16_row_quads_by_halves((const uint16_t *) w, cols, regrouped, x, y, from, from + m, offsets);
         from += 2 * m; /* an odd pair left over */
     }
-    rows(w, bf16, cols, x, regrouped, y, from, range[1], half);
+    rows(w, dtype, cols, x, regrouped, y, from, range[1], half);
     if (range[3] > range[1] + half) {
-        rows(w, bf16, cols, x, regrouped, y, rows_count - 1, rows_count, 0);
+        rows(w, dtype, cols, x, regrouped, y, rows_count - 1, rows_count, 0);
     }
 }
 
@@ -218,7 +228,6 @@ static inline exchange_slot_t *exchange_slot(int t) {
 static void product(const tf_model_t *model, const tf_adapter_layer_t *adapter_layer, int group, const int *member_projections,
                     const int *member_offsets, int members, const void *w, const float *bias, int rows_count,
                     int cols, const float *x, float *y, scratch_t *s, int t, int threads) {
-    int bf16 = model->dtype == TF_BF16;
     const float *stacked = adapter_layer ? adapter_layer->groups[group].stacked : NULL;
     int low_rank_rows = stacked ? (int) adapter_layer->groups[group].rows : 0;
     if (stacked) {
@@ -228,7 +237,7 @@ static void product(const tf_model_t *model, const tf_adapter_layer_t *adapter_l
     }
     int range[4];
     share_ranges(rows_count, t, threads, range);
-    share(w, bf16, rows_count, cols, x, y, range, s, 1);
+    share(w, model->dtype, rows_count, cols, x, y, range, s, 1);
     for (int part = 0; bias && part < 2; part++) {
         for (int r = range[2 * part]; r < range[2 * part + 1]; r++) {
             y[r] += bias[r];
@@ -288,7 +297,7 @@ static void token(int t) {
     const int threads = team.threads;
     const int hidden = m->hidden, heads = m->heads, kv_heads = m->kv_heads;
     const int head_dim = m->head_dim, inter = m->inter, layers = m->layers;
-    const int vocab = m->vocab, bf16 = m->dtype == TF_BF16;
+    const int vocab = m->vocab;
     const double eps = m->eps;
     const int q_dim = heads * head_dim, kv_dim = kv_heads * head_dim, qkv_rows = q_dim + 2 * kv_dim;
     const int group = heads / kv_heads, half = head_dim / 2;
@@ -446,7 +455,7 @@ static void token(int t) {
     }
     int range[4];
     share_ranges(vocab, t, threads, range);
-    share(m->lm_head, bf16, vocab, hidden, s->normed, job->logits, range, s, 0);
+    share(m->lm_head, m->dtype, vocab, hidden, s->normed, job->logits, range, s, 0);
     barrier(t, threads);
 }
 
@@ -495,7 +504,8 @@ static int grow(scratch_t *s, const tf_model_t *m, int positions, int low_rank_r
     int widest = hidden > inter ? hidden : inter;
     widest = widest > q_dim ? widest : q_dim;
     size_t need = (size_t) 2 * hidden + q_dim + inter + QUERIES_AT_ONCE * m->head_dim + 2 * kv_dim
-                  + (size_t) QUERIES_AT_ONCE * positions + low_rank_rows + widest;
+                  + (size_t) QUERIES_AT_ONCE * positions + low_rank_rows + widest
+                  + widest / 2 + 48; /* regrouped also holds x quantized: 3 bytes a column and a pair's 192 */
     if (need > s->capacity_floats) {
         size_t capacity = need * 2;
         float *block = aligned_alloc(64, ((capacity * sizeof(float)) + 63) & ~(size_t) 63);

@@ -138,6 +138,42 @@ class SingleTokenDecoderTest {
         assertMatches(model, adapter, model, adapter, 1e-5, "q, v, up and down adapted");
     }
 
+    /**
+     * An int8 (Q8_0) base: the decoders' products quantize x per block of 32 (q8_rows.c) where the libtorch forward
+     * multiplies the dequantized weights by x in float32, so they differ by x's rounding only: a few tenths of a
+     * percent of the logits. Sizes of whole blocks split across the cores, and of partial blocks (36, 50, 12).
+     */
+    @Test
+    void anInt8BaseDecodesAsItsForwardPassUpToTheActivationsRounding() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.tuneforge.engine.kernel.WeightMatrix.q8Available(),
+                "the Q8_0 decoder needs the native loop");
+        for (ModelConfig config : new ModelConfig[]{qwen2(256, 712, 4, 2), qwen2(36, 50, 3, 1)}) {
+            LlamaModel model = LlamaModel.random(config, dev.tuneforge.engine.model.WeightDtype.INT8, 21);
+            assertTrue(model.decoder().loop().contains("Q8_0 rows"), model.decoder().loop());
+            LoraAdapter adapter = trainedAdapter(model);
+            float[] got = decodeAll(model, adapter);
+            float[] want = forwardAfterPrompt(model, adapter, IDS, PROMPT);
+            double maxLogit = 0;
+            for (float v : want) {
+                maxLogit = Math.max(maxLogit, Math.abs(v));
+            }
+            double diff = maxDifference(want, got);
+            assertTrue(maxLogit > 0.1, "logits large enough for the comparison to mean something");
+            assertTrue(diff < 0.02 * maxLogit, "hidden " + config.hiddenSize() + ": max difference " + diff
+                    + " against logits up to " + maxLogit);
+            assertTrue(diff > 0, "the decoder rounds x, the forward pass does not: they cannot agree exactly");
+        }
+    }
+
+    private static float[] forwardAfterPrompt(LlamaModel model, LoraAdapter adapter, long[] ids, int prompt) {
+        int vocab = model.config().vocabSize();
+        try (NoGradGuard g = new NoGradGuard()) {
+            float[] full = Tensors.toFloats(model.logits(model.forward(Tensors.longs(ids, 1, ids.length), 0, null,
+                    adapter), adapter));
+            return Arrays.copyOfRange(full, prompt * vocab, ids.length * vocab);
+        }
+    }
+
     /** A two-layer Qwen2 configuration (q/k/v biases, untied head, vocabulary 515). */
     private static ModelConfig qwen2(int hidden, int intermediate, int heads, int kvHeads) {
         ObjectNode c = new ObjectMapper().createObjectNode();

@@ -140,9 +140,12 @@ class TrainingTest {
         assertEquals(3, resumed.completedSteps(), "the checkpoint holds only recorded steps");
     }
 
-    /** Also with the frozen base in bf16 (a base model's {@code "dtype": "bf16"}): adapters stay float32. */
+    /**
+     * Also with the frozen base in bf16 or int8 (a base model's {@code "dtype": "bf16"} or {@code "int8"}, Q8_0 blocks
+     * dequantized per matrix as the forward pass uses it): adapters stay float32.
+     */
     @ParameterizedTest
-    @ValueSource(strings = {"fp32", "bf16"})
+    @ValueSource(strings = {"fp32", "bf16", "int8"})
     void lossFallsOnTinyModel(String dtype) throws Exception {
         LlamaModel model = LlamaModel.load(new HfModelDirectory(TinyModels.write(tmp.resolve("m"), TinyModels.Spec.llama(), 4)),
                 dev.tuneforge.engine.model.WeightDtype.parse(dtype, "dtype"));

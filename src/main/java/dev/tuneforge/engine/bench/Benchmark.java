@@ -75,7 +75,8 @@ public final class Benchmark {
         }
         ComputeThreads.applyToLibtorch();
         out.printf(Locale.ROOT, "threads: %d (%s), base weights: %s, LoRA rank 8 on all projections + stop-token row "
-                        + "(fp32), gradient step%n", torch.get_num_threads(), OpenMpWaitPolicy.describe(), dtype);
+                        + "(fp32), gradient step%n", torch.get_num_threads(), OpenMpWaitPolicy.describe(),
+                dev.tuneforge.engine.model.WeightDtype.name(dtype));
         CpuSteal.Snapshot beforeFp32 = CpuSteal.now();
         double fp32 = matmulGflops(ScalarType.Float);
         CpuSteal.Snapshot beforeBf16 = CpuSteal.now();
@@ -111,7 +112,7 @@ public final class Benchmark {
             // this shared machine's limits drift by tens of percent within minutes: measured again right after
             // training, and the higher of the two is the reference
             CpuSteal.Snapshot beforeAgain = CpuSteal.now();
-            double again = matmulGflops(dtype);
+            double again = matmulGflops(dev.tuneforge.engine.model.WeightDtype.compute(dtype));
             out.printf(Locale.ROOT, "matmul peak %s again after training: %.1f GFLOP/s (%s of the CPU time stolen)%n",
                     peakName, again, percent(beforeAgain.stolenShareUntil(CpuSteal.now())));
             peak = Math.max(peak, again);
@@ -122,8 +123,7 @@ public final class Benchmark {
 
         adapter.parametersChanged();
         // every token reads the base's weights (the embedding table only for one row) and all of the adapter's
-        double baseBytes = model.weightBytes() - (config.tieWordEmbeddings() ? 0
-                : (double) config.vocabSize() * config.hiddenSize() * model.embedTokens().element_size());
+        double baseBytes = model.weightBytes() - (config.tieWordEmbeddings() ? 0 : (double) model.embeddingBytes());
         double adapterBytes = adapter.decodeWeights().bytesReadPerToken();
         double bytesPerToken = baseBytes + adapterBytes;
         out.printf(Locale.ROOT, "decode reads %.1f MB/token: base %.1f MB + adapter %.1f MB (float32 LoRA pairs and "

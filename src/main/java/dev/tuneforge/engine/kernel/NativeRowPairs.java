@@ -37,6 +37,13 @@ final class NativeRowPairs {
     private static final MethodHandle BF16;
     private static final MethodHandle EVEN_ODD;
     private static final MethodHandle F32;
+    /** q8_rows.c: x quantized per block, Q8_0 rows in pairs, the batched decoder's rows of many vectors. */
+    private static final MethodHandle Q8_QUANTIZE;
+    private static final MethodHandle Q8_ROW_PAIRS;
+    private static final MethodHandle Q8_ROWS_MULTI;
+    private static final MethodHandle Q8_ACTIVATION_BYTES;
+    private static final MethodHandle Q8_USES_VNNI;
+    private static final MethodHandle Q8_FORCE_PLAIN;
     /** {@code tuneforge_team_decode} of the same library ({@link NativeTeam}). */
     static final MethodHandle TEAM;
     /** {@code tuneforge_team_decode_batch}, {@code tuneforge_pages_map} and {@code _unmap} ({@link NativeTeam}). */
@@ -53,6 +60,7 @@ final class NativeRowPairs {
         MethodHandle bf16 = null;
         MethodHandle evenOdd = null;
         MethodHandle f32 = null;
+        MethodHandle[] q8 = new MethodHandle[6];
         MethodHandle team = null;
         MethodHandle batch = null;
         MethodHandle pagesMap = null;
@@ -94,6 +102,21 @@ final class NativeRowPairs {
                         FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
                 pagesUnmap = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_pages_unmap").orElseThrow(),
                         FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+                q8[0] = Linker.nativeLinker().downcallHandle(
+                        lookup.find("tuneforge_q8_0_quantize_activation").orElseThrow(),
+                        FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS), critical);
+                q8[1] = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_q8_0_row_pairs").orElseThrow(),
+                        F32_SIGNATURE, critical);
+                q8[2] = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_q8_0_rows_multi").orElseThrow(),
+                        FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                                ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+                q8[3] = Linker.nativeLinker().downcallHandle(
+                        lookup.find("tuneforge_q8_0_activation_bytes").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+                q8[4] = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_q8_0_uses_vnni").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_INT));
+                q8[5] = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_q8_0_force_plain").orElseThrow(),
+                        FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT));
                 vectorExp = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_vector_exp").orElseThrow(),
                         FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT),
                         critical);
@@ -104,6 +127,7 @@ final class NativeRowPairs {
                 bf16 = null;
                 evenOdd = null;
                 f32 = null;
+                q8 = new MethodHandle[6];
                 team = null;
                 batch = null;
                 pagesMap = null;
@@ -117,6 +141,12 @@ final class NativeRowPairs {
         BF16 = bf16;
         EVEN_ODD = evenOdd;
         F32 = f32;
+        Q8_QUANTIZE = q8[0];
+        Q8_ROW_PAIRS = q8[1];
+        Q8_ROWS_MULTI = q8[2];
+        Q8_ACTIVATION_BYTES = q8[3];
+        Q8_USES_VNNI = q8[4];
+        Q8_FORCE_PLAIN = q8[5];
         TEAM = team;
         BATCH = batch;
         PAGES_MAP = pagesMap;
@@ -157,6 +187,66 @@ final class NativeRowPairs {
             }
         } catch (Throwable e) {
             throw new IllegalStateException("the native row-pairs loop failed", e);
+        }
+    }
+
+    /** Whether the Q8_0 loops are in use (the native loop, and the library has them). */
+    static boolean q8Available() {
+        return Q8_ROW_PAIRS != null;
+    }
+
+    /** Bytes x of {@code cols} columns takes quantized for the Q8_0 loop. */
+    static long q8ActivationBytes(int cols) {
+        try {
+            return (long) Q8_ACTIVATION_BYTES.invokeExact(cols);
+        } catch (Throwable e) {
+            throw new IllegalStateException("tuneforge_q8_0_activation_bytes failed", e);
+        }
+    }
+
+    /** x quantized per block of 32 into {@code out} (at least {@link #q8ActivationBytes} bytes). */
+    static void q8Quantize(float[] x, int cols, byte[] out) {
+        try {
+            Q8_QUANTIZE.invokeExact(MemorySegment.ofArray(x), cols, MemorySegment.ofArray(out));
+        } catch (Throwable e) {
+            throw new IllegalStateException("tuneforge_q8_0_quantize_activation failed", e);
+        }
+    }
+
+    /** Rows [from, to) of a Q8_0 matrix, each with row r + offset (0: alone), against x quantized. */
+    static void q8RowPairs(MemorySegment weights, int cols, byte[] quantized, float[] y, int from, int to, int offset) {
+        try {
+            Q8_ROW_PAIRS.invokeExact(weights, cols, MemorySegment.ofArray(quantized), MemorySegment.ofArray(y), from, to,
+                    offset);
+        } catch (Throwable e) {
+            throw new IllegalStateException("the native Q8_0 loop failed", e);
+        }
+    }
+
+    /** tuneforge_q8_0_rows_multi: y[b][r] = row r . x[b], with the vectors' and outputs' addresses in native arrays. */
+    static void q8RowsMulti(MemorySegment weights, int cols, int n, MemorySegment x, MemorySegment y, int from, int to) {
+        try {
+            Q8_ROWS_MULTI.invokeExact(weights, cols, n, x, y, from, to);
+        } catch (Throwable e) {
+            throw new IllegalStateException("tuneforge_q8_0_rows_multi failed", e);
+        }
+    }
+
+    /** Whether the Q8_0 loops use AVX512-VNNI (the CPU has it, and the fallback is not forced). */
+    static boolean q8UsesVnni() {
+        try {
+            return (int) Q8_USES_VNNI.invokeExact() != 0;
+        } catch (Throwable e) {
+            throw new IllegalStateException("tuneforge_q8_0_uses_vnni failed", e);
+        }
+    }
+
+    /** Forces the Q8_0 loops' path without VNNI (true) or back to the CPU's (false): tests of the fallback. */
+    static void q8ForcePlain(boolean plain) {
+        try {
+            Q8_FORCE_PLAIN.invokeExact(plain ? 1 : 0);
+        } catch (Throwable e) {
+            throw new IllegalStateException("tuneforge_q8_0_force_plain failed", e);
         }
     }
 

@@ -11,7 +11,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * A row-major [rows, cols] matrix of float32 or bfloat16 values in native memory (a libtorch tensor's storage,
+ * A row-major [rows, cols] matrix of float32 or bfloat16 values, or of Q8_0 blocks (native loop only), in native memory (a libtorch tensor's storage,
  * which must outlive this view), multiplied by float32 vectors with the Vector API. Decoding one token reads every
  * weight once, so these products are bound by memory bandwidth: each core reads its rows as two sequential streams.
  */
@@ -37,18 +37,59 @@ public final class WeightMatrix {
     private final int rows;
     private final int cols;
     private final boolean bf16;
+    /** Q8_0 blocks (34 bytes per 32 weights), multiplied by the native loop against x quantized per block. */
+    private final boolean q8;
     /** Row pairs a core claims at a time: {@link #BLOCK_BYTES} of each of its two streams. */
     private final int blockPairs;
     /** Whether the row pairs run {@link NativeRowPairs}' loop rather than the Java one. */
     private final boolean nativeLoop;
 
     private WeightMatrix(MemorySegment data, int rows, int cols, boolean bf16, boolean nativeLoop) {
+        this(data, rows, cols, bf16, false, nativeLoop);
+    }
+
+    private WeightMatrix(MemorySegment data, int rows, int cols, boolean bf16, boolean q8, boolean nativeLoop) {
         this.data = data;
         this.rows = rows;
         this.cols = cols;
         this.bf16 = bf16;
-        this.blockPairs = Math.max(2, BLOCK_BYTES / (cols * (bf16 ? 2 : 4)));
+        this.q8 = q8;
+        this.blockPairs = Math.max(2, (int) (BLOCK_BYTES / (q8 ? q8RowBytes(cols) : (long) cols * (bf16 ? 2 : 4))));
         this.nativeLoop = nativeLoop;
+    }
+
+    /** ceil(cols / 32) blocks of 34 bytes (a partial last block zero past the last column). */
+    private static long q8RowBytes(int cols) {
+        return (cols + 31L) / 32 * 34;
+    }
+
+    /**
+     * A matrix of Q8_0 blocks at {@code address}: only where the native Q8_0 loop runs ({@link #q8Available()}); the
+     * decoders have no Java loop for it.
+     */
+    public static WeightMatrix q8(long address, int rows, int cols) {
+        if (!q8Available()) {
+            throw new IllegalStateException("Q8_0 matrices need the native loop: " + loopStatus());
+        }
+        return new WeightMatrix(MemorySegment.ofAddress(address).reinterpret(rows * q8RowBytes(cols)), rows, cols, false,
+                true, true);
+    }
+
+    /** Whether this matrix holds Q8_0 blocks. */
+    public boolean isQ8() {
+        return q8;
+    }
+
+    /** How Q8_0 products are computed in this process. */
+    public static String q8LoopStatus() {
+        return q8Available() ? "Q8_0 rows: x quantized per block of 32, exact integer block dot products ("
+                + (NativeRowPairs.q8UsesVnni() ? "AVX512-VNNI" : "vpmaddubsw; this CPU has no AVX512-VNNI") + ")"
+                : "Q8_0 rows unavailable: " + loopStatus();
+    }
+
+    /** Whether Q8_0 matrices can be multiplied here: the native loop runs and has them. */
+    public static boolean q8Available() {
+        return NativeRowPairs.available() && NativeRowPairs.q8Available();
     }
 
     /** A float32 matrix at {@code address}. */
@@ -65,6 +106,9 @@ public final class WeightMatrix {
 
     /** The same matrix, its rows run by the Java loop (the fallback, kept under test). */
     public WeightMatrix withJavaLoop() {
+        if (q8) {
+            throw new UnsupportedOperationException("Q8_0 matrices have no Java loop");
+        }
         return new WeightMatrix(data, rows, cols, bf16, false);
     }
 
@@ -114,6 +158,10 @@ public final class WeightMatrix {
         }
         int half = rows / 2;
         int extra = extraRows == null ? 0 : extraRows.length / cols;
+        if (q8) {
+            multiplyQ8(x, y, extraRows, extraY, half, extra);
+            return;
+        }
         float[] regrouped = nativeLoop && bf16
                 ? NativeRowPairs.evenOdd(x, cols, scratch != null && scratch.length >= cols ? scratch : new float[cols])
                 : null;
@@ -134,8 +182,35 @@ public final class WeightMatrix {
         }
     }
 
+    /** As {@link #multiply} for Q8_0 blocks: x quantized once, then the rows in pairs across the cores. */
+    private void multiplyQ8(float[] x, float[] y, float[] extraRows, float[] extraY, int half, int extra) {
+        byte[] quantized = new byte[(int) NativeRowPairs.q8ActivationBytes(cols)];
+        NativeRowPairs.q8Quantize(x, cols, quantized);
+        RowParallel.forRows(half + extra, blockPairs, (from, to) -> {
+            if (from < half) {
+                NativeRowPairs.q8RowPairs(data, cols, quantized, y, from, Math.min(to, half), half);
+            }
+            for (int i = Math.max(from, half) - half; i < to - half; i++) {
+                extraY[i] = VectorMath.dot(extraRows, i * cols, x, 0, cols);
+            }
+        });
+        if (rows % 2 == 1) {
+            NativeRowPairs.q8RowPairs(data, cols, quantized, y, rows - 1, rows, 0);
+        }
+    }
+
     /** Row {@code row} as float32 into {@code out}. */
     public void row(int row, float[] out) {
+        if (q8) {
+            long at = row * q8RowBytes(cols);
+            for (int c = 0; c < cols; c += 32, at += 34) {
+                float d = Float.float16ToFloat(data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at));
+                for (int i = 0; i < Math.min(32, cols - c); i++) {
+                    out[c + i] = d * data.get(ValueLayout.JAVA_BYTE, at + 2 + i);
+                }
+            }
+            return;
+        }
         long base = (long) row * cols;
         for (int c = 0; c < cols; c++) {
             out[c] = bf16 ? Float.intBitsToFloat(data.getAtIndex(SHORT, base + c) << 16) : data.getAtIndex(FLOAT, base + c);

@@ -53,8 +53,11 @@ final class LlamaDecoder implements SingleTokenDecoder {
         int inter = config.intermediateSize();
         int qkvRows = (config.numHeads() + 2 * config.numKvHeads()) * config.headDim();
         int attentionWidth = config.numHeads() * config.headDim();
-        java.util.function.BiFunction<Long, int[], WeightMatrix> matrix = (address, shape) -> w.bfloat16()
-                ? WeightMatrix.bfloat16(address, shape[0], shape[1]) : WeightMatrix.float32(address, shape[0], shape[1]);
+        java.util.function.BiFunction<Long, int[], WeightMatrix> matrix = (address, shape) -> switch (w.dtype()) {
+            case TeamLayouts.DTYPE_Q8_0 -> WeightMatrix.q8(address, shape[0], shape[1]);
+            case TeamLayouts.DTYPE_BF16 -> WeightMatrix.bfloat16(address, shape[0], shape[1]);
+            default -> WeightMatrix.float32(address, shape[0], shape[1]);
+        };
         this.embedTokens = matrix.apply(w.embedTokens(), new int[]{config.vocabSize(), hidden});
         this.lmHead = matrix.apply(w.lmHead(), new int[]{config.vocabSize(), hidden});
         this.finalNorm = w.finalNorm();
@@ -130,7 +133,8 @@ final class LlamaDecoder implements SingleTokenDecoder {
 
     @Override
     public String loop() {
-        return team != null ? NativeTeam.status() : WeightMatrix.loopStatus();
+        return (team != null ? NativeTeam.status() : WeightMatrix.loopStatus())
+                + (lmHead.isQ8() ? "; " + WeightMatrix.q8LoopStatus() : "");
     }
 
     @Override

@@ -32,7 +32,10 @@ public final class LlamaModel {
     }
 
     private final ModelConfig config;
+    /** What activations, norms, biases and the cache compute in (float32 for a Q8_0 base). */
     private final ScalarType dtype;
+    /** Whether the projection, embedding and head matrices are Q8_0 blocks ({@link Q8Blocks}), dequantized at use. */
+    private final boolean q8;
     private final Tensor embedTokens;
     private final Tensor lmHead;
     private final Tensor finalNorm;
@@ -85,8 +88,10 @@ public final class LlamaModel {
      * once they are copied into the arena and hands the memory back to the system, so that loading peaks near one
      * copy of the layers instead of two.
      */
-    private LlamaModel(ModelConfig config, Map<String, Tensor> weights, ScalarType dtype, boolean consume) {
+    private LlamaModel(ModelConfig config, Map<String, Tensor> weights, ScalarType storage, boolean consume) {
         this.config = config;
+        this.q8 = WeightDtype.isInt8(storage);
+        ScalarType dtype = WeightDtype.compute(storage);
         this.dtype = dtype;
         this.arch = config.architecture();
         this.embeddingScale = embeddingScale(config, dtype);
@@ -98,14 +103,12 @@ public final class LlamaModel {
             return t;
         };
         Function<String, Tensor> get = required.andThen(this::frozen);
-        embedTokens = checkShape(get.apply("model.embed_tokens.weight"), "model.embed_tokens.weight",
-                config.vocabSize(), config.hiddenSize());
-        lmHead = config.tieWordEmbeddings() ? embedTokens
-                : checkShape(get.apply("lm_head.weight"), "lm_head.weight", config.vocabSize(), config.hiddenSize());
+        embedTokens = table("model.embed_tokens.weight", required, weights, consume);
+        lmHead = config.tieWordEmbeddings() ? embedTokens : table("lm_head.weight", required, weights, consume);
         Function<String, Tensor> norm = name -> name == null ? null : normWeight(required.apply(name));
         finalNorm = norm.apply("model.norm.weight");
         layers = new Layer[config.numLayers()];
-        WeightArena arena = new WeightArena(config, dtype);
+        WeightArena arena = new WeightArena(config, storage);
         for (int l = 0; l < layers.length; l++) {
             Map<Projection, Tensor> w = new HashMap<>();
             Map<Projection, Tensor> b = new HashMap<>();
@@ -129,7 +132,9 @@ public final class LlamaModel {
                     arena.stack(w.get(Projection.DOWN)), b.get(Projection.DOWN));
             if (consume) {
                 for (Projection p : Projection.values()) {
-                    weights.remove(p.path(l) + ".weight").close();
+                    // a lazily read checkpoint (loading a Q8_0 base) holds none of them: each was read for this layer
+                    weights.remove(p.path(l) + ".weight");
+                    w.get(p).close();
                 }
                 dev.tuneforge.engine.kernel.FreedMemory.release();
             }
@@ -140,6 +145,44 @@ public final class LlamaModel {
             ropes[l] = byRope.computeIfAbsent(arch.layer(l).rope(),
                     r -> new RotaryEmbedding(r, config.headDim(), config.maxPositionEmbeddings(), dtype));
         }
+    }
+
+    /**
+     * The embedding or head matrix {@code name}: frozen in the model's dtype, or for a Q8_0 base quantized (a base
+     * that decodes reads its head for every token), the checkpoint's copy freed at once when consuming.
+     */
+    private Tensor table(String name, Function<String, Tensor> required, Map<String, Tensor> weights, boolean consume) {
+        Tensor raw = checkShape(required.apply(name), name, config.vocabSize(), config.hiddenSize());
+        if (!q8) {
+            return frozen(raw);
+        }
+        Tensor t = quantized(raw);
+        if (consume) {
+            weights.remove(name);
+            raw.close();
+        }
+        return t;
+    }
+
+    /** {@code w} [rows, cols] as Q8_0 blocks, a uint8 tensor [rows, rowBytes]. */
+    private static Tensor quantized(Tensor w) {
+        Tensor out = torch.empty(new long[]{w.size(0), Q8Blocks.rowBytes(w.size(1))}, new TensorOptions(ScalarType.Byte),
+                new org.bytedeco.pytorch.MemoryFormatOptional());
+        try (PointerScope scope = new PointerScope()) {
+            Tensor floats = w.to(ScalarType.Float).contiguous();
+            Q8Blocks.quantize(floats, java.lang.foreign.MemorySegment.ofAddress(out.data_ptr().address())
+                    .reinterpret(out.nbytes()));
+        }
+        out.set_requires_grad(false);
+        return out;
+    }
+
+    /**
+     * A matrix of {@code cols} columns as the libtorch forward multiplies by it: a Q8_0 one dequantized (to the
+     * compute dtype) here, a copy that lives as long as the caller keeps it (a layer's scope without autograd).
+     */
+    private Tensor matrix(Tensor w, long cols) {
+        return q8 ? Q8Blocks.dequantize(w, cols, dtype) : w;
     }
 
     /** √hidden as Gemma's embedding normaliser: a tensor of the weights' dtype (so rounded to bf16 in bf16). */
@@ -168,6 +211,11 @@ public final class LlamaModel {
 
     /** Loads a Hugging Face model directory's weights ({@code model.safetensors} or sharded). */
     public static LlamaModel load(HfModelDirectory dir, ScalarType dtype) {
+        if (WeightDtype.isInt8(dtype)) {
+            // each matrix read when its layer is built and quantized then: one layer's matrices in full precision at once
+            CheckpointTensors weights = new CheckpointTensors(dir, WeightDtype.compute(dtype));
+            return ownedCopy(new LlamaModel(dir.config(), weights, dtype, true), weights);
+        }
         Map<String, Tensor> weights = new HashMap<>();
         boolean multimodal = dir.config().languageModelOfMultimodal();
         for (var file : dir.weightFiles()) {
@@ -194,7 +242,9 @@ public final class LlamaModel {
     }
 
     /** A model with random weights (normal, std 0.02; norms neutral), for benchmarks and tests. */
-    public static LlamaModel random(ModelConfig config, ScalarType dtype, long seed) {
+    public static LlamaModel random(ModelConfig config, ScalarType storage, long seed) {
+        // an int8 base is drawn in bf16 (half the transient memory) and quantized
+        ScalarType dtype = WeightDtype.isInt8(storage) ? ScalarType.BFloat16 : storage;
         var gen = torch.createCPUGenerator(seed);
         Map<String, Tensor> w = new HashMap<>();
         var opts = new TensorOptions(ScalarType.Float);
@@ -228,7 +278,7 @@ public final class LlamaModel {
             norms.all().forEach(name -> neutral.accept(name, name.endsWith("q_norm.weight") || name.endsWith("k_norm.weight")
                     ? (long) config.headDim() : (long) config.hiddenSize()));
         }
-        return ownedCopy(new LlamaModel(config, w, dtype, true), w);
+        return ownedCopy(new LlamaModel(config, w, storage, true), w);
     }
 
     /**
@@ -256,12 +306,35 @@ public final class LlamaModel {
         return new KvCache(config, capacity, dtype.value == ScalarType.BFloat16.value ? ScalarType.BFloat16 : ScalarType.Float);
     }
 
+    /** The embedding table in the compute dtype (for a Q8_0 base a dequantized copy, made on each call). */
     public Tensor embedTokens() {
-        return embedTokens;
+        return matrix(embedTokens, config.hiddenSize());
     }
 
+    /** The head in the compute dtype (for a Q8_0 base a dequantized copy, made on each call). */
     public Tensor lmHead() {
-        return lmHead;
+        return matrix(lmHead, config.hiddenSize());
+    }
+
+    /** Bytes of the embedding table as held (Q8_0 blocks for an int8 base). */
+    public long embeddingBytes() {
+        return embedTokens.nbytes();
+    }
+
+    /** Whether the matrices are held as Q8_0 blocks ({@code dtype: int8}). */
+    public boolean int8() {
+        return q8;
+    }
+
+    /** The token embeddings of {@code ids} [...]: [..., hidden] in the compute dtype. */
+    private Tensor embed(Tensor ids) {
+        if (!q8) {
+            return torch.embedding(embedTokens, ids);
+        }
+        long[] shape = dev.tuneforge.engine.tensor.Tensors.shape(ids);
+        long[] out = java.util.Arrays.copyOf(shape, shape.length + 1);
+        out[shape.length] = config.hiddenSize();
+        return Q8Blocks.dequantize(embedTokens.index_select(0, ids.reshape(-1)), config.hiddenSize(), dtype).view(out);
     }
 
     /** Bytes of weights held (the shared, frozen base). */
@@ -281,7 +354,7 @@ public final class LlamaModel {
     public Tensor forward(Tensor ids, long start, KvCache cache, Adapter adapter) {
         long batch = ids.size(0);
         long seq = ids.size(1);
-        Tensor h = torch.embedding(embedTokens, ids);
+        Tensor h = embed(ids);
         if (adapter != null) {
             h = adapter.embed(ids, h);
         }
@@ -304,7 +377,7 @@ public final class LlamaModel {
             try (PointerScope layerScope = freeEachLayer ? new PointerScope() : null) {
                 Layer layer = layers[l];
                 Tensor x = rmsNorm(h, layer.inputNorm);
-                Tensor qkv = withDelta(linear(x, layer.qkv, layer.qkvBias), x, l, Projection.ATTENTION_INPUTS, adapter);
+                Tensor qkv = withDelta(linear(x, matrix(layer.qkv, config.hiddenSize()), layer.qkvBias), x, l, Projection.ATTENTION_INPUTS, adapter);
                 long qDim = (long) config.numHeads() * config.headDim();
                 long kvDim = (long) config.numKvHeads() * config.headDim();
                 Tensor heads = qkv.narrow(2, 0, qDim + kvDim)
@@ -331,14 +404,14 @@ public final class LlamaModel {
                         arch.attentionScale())
                         : sdpa(q, k, v, start, seq, window);
                 Tensor o = attn.transpose(1, 2).reshape(batch, seq, (long) config.numHeads() * config.headDim());
-                h = residualAdd(h, o, layer.o, layer.oBias, layer.attentionOutputNorm, l, Projection.ATTENTION_OUTPUT,
+                h = residualAdd(h, o, matrix(layer.o, qDim), layer.oBias, layer.attentionOutputNorm, l, Projection.ATTENTION_OUTPUT,
                         adapter);
                 x = rmsNorm(h, layer.mlpNorm);
-                Tensor gateUp = withDelta(linear(x, layer.gateUp, layer.gateUpBias), x, l, Projection.MLP_INPUTS,
+                Tensor gateUp = withDelta(linear(x, matrix(layer.gateUp, config.hiddenSize()), layer.gateUpBias), x, l, Projection.MLP_INPUTS,
                         adapter);
                 long inter = config.intermediateSize();
                 Tensor act = activation(gateUp.narrow(2, 0, inter)).mul(gateUp.narrow(2, inter, inter));
-                h = residualAdd(h, act, layer.down, layer.downBias, layer.mlpOutputNorm, l, Projection.MLP_OUTPUT,
+                h = residualAdd(h, act, matrix(layer.down, inter), layer.downBias, layer.mlpOutputNorm, l, Projection.MLP_OUTPUT,
                         adapter);
                 if (layerScope != null) {
                     // the layer's output outlives its scope (detaching releases the scope's reference)
@@ -362,7 +435,7 @@ public final class LlamaModel {
 
     /** Logits in float32 for hidden states [..., hidden], soft-capped where the architecture says so. */
     public Tensor logits(Tensor hidden, Adapter adapter) {
-        Tensor logits = torch.linear(hidden, lmHead);
+        Tensor logits = torch.linear(hidden, matrix(lmHead, config.hiddenSize()));
         if (adapter != null) {
             logits = adapter.head(hidden, logits);
         }
@@ -407,8 +480,13 @@ public final class LlamaModel {
             if (decoder == null && !decoderUnavailable) {
                 boolean runtime = dev.tuneforge.engine.kernel.NativeOrNull.vectorApi();
                 boolean bf16 = dtype.value == ScalarType.BFloat16.value;
-                if (runtime && (bf16 || dtype.value == ScalarType.Float.value)) {
-                    decoder = newDecoder(decoderWeights(bf16));
+                if (q8 && runtime && !dev.tuneforge.engine.kernel.WeightMatrix.q8Available()) {
+                    org.slf4j.LoggerFactory.getLogger(LlamaModel.class).warn("int8 base: no single-token decoder ({}); "
+                            + "every token decodes through libtorch, its matrices dequantized layer by layer",
+                            dev.tuneforge.engine.kernel.WeightMatrix.loopStatus());
+                } else if (runtime && (q8 || bf16 || dtype.value == ScalarType.Float.value)) {
+                    decoder = newDecoder(decoderWeights(q8 ? TeamLayouts.DTYPE_Q8_0
+                            : bf16 ? TeamLayouts.DTYPE_BF16 : TeamLayouts.DTYPE_F32));
                 }
                 decoderUnavailable = decoder == null;
             }
@@ -433,7 +511,7 @@ public final class LlamaModel {
         return new LlamaDecoder(weights);
     }
 
-    private DecoderWeights decoderWeights(boolean bf16) {
+    private DecoderWeights decoderWeights(int matrixDtype) {
         DecoderWeights.Layer[] decoderLayers = new DecoderWeights.Layer[layers.length];
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
@@ -442,7 +520,7 @@ public final class LlamaModel {
                     address(w.qkv), floats(w.qkvBias), address(w.o), floats(w.oBias), address(w.gateUp),
                     floats(w.gateUpBias), address(w.down), floats(w.downBias));
         }
-        return new DecoderWeights(this, config, bf16, address(embedTokens), address(lmHead), floats(finalNorm),
+        return new DecoderWeights(this, config, matrixDtype, address(embedTokens), address(lmHead), floats(finalNorm),
                 (float) embeddingScale, decoderLayers);
     }
 
@@ -574,18 +652,25 @@ public final class LlamaModel {
         private final Tensor storage;
         private long offset;
 
+        /** Whether the matrices are held as Q8_0 blocks (quantized as they are stacked), bytes of storage. */
+        private final boolean q8;
+
         WeightArena(ModelConfig config, ScalarType dtype) {
+            this.q8 = WeightDtype.isInt8(dtype);
             long perLayer = 0;
             for (Projection p : Projection.values()) {
                 long[] shape = p.weightShape(config);
-                perLayer += shape[0] * shape[1];
+                perLayer += q8 ? shape[0] * Q8Blocks.rowBytes(shape[1]) : shape[0] * shape[1];
             }
-            storage = torch.empty(new long[]{perLayer * config.numLayers()}, new TensorOptions(dtype),
-                    new org.bytedeco.pytorch.MemoryFormatOptional());
+            storage = torch.empty(new long[]{perLayer * config.numLayers()},
+                    new TensorOptions(q8 ? ScalarType.Byte : dtype), new org.bytedeco.pytorch.MemoryFormatOptional());
         }
 
         /** The next slice, holding {@code parts} (same column count) one after another as rows, converted. */
         Tensor stack(Tensor... parts) {
+            if (q8) {
+                return stackQuantized(parts);
+            }
             long cols = parts[0].size(1);
             long rows = 0;
             for (Tensor p : parts) {
@@ -599,6 +684,27 @@ public final class LlamaModel {
                     slice.narrow(0, row, p.size(0)).copy_(p);
                     row += p.size(0);
                 }
+            }
+            return slice;
+        }
+
+        /** As {@link #stack}, each part quantized (one at a time in float32) into its rows of Q8_0 blocks. */
+        private Tensor stackQuantized(Tensor... parts) {
+            long rowBytes = Q8Blocks.rowBytes(parts[0].size(1));
+            long rows = 0;
+            for (Tensor p : parts) {
+                rows += p.size(0);
+            }
+            Tensor slice = storage.narrow(0, offset, rows * rowBytes).view(rows, rowBytes);
+            long at = storage.data_ptr().address() + offset;
+            offset += rows * rowBytes;
+            for (Tensor p : parts) {
+                long bytes = p.size(0) * rowBytes;
+                try (PointerScope scope = new PointerScope()) {
+                    Q8Blocks.quantize(p.to(ScalarType.Float).contiguous(),
+                            java.lang.foreign.MemorySegment.ofAddress(at).reinterpret(bytes));
+                }
+                at += bytes;
             }
             return slice;
         }

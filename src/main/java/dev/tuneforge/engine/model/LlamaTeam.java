@@ -63,7 +63,7 @@ final class LlamaTeam {
         TeamLayouts.set(model, M, 0, "inter", config.intermediateSize());
         TeamLayouts.set(model, M, 0, "layers", layers);
         TeamLayouts.set(model, M, 0, "vocab", config.vocabSize());
-        TeamLayouts.set(model, M, 0, "dtype", w.bfloat16() ? TeamLayouts.DTYPE_BF16 : TeamLayouts.DTYPE_F32);
+        TeamLayouts.set(model, M, 0, "dtype", w.dtype());
         TeamLayouts.set(model, M, 0, "threads", ComputeThreads.count());
         TeamLayouts.set(model, M, 0, "activation", arch.activation().ordinal());
         TeamLayouts.set(model, M, 0, "eps", config.rmsNormEps());
