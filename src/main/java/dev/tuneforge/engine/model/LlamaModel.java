@@ -195,6 +195,15 @@ public final class LlamaModel {
 
     /** A model with random weights (normal, std 0.02; norms neutral), for benchmarks and tests. */
     public static LlamaModel random(ModelConfig config, ScalarType dtype, long seed) {
+        Map<String, Tensor> w = randomCheckpoint(config, dtype, seed);
+        return ownedCopy(new LlamaModel(config, w, dtype, true), w);
+    }
+
+    /**
+     * The tensors of {@link #random}'s model under a Hugging Face checkpoint's names, in {@code dtype}: what a
+     * {@code model.safetensors} of a random-weight base holds (the caller closes them).
+     */
+    public static Map<String, Tensor> randomCheckpoint(ModelConfig config, ScalarType dtype, long seed) {
         var gen = torch.createCPUGenerator(seed);
         Map<String, Tensor> w = new HashMap<>();
         var opts = new TensorOptions(ScalarType.Float);
@@ -228,7 +237,7 @@ public final class LlamaModel {
             norms.all().forEach(name -> neutral.accept(name, name.endsWith("q_norm.weight") || name.endsWith("k_norm.weight")
                     ? (long) config.headDim() : (long) config.hiddenSize()));
         }
-        return ownedCopy(new LlamaModel(config, w, dtype, true), w);
+        return w;
     }
 
     /**
