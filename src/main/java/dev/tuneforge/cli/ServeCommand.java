@@ -58,8 +58,13 @@ public final class ServeCommand implements Runnable {
                 + server.publicBaseUrl() + "; data in " + dataDir.toAbsolutePath() + "; database "
                 + cfg.database().describe(dataDir) + "; OpenMP workers: "
                 + dev.tuneforge.engine.kernel.OpenMpWaitPolicy.describe() + ")");
+        // freed native memory is kept for reuse (the launcher's glibc settings): handed back once the server is quiet
+        dev.tuneforge.engine.kernel.IdleMemoryTrimmer trimmer = dev.tuneforge.engine.kernel.IdleMemoryTrimmer.start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (trimmer != null) {
+                trimmer.close();
+            }
             server.close();
             stopped.countDown();
         }));

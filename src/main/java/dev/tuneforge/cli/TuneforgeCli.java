@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 @Command(name = "tuneforge", mixinStandardHelpOptions = true, version = "tuneforge 0.1.0",
         description = "Fine-tunes open-weight language models (LoRA) and serves them.",
         subcommands = {ServeCommand.class, WorkerCommand.class, JobsCommand.class, DemoCommand.class, TuneCommand.class, GenerateCommand.class,
-                ModelsCommand.class, AuthCommand.class, BenchCommand.class, BenchLatencyCommand.class,
+                ModelsCommand.class, AuthCommand.class, BenchCommand.class, BenchLatencyCommand.class, BenchServeCommand.class,
                 BenchClusterCommand.class})
 public final class TuneforgeCli implements Runnable {
     public static void main(String[] args) {

@@ -245,6 +245,15 @@ public final class LlamaModel {
     public static LlamaModel random(ModelConfig config, ScalarType storage, long seed) {
         // an int8 base is drawn in bf16 (half the transient memory) and quantized
         ScalarType dtype = WeightDtype.isInt8(storage) ? ScalarType.BFloat16 : storage;
+        Map<String, Tensor> w = randomCheckpoint(config, dtype, seed);
+        return ownedCopy(new LlamaModel(config, w, storage, true), w);
+    }
+
+    /**
+     * The tensors of {@link #random}'s model under a Hugging Face checkpoint's names, in {@code dtype} (float32 or
+     * bfloat16): what a {@code model.safetensors} of a random-weight base holds (the caller closes them).
+     */
+    public static Map<String, Tensor> randomCheckpoint(ModelConfig config, ScalarType dtype, long seed) {
         var gen = torch.createCPUGenerator(seed);
         Map<String, Tensor> w = new HashMap<>();
         var opts = new TensorOptions(ScalarType.Float);
@@ -278,7 +287,7 @@ public final class LlamaModel {
             norms.all().forEach(name -> neutral.accept(name, name.endsWith("q_norm.weight") || name.endsWith("k_norm.weight")
                     ? (long) config.headDim() : (long) config.hiddenSize()));
         }
-        return ownedCopy(new LlamaModel(config, w, storage, true), w);
+        return w;
     }
 
     /**
@@ -504,7 +513,7 @@ public final class LlamaModel {
         if (!bf16 && dtype.value != ScalarType.Float.value) {
             return null;
         }
-        return TeamBatchDecoder.create(decoderWeights(bf16));
+        return TeamBatchDecoder.create(decoderWeights(bf16 ? TeamLayouts.DTYPE_BF16 : TeamLayouts.DTYPE_F32));
     }
 
     private static SingleTokenDecoder newDecoder(DecoderWeights weights) {

@@ -44,7 +44,7 @@ public final class TeamBatchDecoder implements BatchDecoder {
         this.weights = weights;
         this.config = weights.config();
         this.team = new LlamaTeam(weights);
-        this.bf16 = weights.bfloat16();
+        this.bf16 = weights.dtype() == TeamLayouts.DTYPE_BF16;
         this.pages = new KvPages(config, bf16);
         this.embeddings = MemorySegment.ofAddress(weights.embedTokens())
                 .reinterpret((long) config.vocabSize() * config.hiddenSize() * (bf16 ? 2 : 4));
