@@ -294,6 +294,10 @@ public final class ContinuousBatcher implements AutoCloseable {
                 for (Slot s : joining) {
                     join(s);
                 }
+                if (!joining.isEmpty()) {
+                    // a place taken for a request that ended meanwhile is free again
+                    updateRunningCount();
+                }
                 leaveEnded();
                 if (running.isEmpty()) {
                     continue;
