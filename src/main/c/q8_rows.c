@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "q8_rows.h"
+
 enum { QK = 32, BLOCK_BYTES = 34, PAIR_BYTES = 68 };
 
 /*
