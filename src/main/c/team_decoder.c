@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <stddef.h>
 
+#include "q8_rows.h"
 #include "team_decoder.h"
 #include "team_internal.h"
 
@@ -33,9 +34,6 @@ void tuneforge_f32_row_pairs(const float *w, int32_t cols, const float *x, float
 void tuneforge_even_odd(const float *x, int32_t cols, float *regrouped);
 void tuneforge_bf16_row_pairs_by_halves(const uint16_t *w, int32_t cols, const float *regrouped, const float *x,
                                         float *y, int32_t from, int32_t to, int32_t offset);
-void tuneforge_q8_0_quantize_activation(const float *x, int32_t cols, uint8_t *out);
-void tuneforge_q8_0_row_pairs(const uint8_t *w, int32_t cols, const uint8_t *xq, float *y, int32_t from, int32_t to,
-                              int32_t offset);
 
 #define FIELD(type, field) if (strcmp(name, #type) == 0 && strcmp(member, #field) == 0) return offsetof(type, field)
 

@@ -17,8 +17,8 @@ public final class BenchCommand implements Runnable {
     @Parameters(arity = "1..*", paramLabel = "CONFIG", description = "Hugging Face config.json files")
     List<Path> configs;
 
-    @Option(names = "--dtype", description = "base weight dtype: bf16, fp32, or auto: bf16 where the CPU multiplies "
-            + "bf16 in hardware (AVX512-BF16/AMX), else fp32 (default: ${DEFAULT-VALUE})")
+    @Option(names = "--dtype", description = "base weight dtype: bf16, fp32, int8 (Q8_0 blocks), or auto: bf16 where "
+            + "the CPU multiplies bf16 in hardware (AVX512-BF16/AMX), else fp32 (default: ${DEFAULT-VALUE})")
     String dtype = "auto";
 
     @Option(names = "--steps", description = "measured training steps per shape; 0 skips training "

@@ -109,9 +109,13 @@ class HubDownloaderTest {
             assertEquals(ScalarType.BFloat16.value,
                     dev.tuneforge.api.ServerConfig.read(file, cache).catalog().resolve("b").dtype().value);
             Files.writeString(file, "{\"baseModels\": [{\"id\": \"a\", \"path\": \"m\"},"
+                    + " {\"id\": \"b\", \"path\": \"m\", \"dtype\": \"int8\"}]}");
+            assertEquals(dev.tuneforge.engine.model.WeightDtype.INT8.value,
+                    dev.tuneforge.api.ServerConfig.read(file, cache).catalog().resolve("b").dtype().value);
+            Files.writeString(file, "{\"baseModels\": [{\"id\": \"a\", \"path\": \"m\"},"
                     + " {\"id\": \"b\", \"path\": \"m\", \"dtype\": \"fp8\"}]}");
             var e = assertThrows(IllegalArgumentException.class, () -> dev.tuneforge.api.ServerConfig.read(file, cache));
-            assertTrue(e.getMessage().contains("baseModels[1].dtype must be fp32, bf16 or auto"), e.getMessage());
+            assertTrue(e.getMessage().contains("baseModels[1].dtype must be fp32, bf16, int8 or auto"), e.getMessage());
             Files.writeString(file, "{\"baseModels\": [{\"id\": \"x\"}]}");
             assertThrows(IllegalArgumentException.class, () -> dev.tuneforge.api.ServerConfig.read(file, cache));
         }

@@ -44,6 +44,7 @@ final class NativeRowPairs {
     private static final MethodHandle Q8_ACTIVATION_BYTES;
     private static final MethodHandle Q8_USES_VNNI;
     private static final MethodHandle Q8_FORCE_PLAIN;
+    private static final MethodHandle Q8_DEQUANTIZE;
     /** {@code tuneforge_team_decode} of the same library ({@link NativeTeam}). */
     static final MethodHandle TEAM;
     /** {@code tuneforge_team_decode_batch}, {@code tuneforge_pages_map} and {@code _unmap} ({@link NativeTeam}). */
@@ -60,7 +61,7 @@ final class NativeRowPairs {
         MethodHandle bf16 = null;
         MethodHandle evenOdd = null;
         MethodHandle f32 = null;
-        MethodHandle[] q8 = new MethodHandle[6];
+        MethodHandle[] q8 = new MethodHandle[7];
         MethodHandle team = null;
         MethodHandle batch = null;
         MethodHandle pagesMap = null;
@@ -117,6 +118,9 @@ final class NativeRowPairs {
                         FunctionDescriptor.of(ValueLayout.JAVA_INT));
                 q8[5] = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_q8_0_force_plain").orElseThrow(),
                         FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT));
+                q8[6] = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_q8_0_dequantize").orElseThrow(),
+                        FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+                                ValueLayout.ADDRESS));
                 vectorExp = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_vector_exp").orElseThrow(),
                         FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT),
                         critical);
@@ -127,7 +131,7 @@ final class NativeRowPairs {
                 bf16 = null;
                 evenOdd = null;
                 f32 = null;
-                q8 = new MethodHandle[6];
+                q8 = new MethodHandle[7];
                 team = null;
                 batch = null;
                 pagesMap = null;
@@ -147,6 +151,7 @@ final class NativeRowPairs {
         Q8_ACTIVATION_BYTES = q8[3];
         Q8_USES_VNNI = q8[4];
         Q8_FORCE_PLAIN = q8[5];
+        Q8_DEQUANTIZE = q8[6];
         TEAM = team;
         BATCH = batch;
         PAGES_MAP = pagesMap;
@@ -238,6 +243,15 @@ final class NativeRowPairs {
             return (int) Q8_USES_VNNI.invokeExact() != 0;
         } catch (Throwable e) {
             throw new IllegalStateException("tuneforge_q8_0_uses_vnni failed", e);
+        }
+    }
+
+    /** Rows [0, rows) of the Q8_0 matrix at {@code weights} as float32 at {@code out} ([rows, cols]). */
+    static void q8Dequantize(long weights, int cols, long rows, long out) {
+        try {
+            Q8_DEQUANTIZE.invokeExact(MemorySegment.ofAddress(weights), cols, rows, MemorySegment.ofAddress(out));
+        } catch (Throwable e) {
+            throw new IllegalStateException("tuneforge_q8_0_dequantize failed", e);
         }
     }
 

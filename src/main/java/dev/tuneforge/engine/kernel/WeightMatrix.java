@@ -75,6 +75,14 @@ public final class WeightMatrix {
                 true, true);
     }
 
+    /**
+     * Dequantizes the Q8_0 matrix at {@code address} ([rows, cols]) into the float32 memory at {@code out}, in one
+     * native pass; only where {@link #q8Available()}.
+     */
+    public static void dequantizeQ8(long address, int cols, long rows, long out) {
+        NativeRowPairs.q8Dequantize(address, cols, rows, out);
+    }
+
     /** Whether this matrix holds Q8_0 blocks. */
     public boolean isQ8() {
         return q8;

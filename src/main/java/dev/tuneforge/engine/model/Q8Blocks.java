@@ -1,6 +1,8 @@
 package dev.tuneforge.engine.model;
 
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.lang.foreign.MemorySegment;
@@ -70,6 +72,20 @@ public final class Q8Blocks {
 
     /** The matrix {@code q8} [rows, rowBytes(cols)] as {@code dtype} [rows, cols]: d × q, exact in float32. */
     public static Tensor dequantize(Tensor q8, long cols, ScalarType dtype) {
+        long rows = q8.size(0);
+        if (dev.tuneforge.engine.kernel.WeightMatrix.q8Available() && q8.is_contiguous()) {
+            // one native pass instead of libtorch's five
+            Tensor w = torch.empty(new long[]{rows, cols}, new TensorOptions(ScalarType.Float),
+                    new org.bytedeco.pytorch.MemoryFormatOptional());
+            dev.tuneforge.engine.kernel.WeightMatrix.dequantizeQ8(q8.data_ptr().address(), (int) cols, rows,
+                    w.data_ptr().address());
+            return dtype.value == ScalarType.Float.value ? w : w.to(dtype);
+        }
+        return dequantizeByLibtorch(q8, cols, dtype);
+    }
+
+    /** As {@link #dequantize} with libtorch's ops, where the native library does not run. */
+    static Tensor dequantizeByLibtorch(Tensor q8, long cols, ScalarType dtype) {
         long rows = q8.size(0);
         long blocks = q8.size(1) / BLOCK_BYTES;
         Tensor split = q8.view(rows, blocks, BLOCK_BYTES);
