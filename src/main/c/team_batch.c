@@ -24,6 +24,7 @@
 
 #include "team_decoder.h"
 #include "team_internal.h"
+#include "q8_rows.h"
 
 void tuneforge_even_odd(const float *x, int32_t cols, float *regrouped);
 
@@ -201,7 +202,11 @@ static int rows_multi(int dtype, const void *w, int cols, int n, const float *co
     case TF_BF16:
         bf16_rows_multi((const uint16_t *) w, cols, n, x, y, from, to, work, pointers);
         return 0;
-    /* TF_Q8_0: tuneforge_q8_0_rows_multi((const uint8_t *) w, cols, n, x, y, from, to), once it is linked in */
+    case TF_Q8_0:
+        if (w) {
+            tuneforge_q8_0_rows_multi((const uint8_t *) w, cols, n, x, y, from, to);
+        }
+        return 0;
     default:
         return -2;
     }

@@ -6,11 +6,17 @@ public final class BatchDecoders {
     }
 
     /**
-     * The batch decoder for {@code model}. Today the portable {@link FallbackBatchDecoder}; the native batched team
-     * decoder, where it can run, is to be preferred here. Cheap to call: every generation outside a server's
-     * scheduler (the CLI's {@code generate}, library callers) makes its own.
+     * The batch decoder for {@code model}: the native batched team decoder ({@link TeamBatchDecoder}) where it can run,
+     * else the portable {@link FallbackBatchDecoder}, which says why in its {@link BatchDecoder#describe()}. Cheap to
+     * call: every generation outside a server's scheduler (the CLI's {@code generate}, library callers) makes its own.
      */
     public static BatchDecoder forModel(LlamaModel model) {
-        return new FallbackBatchDecoder(model, true, "the native batched decoder is not built in");
+        BatchDecoder team = model.batchDecoder();
+        if (team != null) {
+            return team;
+        }
+        String why = TeamBatchDecoder.unavailableReason();
+        return new FallbackBatchDecoder(model, true, "the native batched decoder does not run here: "
+                + (why != null ? why : "the weights' dtype has no batched product"));
     }
 }

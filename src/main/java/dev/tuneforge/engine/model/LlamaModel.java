@@ -505,15 +505,16 @@ public final class LlamaModel {
 
     /**
      * A new native batched decoder over these weights ({@link TeamBatchDecoder}), or null where it cannot run: the
-     * native team is unavailable ({@link TeamBatchDecoder#unavailableReason()}) or the weights are neither float32 nor
-     * bfloat16.
+     * native team is unavailable ({@link TeamBatchDecoder#unavailableReason()}) or the weights are none of float32,
+     * bfloat16 and Q8_0.
      */
     public BatchDecoder batchDecoder() {
         boolean bf16 = dtype.value == ScalarType.BFloat16.value;
-        if (!bf16 && dtype.value != ScalarType.Float.value) {
+        if (!q8 && !bf16 && dtype.value != ScalarType.Float.value) {
             return null;
         }
-        return TeamBatchDecoder.create(decoderWeights(bf16 ? TeamLayouts.DTYPE_BF16 : TeamLayouts.DTYPE_F32));
+        return TeamBatchDecoder.create(decoderWeights(q8 ? TeamLayouts.DTYPE_Q8_0
+                : bf16 ? TeamLayouts.DTYPE_BF16 : TeamLayouts.DTYPE_F32));
     }
 
     private static SingleTokenDecoder newDecoder(DecoderWeights weights) {

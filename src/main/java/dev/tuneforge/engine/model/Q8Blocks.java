@@ -45,6 +45,19 @@ public final class Q8Blocks {
         }
     }
 
+    /** Row {@code row} of the Q8_0 matrix {@code q8} of {@code cols} columns into {@code out}: d × q, exact. */
+    public static void dequantizeRow(MemorySegment q8, long cols, long row, float[] out) {
+        long at = row * rowBytes(cols);
+        for (long c = 0; c < cols; c += BLOCK) {
+            float d = Float.float16ToFloat(q8.get(SHORT, at));
+            int n = (int) Math.min(BLOCK, cols - c);
+            for (int i = 0; i < n; i++) {
+                out[(int) c + i] = d * q8.get(ValueLayout.JAVA_BYTE, at + 2 + i);
+            }
+            at += BLOCK_BYTES;
+        }
+    }
+
     /** One block of 32 at byte {@code at} of {@code out}; returns the next block's offset. */
     static long quantizeBlock(float[] block, MemorySegment out, long at) {
         float max = 0;

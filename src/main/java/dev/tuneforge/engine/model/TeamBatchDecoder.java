@@ -30,6 +30,8 @@ public final class TeamBatchDecoder implements BatchDecoder {
     private final LlamaTeam team;
     private final KvPages pages;
     private final boolean bf16;
+    /** Q8_0 matrices (a {@code dtype: int8} base): its KV pages are float32, as its activations. */
+    private final boolean q8;
     private final MemorySegment embeddings;
     private final float embeddingScale;
     private final float[][] inverseFrequencies;
@@ -46,8 +48,9 @@ public final class TeamBatchDecoder implements BatchDecoder {
         this.team = new LlamaTeam(weights);
         this.bf16 = weights.dtype() == TeamLayouts.DTYPE_BF16;
         this.pages = new KvPages(config, bf16);
-        this.embeddings = MemorySegment.ofAddress(weights.embedTokens())
-                .reinterpret((long) config.vocabSize() * config.hiddenSize() * (bf16 ? 2 : 4));
+        this.q8 = weights.dtype() == TeamLayouts.DTYPE_Q8_0;
+        long rowBytes = q8 ? Q8Blocks.rowBytes(config.hiddenSize()) : (long) config.hiddenSize() * (bf16 ? 2 : 4);
+        this.embeddings = MemorySegment.ofAddress(weights.embedTokens()).reinterpret(config.vocabSize() * rowBytes);
         this.embeddingScale = weights.embeddingScale();
         List<Architecture.Rope> ropes = config.architecture().ropes();
         this.inverseFrequencies = new float[ropes.size()][];
@@ -245,7 +248,9 @@ public final class TeamBatchDecoder implements BatchDecoder {
         float[] row = adapter == null ? null : adapter.embeddingRow(token);
         if (row == null) {
             row = new float[hidden];
-            if (bf16) {
+            if (q8) {
+                Q8Blocks.dequantizeRow(embeddings, hidden, token, row);
+            } else if (bf16) {
                 long at = (long) token * hidden * 2;
                 for (int i = 0; i < hidden; i++) {
                     row[i] = Float.intBitsToFloat(embeddings.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + 2L * i) << 16);
@@ -354,7 +359,7 @@ public final class TeamBatchDecoder implements BatchDecoder {
 
     @Override
     public String describe() {
-        return "native batched team decoder (" + (bf16 ? "bf16" : "fp32") + " weights, KV pages of "
+        return "native batched team decoder (" + (q8 ? "Q8_0" : bf16 ? "bf16" : "fp32") + " weights, KV pages of "
                 + KvPages.POSITIONS + " positions, " + pages.pageBytes() / 1024 + " KiB each)";
     }
 
