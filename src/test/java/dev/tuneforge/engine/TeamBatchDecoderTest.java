@@ -11,10 +11,13 @@ import dev.tuneforge.engine.model.HfModelDirectory;
 import dev.tuneforge.engine.model.KvCache;
 import dev.tuneforge.engine.model.LlamaModel;
 import dev.tuneforge.engine.model.ModelConfig;
+import dev.tuneforge.engine.model.SingleTokenDecoder;
 import dev.tuneforge.engine.model.TeamBatchDecoder;
 import dev.tuneforge.engine.tensor.Tensors;
+import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
@@ -148,6 +151,46 @@ class TeamBatchDecoderTest {
         }
     }
 
+    /**
+     * The batched and the single-token decoder share the one native team: while another thread decodes single tokens
+     * (taking the team whenever it is free), batched steps wait for it and still give exactly their logits.
+     */
+    @Test
+    void sharesTheTeamWithTheSingleTokenDecoder() throws Exception {
+        LlamaModel model = LlamaModel.random(config("qwen2", 64, 96, 4, 2, 0), ScalarType.Float, 29);
+        long[] ids = new Random(3).longs(30, 0, 515).toArray();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicInteger singleTokens = new java.util.concurrent.atomic.AtomicInteger();
+        try (BatchDecoder decoder = batchDecoder(model)) {
+            float[][] alone = decode(decoder, null, ids, 1);
+            java.util.concurrent.Future<?> other = pool.submit(() -> {
+                SingleTokenDecoder single = model.decoder();
+                while (!stop.get()) {
+                    KvCache cache = model.newCache(ids.length);
+                    SingleTokenDecoder.State state = single.newState(cache);
+                    for (int p = 0; p < ids.length && !stop.get(); p++) {
+                        single.next(state, (int) ids[p], p, cache, null);
+                        singleTokens.incrementAndGet();
+                    }
+                }
+                return null;
+            });
+            for (int chunk : new int[]{1, 4, 7}) {
+                float[][] meanwhile = decode(decoder, null, ids, chunk);
+                for (int p = 0; p < ids.length; p++) {
+                    assertArrayEquals(alone[p], meanwhile[p], "position " + p + " in chunks of " + chunk);
+                }
+            }
+            stop.set(true);
+            other.get();
+            assertTrue(singleTokens.get() > 0, "the single-token decoder ran meanwhile");
+        } finally {
+            stop.set(true);
+            pool.shutdown();
+        }
+    }
+
     @Test
     void badRowsAreRefusedByName() {
         LlamaModel model = LlamaModel.random(config("qwen2", 64, 96, 4, 2, 0), ScalarType.Float, 3);
@@ -274,9 +317,11 @@ class TeamBatchDecoderTest {
     /** An adapter with non-zero LoRA weights and a replaced embedding and head row for token 407. */
     static LoraAdapter trainedAdapter(LlamaModel model, long seed) {
         LoraAdapter adapter = LoraAdapter.initialize(model, LoraConfig.defaults(407), seed);
+        // a generator of its own: seeding libtorch's global one would change what later tests draw from it
+        var generator = torch.createCPUGenerator(seed);
         try (NoGradGuard g = new NoGradGuard()) {
-            torch.manual_seed(seed);
-            adapter.namedParameters().values().forEach(t -> t.add_(torch.randn(Tensors.shape(t)).mul_(new Scalar(0.1))));
+            adapter.namedParameters().values().forEach(t -> t.add_(torch.randn(Tensors.shape(t),
+                    new GeneratorOptional(generator), new TensorOptions(ScalarType.Float)).mul_(new Scalar(0.1))));
         }
         adapter.parametersChanged();
         return adapter;
