@@ -176,6 +176,10 @@ class TeamBatchDecoderTest {
                 }
                 return null;
             });
+            long waitUntil = System.nanoTime() + 60_000_000_000L;
+            while (singleTokens.get() == 0 && System.nanoTime() < waitUntil) {
+                Thread.onSpinWait();
+            }
             for (int chunk : new int[]{1, 4, 7}) {
                 float[][] meanwhile = decode(decoder, null, ids, chunk);
                 for (int p = 0; p < ids.length; p++) {

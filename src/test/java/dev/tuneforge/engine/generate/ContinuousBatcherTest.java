@@ -259,7 +259,9 @@ class ContinuousBatcherTest {
         Recording decoder = new Recording();
         try (ContinuousBatcher batcher = batcher(decoder, 4, 4)) {
             ContinuousBatcher.Generation other = batcher.submit(request(prompt("Once"), null, GenerationOptions.greedy(300), NEVER));
-            ContinuousBatcher.Generation cancelled = batcher.submit(request(prompt("Lily"), null, GenerationOptions.greedy(400), NEVER));
+            // a long prompt: its cache outweighs what the other sequence's may grow by (a page) until it has left
+            ContinuousBatcher.Generation cancelled = batcher.submit(request(prompt("Lily went to the park. ".repeat(12)),
+                    null, GenerationOptions.greedy(400), NEVER));
             assertInstanceOf(ContinuousBatcher.Text.class, cancelled.next());
             long kvBoth = batcher.kvBytesInUse();
             cancelled.cancel();
