@@ -216,16 +216,20 @@ void tuneforge_q8_0_row_pairs(const uint8_t *w, int32_t cols, const uint8_t *xq,
     }
 }
 
-/* Rows [from, to) against vectors [0, n): two rows and up to four vectors at a time, each row's lines read once. */
+/*
+ * Rows [from, to) against vectors [0, n): two rows and up to four vectors at a time, each row's lines read once; row r
+ * with row r + half (two streams, as the single-vector loop's offset), the odd last row alone.
+ */
 #define ROWS_MULTI(NAME, CORE, ATTRIBUTES)                                                                             \
     ATTRIBUTES static void NAME(const uint8_t *w, int32_t cols, int32_t n, const uint8_t *const *xq, float *const *y,  \
                                 int32_t from, int32_t to) {                                                            \
         int32_t blocks = blocks_of(cols), pairs = pairs_of(cols);                                                            \
         int64_t stride = row_bytes(cols);                                                                              \
-        int32_t r = from;                                                                                              \
-        for (; r < to; r += 2) {                                                                                       \
-            int two = r + 1 < to;                                                                                      \
-            const uint8_t *rows[2] = {w + r * stride, w + (r + two) * stride};                                         \
+        int32_t half = (to - from) / 2;                                                                                \
+        for (int32_t i = 0; i < half + ((to - from) & 1); i++) {                                                      \
+            int two = i < half;                                                                                        \
+            int32_t r = two ? from + i : to - 1, r1 = two ? r + half : r;                                              \
+            const uint8_t *rows[2] = {w + r * stride, w + r1 * stride};                                                \
             for (int32_t b = 0; b < n; b += 4) {                                                                       \
                 float out[8];                                                                                          \
                 int v = n - b < 4 ? n - b : 4;                                                                         \
@@ -247,7 +251,7 @@ void tuneforge_q8_0_row_pairs(const uint8_t *w, int32_t cols, const uint8_t *xq,
                 for (int j = 0; j < v; j++) {                                                                          \
                     y[b + j][r] = out[j];                                                                              \
                     if (two) {                                                                                         \
-                        y[b + j][r + 1] = out[v + j];                                                                  \
+                        y[b + j][r1] = out[v + j];                                                                     \
                     }                                                                                                  \
                 }                                                                                                      \
             }                                                                                                          \

@@ -58,7 +58,7 @@ static struct {
  * (the first and second 16 of each 32 columns), reduced, then the tail in scalar code — as tuneforge_f32_row_pairs.
  * Inlined with constant R and B, so the accumulators stay in registers.
  */
-static inline __attribute__((always_inline)) void f32_tile(const float *w, int cols, int r, int R,
+static inline __attribute__((always_inline)) void f32_tile(const float *w, int cols, int r, int r1, int R,
                                                            const float *const *x, int b, int B, float *const *y) {
     __m512 acc[2][4][2];
     for (int i = 0; i < R; i++) {
@@ -67,7 +67,7 @@ static inline __attribute__((always_inline)) void f32_tile(const float *w, int c
             acc[i][j][1] = _mm512_setzero_ps();
         }
     }
-    const float *w0 = w + (int64_t) r * cols, *w1 = w0 + cols;
+    const float *w0 = w + (int64_t) r * cols, *w1 = w + (int64_t) r1 * cols;
     int vec = cols - cols % 32;
     for (int c = 0; c < vec; c += 32) {
         __m512 a0 = _mm512_loadu_ps(w0 + c), a1 = _mm512_loadu_ps(w0 + c + 16);
@@ -93,7 +93,7 @@ static inline __attribute__((always_inline)) void f32_tile(const float *w, int c
             for (int c = vec; c < cols; c++) {
                 s += wi[c] * x[b + j][c];
             }
-            y[b + j][r + i] = s;
+            y[b + j][i == 0 ? r : r1] = s;
         }
     }
 }
@@ -103,7 +103,7 @@ static inline __attribute__((always_inline)) void f32_tile(const float *w, int c
  * as it is): a 64-byte line of weights widened by a shift (even columns) and a mask (odd), an accumulator for each,
  * reduced, then the tail in scalar code — as tuneforge_bf16_row_pairs_by_halves.
  */
-static inline __attribute__((always_inline)) void bf16_tile(const uint16_t *w, int cols, int r, int R,
+static inline __attribute__((always_inline)) void bf16_tile(const uint16_t *w, int cols, int r, int r1, int R,
                                                             const float *const *x, int b, int B, float *const *y) {
     const __m512i high = _mm512_set1_epi32((int32_t) 0xffff0000);
     __m512 acc[2][4][2];
@@ -113,7 +113,7 @@ static inline __attribute__((always_inline)) void bf16_tile(const uint16_t *w, i
             acc[i][j][1] = _mm512_setzero_ps();
         }
     }
-    const uint16_t *w0 = w + (int64_t) r * cols, *w1 = w0 + cols;
+    const uint16_t *w0 = w + (int64_t) r * cols, *w1 = w + (int64_t) r1 * cols;
     int vec = cols - cols % 32;
     for (int c = 0; c < vec; c += 32) {
         __m512i wa = _mm512_loadu_si512((const void *) (w0 + c));
@@ -142,29 +142,36 @@ static inline __attribute__((always_inline)) void bf16_tile(const uint16_t *w, i
             for (int c = vec; c < cols; c++) {
                 s += bf16_to_float(wi[c]) * x[b + j][c];
             }
-            y[b + j][r + i] = s;
+            y[b + j][i == 0 ? r : r1] = s;
         }
     }
 }
 
-/* The tiles of rows [from, to) (R = 2, the odd last row alone) against all n inputs, four at a time. */
+/*
+ * The tiles of rows [from, to) against all n inputs, four at a time: row r with row r + half (two places in memory
+ * streamed at once, as the single-token loops do: one stream a core reads markedly slower on these machines), the odd
+ * last row alone. Which rows share a tile never changes a result: each (row, input) pair has its own accumulators.
+ */
 #define ALL_TILES(tile, w, cols, n, x, y, from, to)                                        \
-    for (int r = (from); r < (to); r += 2) {                                               \
-        int b = 0;                                                                         \
-        if (r + 1 < (to)) {                                                                \
-            for (; b + 4 <= (n); b += 4) tile(w, cols, r, 2, x, b, 4, y);                  \
+    {                                                                                      \
+        int half = ((to) - (from)) / 2;                                                    \
+        for (int r = (from); r < (from) + half; r++) {                                     \
+            int b = 0;                                                                     \
+            for (; b + 4 <= (n); b += 4) tile(w, cols, r, r + half, 2, x, b, 4, y);        \
             switch ((n) - b) {                                                             \
-            case 3: tile(w, cols, r, 2, x, b, 3, y); break;                                \
-            case 2: tile(w, cols, r, 2, x, b, 2, y); break;                                \
-            case 1: tile(w, cols, r, 2, x, b, 1, y); break;                                \
+            case 3: tile(w, cols, r, r + half, 2, x, b, 3, y); break;                      \
+            case 2: tile(w, cols, r, r + half, 2, x, b, 2, y); break;                      \
+            case 1: tile(w, cols, r, r + half, 2, x, b, 1, y); break;                      \
             default: break;                                                                \
             }                                                                              \
-        } else {                                                                           \
-            for (; b + 4 <= (n); b += 4) tile(w, cols, r, 1, x, b, 4, y);                  \
+        }                                                                                  \
+        if (((to) - (from)) & 1) {                                                         \
+            int r = (to) - 1, b = 0;                                                       \
+            for (; b + 4 <= (n); b += 4) tile(w, cols, r, r, 1, x, b, 4, y);               \
             switch ((n) - b) {                                                             \
-            case 3: tile(w, cols, r, 1, x, b, 3, y); break;                                \
-            case 2: tile(w, cols, r, 1, x, b, 2, y); break;                                \
-            case 1: tile(w, cols, r, 1, x, b, 1, y); break;                                \
+            case 3: tile(w, cols, r, r, 1, x, b, 3, y); break;                             \
+            case 2: tile(w, cols, r, r, 1, x, b, 2, y); break;                             \
+            case 1: tile(w, cols, r, r, 1, x, b, 1, y); break;                             \
             default: break;                                                                \
             }                                                                              \
         }                                                                                  \
