@@ -80,12 +80,7 @@ final class DecodingStep {
         return steps;
     }
 
-    private static final boolean VECTOR_API = dev.tuneforge.engine.kernel.NativeOrNull.vectorApi();
-
     private static double logSumExp(float[] logits) {
-        if (VECTOR_API) {
-            return dev.tuneforge.engine.kernel.VectorMath.logSumExp(logits);
-        }
         float max = Float.NEGATIVE_INFINITY;
         for (float v : logits) {
             max = Math.max(max, v);
