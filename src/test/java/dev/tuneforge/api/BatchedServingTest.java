@@ -6,14 +6,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -130,22 +127,7 @@ class BatchedServingTest {
             String shortRequest = request("Once upon a time", 8);
             assertEquals(200, http.post("/v1beta/models/stories-260k:generateContent", shortRequest).status());
 
-            try (Socket socket = new Socket("127.0.0.1", server.port())) {
-                byte[] body = request("Once upon a time", 480).getBytes(StandardCharsets.UTF_8);
-                OutputStream out = socket.getOutputStream();
-                out.write(("POST /v1beta/models/stories-260k:streamGenerateContent?alt=sse HTTP/1.1\r\n"
-                        + "Host: 127.0.0.1\r\nAuthorization: Bearer " + token + "\r\nx-goog-user-project: p\r\n"
-                        + "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n")
-                        .getBytes(StandardCharsets.UTF_8));
-                out.write(body);
-                out.flush();
-                InputStream in = socket.getInputStream();
-                StringBuilder seen = new StringBuilder();
-                while (!seen.toString().contains("data: ")) {
-                    int b = in.read();
-                    assertTrue(b >= 0, "the stream ended before its first chunk: " + seen);
-                    seen.append((char) b);
-                }
+            try (Socket socket = RawHttp.streamUntilFirstChunk(server.port(), token, request("Once upon a time", 480))) {
                 assertEquals(1.0, metric(server.port(), "tuneforge_generation_batch_size"));
 
                 Http.Response refused = http.post("/v1beta/models/stories-260k:generateContent", shortRequest);

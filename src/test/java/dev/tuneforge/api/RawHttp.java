@@ -34,6 +34,32 @@ final class RawHttp {
     private RawHttp() {
     }
 
+    /**
+     * Starts streaming stories-260k ({@code streamGenerateContent?alt=sse}, project p) with {@code body} on a new
+     * connection and reads until its first chunk; the caller holds (and hangs up) the connection.
+     */
+    static Socket streamUntilFirstChunk(int port, String token, String body) throws IOException {
+        Socket socket = new Socket("127.0.0.1", port);
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        java.io.OutputStream out = socket.getOutputStream();
+        out.write(("POST /v1beta/models/stories-260k:streamGenerateContent?alt=sse HTTP/1.1\r\n"
+                + "Host: 127.0.0.1\r\nAuthorization: Bearer " + token + "\r\nx-goog-user-project: p\r\n"
+                + "Content-Type: application/json\r\nContent-Length: " + bytes.length + "\r\n\r\n")
+                .getBytes(StandardCharsets.UTF_8));
+        out.write(bytes);
+        out.flush();
+        InputStream in = socket.getInputStream();
+        StringBuilder seen = new StringBuilder();
+        while (!seen.toString().contains("data: ")) {
+            int b = in.read();
+            if (b < 0) {
+                throw new AssertionError("the stream ended before its first chunk: " + seen);
+            }
+            seen.append((char) b);
+        }
+        return socket;
+    }
+
     /** Sends {@code request} as it is on a new connection and reads one response. */
     static Response send(int port, String request) throws IOException {
         return send(port, request.getBytes(StandardCharsets.ISO_8859_1));

@@ -3,10 +3,6 @@ package dev.tuneforge.api;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -34,23 +30,8 @@ class StreamDisconnectTest {
             assertTrue(chunks > 20, "a long answer to hang up on: " + chunks + " chunks");
 
             try (CapturedLog log = new CapturedLog()) {
-                try (Socket socket = new Socket("127.0.0.1", server.port())) {
-                    byte[] body = REQUEST.getBytes(StandardCharsets.UTF_8);
-                    OutputStream out = socket.getOutputStream();
-                    out.write(("POST /v1beta/models/stories-260k:streamGenerateContent?alt=sse HTTP/1.1\r\n"
-                            + "Host: 127.0.0.1\r\nAuthorization: Bearer " + token + "\r\nx-goog-user-project: p\r\n"
-                            + "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n")
-                            .getBytes(StandardCharsets.UTF_8));
-                    out.write(body);
-                    out.flush();
-                    InputStream in = socket.getInputStream();
-                    StringBuilder seen = new StringBuilder();
-                    while (!seen.toString().contains("data: ")) {
-                        int b = in.read();
-                        assertTrue(b >= 0, "the stream ended before its first chunk: " + seen);
-                        seen.append((char) b);
-                    }
-                }
+                // hang up right after the first chunk
+                RawHttp.streamUntilFirstChunk(server.port(), token, REQUEST).close();
                 long deadline = System.currentTimeMillis() + 30_000;
                 Pattern line = Pattern.compile("client disconnected after (\\d+) chunks; generation stopped");
                 Matcher m = line.matcher(log.text());

@@ -176,19 +176,7 @@ class SingleTokenDecoderTest {
 
     /** A two-layer Qwen2 configuration (q/k/v biases, untied head, vocabulary 515). */
     private static ModelConfig qwen2(int hidden, int intermediate, int heads, int kvHeads) {
-        ObjectNode c = new ObjectMapper().createObjectNode();
-        c.put("model_type", "qwen2");
-        c.put("hidden_size", hidden);
-        c.put("intermediate_size", intermediate);
-        c.put("num_hidden_layers", 2);
-        c.put("num_attention_heads", heads);
-        c.put("num_key_value_heads", kvHeads);
-        c.put("vocab_size", 515);
-        c.put("max_position_embeddings", 128);
-        c.put("rms_norm_eps", 1e-6);
-        c.put("tie_word_embeddings", false);
-        c.put("eos_token_id", 2);
-        return ModelConfig.parse(c);
+        return TeamBatchDecoderTest.config("qwen2", hidden, intermediate, heads, kvHeads, 0);
     }
 
     @Test

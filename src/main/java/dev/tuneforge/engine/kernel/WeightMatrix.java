@@ -54,13 +54,8 @@ public final class WeightMatrix {
         this.cols = cols;
         this.bf16 = bf16;
         this.q8 = q8;
-        this.blockPairs = Math.max(2, (int) (BLOCK_BYTES / (q8 ? q8RowBytes(cols) : (long) cols * (bf16 ? 2 : 4))));
+        this.blockPairs = Math.max(2, (int) (BLOCK_BYTES / (q8 ? MatrixRows.q8RowBytes(cols) : (long) cols * (bf16 ? 2 : 4))));
         this.nativeLoop = nativeLoop;
-    }
-
-    /** ceil(cols / 32) blocks of 34 bytes (a partial last block zero past the last column). */
-    private static long q8RowBytes(int cols) {
-        return (cols + 31L) / 32 * 34;
     }
 
     /**
@@ -71,7 +66,8 @@ public final class WeightMatrix {
         if (!q8Available()) {
             throw new IllegalStateException("Q8_0 matrices need the native loop: " + loopStatus());
         }
-        return new WeightMatrix(MemorySegment.ofAddress(address).reinterpret(rows * q8RowBytes(cols)), rows, cols, false,
+        return new WeightMatrix(MemorySegment.ofAddress(address).reinterpret(rows * MatrixRows.q8RowBytes(cols)), rows,
+                cols, false,
                 true, true);
     }
 
@@ -209,21 +205,10 @@ public final class WeightMatrix {
 
     /** Row {@code row} as float32 into {@code out}. */
     public void row(int row, float[] out) {
-        if (q8) {
-            long at = row * q8RowBytes(cols);
-            for (int c = 0; c < cols; c += 32, at += 34) {
-                float d = Float.float16ToFloat(data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at));
-                for (int i = 0; i < Math.min(32, cols - c); i++) {
-                    out[c + i] = d * data.get(ValueLayout.JAVA_BYTE, at + 2 + i);
-                }
-            }
-            return;
-        }
-        long base = (long) row * cols;
-        for (int c = 0; c < cols; c++) {
-            out[c] = bf16 ? Float.intBitsToFloat(data.getAtIndex(SHORT, base + c) << 16) : data.getAtIndex(FLOAT, base + c);
-        }
+        MatrixRows.read(data, q8 ? MatrixRows.Storage.Q8_0 : bf16 ? MatrixRows.Storage.BFLOAT16
+                : MatrixRows.Storage.FLOAT32, cols, row, out);
     }
+
 
     /**
      * Rows [from, to) and [from + offset, to + offset) two at a time, each pair's lines loaded side by side: every

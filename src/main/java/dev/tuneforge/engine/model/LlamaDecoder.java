@@ -168,7 +168,7 @@ final class LlamaDecoder implements SingleTokenDecoder {
                 s.hidden[i] *= embeddingScale;
             }
         }
-        rotaryAngles(position, s);
+        RotaryEmbedding.angles(inverseFrequencies, position, s.cos, s.sin);
         if (team != null && nextByTeam(s, position, cache, adapter)) {
             return s.logits;
         }
@@ -260,16 +260,6 @@ final class LlamaDecoder implements SingleTokenDecoder {
         return true;
     }
 
-    private void rotaryAngles(int position, Buffers s) {
-        int half = config.headDim() / 2;
-        for (int r = 0; r < inverseFrequencies.length; r++) {
-            for (int i = 0; i < half; i++) {
-                float angle = (float) position * inverseFrequencies[r][i];
-                s.cos[r * half + i] = (float) Math.cos(angle);
-                s.sin[r * half + i] = (float) Math.sin(angle);
-            }
-        }
-    }
 
     /** Rotate-half RoPE of one head at {@code off} with RoPE {@code rope}, as {@link RotaryEmbedding#apply}. */
     private void rotate(float[] x, int off, int rope, Buffers s) {

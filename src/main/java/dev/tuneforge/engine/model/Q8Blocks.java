@@ -25,7 +25,7 @@ public final class Q8Blocks {
     }
 
     public static long rowBytes(long cols) {
-        return (cols + BLOCK - 1) / BLOCK * BLOCK_BYTES;
+        return dev.tuneforge.engine.kernel.MatrixRows.q8RowBytes(cols);
     }
 
     /** Quantizes the float32 matrix {@code w} [rows, cols] (contiguous) into {@code out}, rows one after another. */
@@ -42,19 +42,6 @@ public final class Q8Blocks {
                 MemorySegment.copy(in, FLOAT, (r * cols + c) * Float.BYTES, block, 0, n);
                 at = quantizeBlock(block, out, at);
             }
-        }
-    }
-
-    /** Row {@code row} of the Q8_0 matrix {@code q8} of {@code cols} columns into {@code out}: d × q, exact. */
-    public static void dequantizeRow(MemorySegment q8, long cols, long row, float[] out) {
-        long at = row * rowBytes(cols);
-        for (long c = 0; c < cols; c += BLOCK) {
-            float d = Float.float16ToFloat(q8.get(SHORT, at));
-            int n = (int) Math.min(BLOCK, cols - c);
-            for (int i = 0; i < n; i++) {
-                out[(int) c + i] = d * q8.get(ValueLayout.JAVA_BYTE, at + 2 + i);
-            }
-            at += BLOCK_BYTES;
         }
     }
 

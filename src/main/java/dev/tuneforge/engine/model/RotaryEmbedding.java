@@ -43,6 +43,22 @@ public final class RotaryEmbedding {
         return inverseFrequencies(new Architecture.Rope(config.ropeTheta(), config.ropeScaling()), 2 * half);
     }
 
+    /**
+     * cos and sin at {@code position} of each RoPE's {@code inverseFrequencies} (one row of head_dim / 2 each, rows one
+     * after another in {@code cos} and {@code sin}): what the decoders rotate a token's queries and keys by.
+     */
+    static void angles(float[][] inverseFrequencies, int position, float[] cos, float[] sin) {
+        int at = 0;
+        for (float[] frequencies : inverseFrequencies) {
+            for (float frequency : frequencies) {
+                float angle = (float) position * frequency;
+                cos[at] = (float) Math.cos(angle);
+                sin[at] = (float) Math.sin(angle);
+                at++;
+            }
+        }
+    }
+
     /** Inverse frequencies of {@code rope} for heads of {@code headDim}, as transformers' rope initialisers. */
     public static float[] inverseFrequencies(Architecture.Rope rope, int headDim) {
         int half = headDim / 2;

@@ -1,5 +1,6 @@
 package dev.tuneforge.engine.model;
 
+import dev.tuneforge.engine.kernel.MatrixRows;
 import dev.tuneforge.engine.kernel.NativeTeam;
 
 import java.lang.foreign.Arena;
@@ -30,8 +31,8 @@ public final class TeamBatchDecoder implements BatchDecoder {
     private final LlamaTeam team;
     private final KvPages pages;
     private final boolean bf16;
-    /** Q8_0 matrices (a {@code dtype: int8} base): its KV pages are float32, as its activations. */
-    private final boolean q8;
+    /** How the embedding table is stored (a Q8_0 base's KV pages are float32, as its activations). */
+    private final MatrixRows.Storage storage;
     private final MemorySegment embeddings;
     private final float embeddingScale;
     private final float[][] inverseFrequencies;
@@ -48,9 +49,10 @@ public final class TeamBatchDecoder implements BatchDecoder {
         this.team = new LlamaTeam(weights);
         this.bf16 = weights.dtype() == TeamLayouts.DTYPE_BF16;
         this.pages = new KvPages(config, bf16);
-        this.q8 = weights.dtype() == TeamLayouts.DTYPE_Q8_0;
-        long rowBytes = q8 ? Q8Blocks.rowBytes(config.hiddenSize()) : (long) config.hiddenSize() * (bf16 ? 2 : 4);
-        this.embeddings = MemorySegment.ofAddress(weights.embedTokens()).reinterpret(config.vocabSize() * rowBytes);
+        this.storage = weights.dtype() == TeamLayouts.DTYPE_Q8_0 ? MatrixRows.Storage.Q8_0
+                : bf16 ? MatrixRows.Storage.BFLOAT16 : MatrixRows.Storage.FLOAT32;
+        this.embeddings = MemorySegment.ofAddress(weights.embedTokens())
+                .reinterpret(config.vocabSize() * MatrixRows.rowBytes(storage, config.hiddenSize()));
         this.embeddingScale = weights.embeddingScale();
         List<Architecture.Rope> ropes = config.architecture().ropes();
         this.inverseFrequencies = new float[ropes.size()][];
@@ -248,17 +250,7 @@ public final class TeamBatchDecoder implements BatchDecoder {
         float[] row = adapter == null ? null : adapter.embeddingRow(token);
         if (row == null) {
             row = new float[hidden];
-            if (q8) {
-                Q8Blocks.dequantizeRow(embeddings, hidden, token, row);
-            } else if (bf16) {
-                long at = (long) token * hidden * 2;
-                for (int i = 0; i < hidden; i++) {
-                    row[i] = Float.intBitsToFloat(embeddings.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + 2L * i) << 16);
-                }
-            } else {
-                MemorySegment.copy(embeddings, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) token * hidden * Float.BYTES, row,
-                        0, hidden);
-            }
+            MatrixRows.read(embeddings, storage, hidden, token, row);
         } else {
             row = row.clone();
         }
@@ -272,15 +264,14 @@ public final class TeamBatchDecoder implements BatchDecoder {
 
     /** cos and sin of every RoPE of the layers at {@code position}, as the single-token decoder computes them. */
     private void rotaryAngles(int position, MemorySegment cos, MemorySegment sin) {
-        int half = config.headDim() / 2;
-        for (int r = 0; r < inverseFrequencies.length; r++) {
-            for (int i = 0; i < half; i++) {
-                float angle = (float) position * inverseFrequencies[r][i];
-                cos.setAtIndex(ValueLayout.JAVA_FLOAT, r * half + i, (float) Math.cos(angle));
-                sin.setAtIndex(ValueLayout.JAVA_FLOAT, r * half + i, (float) Math.sin(angle));
-            }
-        }
+        int angles = (int) (cos.byteSize() / Float.BYTES);
+        float[] c = new float[angles];
+        float[] s = new float[angles];
+        RotaryEmbedding.angles(inverseFrequencies, position, c, s);
+        MemorySegment.copy(c, 0, cos, ValueLayout.JAVA_FLOAT, 0, angles);
+        MemorySegment.copy(s, 0, sin, ValueLayout.JAVA_FLOAT, 0, angles);
     }
+
 
     /** The wanted row's logits: the adapter's head rows replace theirs, then the soft-cap where declared. */
     private float[] finish(StepBuffers b, int wanted, AdapterWeights adapter) {
@@ -359,7 +350,7 @@ public final class TeamBatchDecoder implements BatchDecoder {
 
     @Override
     public String describe() {
-        return "native batched team decoder (" + (q8 ? "Q8_0" : bf16 ? "bf16" : "fp32") + " weights, KV pages of "
+        return "native batched team decoder (" + (storage == MatrixRows.Storage.Q8_0 ? "Q8_0" : bf16 ? "bf16" : "fp32") + " weights, KV pages of "
                 + KvPages.POSITIONS + " positions, " + pages.pageBytes() / 1024 + " KiB each)";
     }
 
