@@ -49,6 +49,29 @@ public final class HfModelDirectory {
         return readOptional("generation_config.json");
     }
 
+    /**
+     * The llama.cpp GGUF file holding the weights instead of safetensors: the folder's one {@code *.gguf} where it has
+     * neither {@code model.safetensors} nor {@code model.safetensors.index.json}; null where it has safetensors.
+     */
+    public Path ggufFile() {
+        if (Files.isRegularFile(dir.resolve("model.safetensors"))
+                || Files.isRegularFile(dir.resolve("model.safetensors.index.json"))) {
+            return null;
+        }
+        List<Path> found;
+        try (var files = Files.list(dir)) {
+            found = files.filter(p -> p.getFileName().toString().endsWith(".gguf") && Files.isRegularFile(p))
+                    .sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir, e);
+        }
+        if (found.size() > 1) {
+            throw new IllegalArgumentException(dir + " holds " + found.size() + " GGUF files "
+                    + found.stream().map(p -> p.getFileName().toString()).toList() + "; a base model folder holds one");
+        }
+        return found.isEmpty() ? null : found.get(0);
+    }
+
     /** The safetensors files holding the weights, from {@code model.safetensors.index.json} when sharded. */
     public List<Path> weightFiles() {
         Path single = dir.resolve("model.safetensors");
@@ -57,7 +80,8 @@ public final class HfModelDirectory {
         }
         Path index = dir.resolve("model.safetensors.index.json");
         if (!Files.isRegularFile(index)) {
-            throw new IllegalArgumentException(dir + " has neither model.safetensors nor model.safetensors.index.json");
+            throw new IllegalArgumentException(dir + " has neither model.safetensors nor model.safetensors.index.json"
+                    + " nor a *.gguf file");
         }
         JsonNode map = readJson(index).path("weight_map");
         Set<String> files = new LinkedHashSet<>();

@@ -115,7 +115,7 @@ public final class LlamaModel {
             for (Projection p : Projection.values()) {
                 String name = p.path(l) + ".weight";
                 // copied into the arena, so not frozen on their own
-                w.put(p, checkShape(required.apply(name), name, p.weightShape(config)));
+                w.put(p, checkMatrixShape(required.apply(name), name, p.weightShape(config)));
                 if (hasBias(config, p)) {
                     b.put(p, get.apply(p.path(l) + ".bias"));
                 }
@@ -152,9 +152,14 @@ public final class LlamaModel {
      * that decodes reads its head for every token), the checkpoint's copy freed at once when consuming.
      */
     private Tensor table(String name, Function<String, Tensor> required, Map<String, Tensor> weights, boolean consume) {
-        Tensor raw = checkShape(required.apply(name), name, config.vocabSize(), config.hiddenSize());
+        Tensor raw = checkMatrixShape(required.apply(name), name, config.vocabSize(), config.hiddenSize());
         if (!q8) {
             return frozen(raw);
+        }
+        if (isQ8Blocks(raw)) {
+            // already Q8_0 (a GGUF file's)
+            raw.set_requires_grad(false);
+            return raw.contiguous();
         }
         Tensor t = quantized(raw);
         if (consume) {
@@ -209,8 +214,20 @@ public final class LlamaModel {
         return t;
     }
 
-    /** Loads a Hugging Face model directory's weights ({@code model.safetensors} or sharded). */
+    /**
+     * Loads a Hugging Face model directory's weights ({@code model.safetensors} or sharded), or for {@code int8} a
+     * llama.cpp GGUF file in it instead ({@link HfModelDirectory#ggufFile}).
+     */
     public static LlamaModel load(HfModelDirectory dir, ScalarType dtype) {
+        java.nio.file.Path gguf = dir.ggufFile();
+        if (gguf != null) {
+            if (!WeightDtype.isInt8(dtype)) {
+                throw new IllegalArgumentException(dir.path() + " holds its weights as a GGUF file ("
+                        + gguf.getFileName() + "), which loads with dtype int8, not " + WeightDtype.name(dtype));
+            }
+            GgufCheckpoint weights = new GgufCheckpoint(dir.config(), gguf, WeightDtype.compute(dtype));
+            return ownedCopy(new LlamaModel(dir.config(), weights, dtype, true), weights);
+        }
         if (WeightDtype.isInt8(dtype)) {
             // each matrix read when its layer is built and quantized then: one layer's matrices in full precision at once
             CheckpointTensors weights = new CheckpointTensors(dir, WeightDtype.compute(dtype));
@@ -708,13 +725,22 @@ public final class LlamaModel {
             Tensor slice = storage.narrow(0, offset, rows * rowBytes).view(rows, rowBytes);
             long at = storage.data_ptr().address() + offset;
             offset += rows * rowBytes;
+            long row = 0;
             for (Tensor p : parts) {
                 long bytes = p.size(0) * rowBytes;
-                try (PointerScope scope = new PointerScope()) {
-                    Q8Blocks.quantize(p.to(ScalarType.Float).contiguous(),
-                            java.lang.foreign.MemorySegment.ofAddress(at).reinterpret(bytes));
+                if (isQ8Blocks(p)) {
+                    // already Q8_0 (a GGUF file's): copied as they are
+                    try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+                        slice.narrow(0, row, p.size(0)).copy_(p);
+                    }
+                } else {
+                    try (PointerScope scope = new PointerScope()) {
+                        Q8Blocks.quantize(p.to(ScalarType.Float).contiguous(),
+                                java.lang.foreign.MemorySegment.ofAddress(at).reinterpret(bytes));
+                    }
                 }
                 at += bytes;
+                row += p.size(0);
             }
             return slice;
         }
@@ -749,6 +775,22 @@ public final class LlamaModel {
         Tensor c = (t.is_floating_point() ? t.to(dtype) : t).contiguous();
         c.set_requires_grad(false);
         return c;
+    }
+
+    /** Whether {@code t} is a matrix already in Q8_0 blocks (uint8 [rows, rowBytes]) rather than of floats. */
+    private static boolean isQ8Blocks(Tensor t) {
+        return t.scalar_type().value == ScalarType.Byte.value;
+    }
+
+    /** As {@link #checkShape} for a matrix of {@code expected} [rows, cols], given as floats or as Q8_0 blocks. */
+    private Tensor checkMatrixShape(Tensor t, String name, long... expected) {
+        if (!isQ8Blocks(t)) {
+            return checkShape(t, name, expected);
+        }
+        if (!q8) {
+            throw new IllegalArgumentException("tensor " + name + " is Q8_0 blocks, which a base loads with dtype int8");
+        }
+        return checkShape(t, name, expected[0], Q8Blocks.rowBytes(expected[1]));
     }
 
     private static Tensor checkShape(Tensor t, String name, long... expected) {
