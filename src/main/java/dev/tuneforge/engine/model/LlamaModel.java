@@ -717,7 +717,8 @@ public final class LlamaModel {
 
         /** As {@link #stack}, each part quantized (one at a time in float32) into its rows of Q8_0 blocks. */
         private Tensor stackQuantized(Tensor... parts) {
-            long rowBytes = Q8Blocks.rowBytes(parts[0].size(1));
+            // a part already in Q8_0 blocks (a GGUF file's) has rows of rowBytes
+            long rowBytes = isQ8Blocks(parts[0]) ? parts[0].size(1) : Q8Blocks.rowBytes(parts[0].size(1));
             long rows = 0;
             for (Tensor p : parts) {
                 rows += p.size(0);
