@@ -289,8 +289,8 @@ public final class GgufFile {
         long count(String what, int minBytes) throws IOException {
             long n = int64(what);
             if (n < 0 || n > (size - position()) / minBytes) {
-                throw new IllegalArgumentException(file + ": " + what + " " + Long.toUnsignedString(n)
-                        + " does not fit in the file (" + size + " bytes)");
+                throw new IllegalArgumentException(file + " is truncated or damaged: " + what + " "
+                        + Long.toUnsignedString(n) + " cannot fit in its " + size + " bytes");
             }
             return n;
         }

@@ -2,6 +2,7 @@ package dev.tuneforge.engine.model;
 
 import dev.tuneforge.engine.tensor.GgmlType;
 import dev.tuneforge.engine.tensor.GgufFile;
+import dev.tuneforge.engine.tensor.GgufWriting;
 import dev.tuneforge.engine.tensor.Tensors;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -14,6 +15,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -39,6 +41,49 @@ class GgufCheckpointTest {
                 FIXTURES.resolve("tiny-qwen3-Q8_0.gguf")));
         assertEquals(Map.of(GgmlType.Q8_0, 1 + 6 * 7), compare(new HfModelDirectory(SHARED.resolve("tiny-gemma3/hf")),
                 FIXTURES.resolve("tiny-gemma3-Q8_0.gguf")));
+    }
+
+    @Test
+    void aFileWhoseTensorsDoNotFitConfigJsonIsRefusedNamingTheTensor(@org.junit.jupiter.api.io.TempDir Path tmp) {
+        ModelConfig config = new HfModelDirectory(Path.of("models/stories-260k")).config();
+        GgufFile stories = GgufFile.open(FIXTURES.resolve("stories260K-Q8_0.gguf"));
+        java.util.function.BiFunction<String, java.util.function.UnaryOperator<java.util.List<GgufWriting.Entry>>, String> refused =
+                (name, change) -> assertThrows(IllegalArgumentException.class, () -> new GgufCheckpoint(config,
+                        GgufWriting.write(tmp.resolve(name), GgufWriting.metadata(stories),
+                                change.apply(new java.util.ArrayList<>(GgufWriting.tensors(stories)))), ScalarType.Float))
+                        .getMessage();
+        String message = refused.apply("q4.gguf", ts -> replace(ts, "blk.0.attn_v.weight",
+                t -> new GgufWriting.Entry(t.name(), t.dims(), GgmlType.Q4_0.id, new byte[32 * 2 * 18])));
+        assertTrue(message.contains("q4.gguf: tensor blk.0.attn_v.weight is Q4_0; Tuneforge reads Q8_0, F32, F16 or BF16"),
+                message);
+        message = refused.apply("shape.gguf", ts -> replace(ts, "blk.1.ffn_up.weight",
+                t -> new GgufWriting.Entry(t.name(), new long[]{64, 160}, t.type(), new byte[160 * 68])));
+        assertTrue(message.contains("shape.gguf: tensor blk.1.ffn_up.weight has shape [160, 64] (rows first), "
+                + "config.json implies [172, 64]"), message);
+        message = refused.apply("missing.gguf", ts -> {
+            ts.removeIf(t -> t.name().equals("blk.2.attn_v.weight"));
+            return ts;
+        });
+        assertTrue(message.contains("missing.gguf lacks tensor blk.2.attn_v.weight (model.layers.2.self_attn.v_proj.weight)"),
+                message);
+        message = refused.apply("untied.gguf", ts -> {
+            GgufWriting.Entry embedding = ts.get(0);
+            ts.add(new GgufWriting.Entry("output.weight", embedding.dims(), embedding.type(), embedding.data()));
+            return ts;
+        });
+        assertTrue(message.contains("untied.gguf holds tensor output.weight, which a \"llama\" model of config.json "
+                + "does not have (config.json ties the head to the embedding)"), message);
+        var metadata = GgufWriting.metadata(stories);
+        metadata.remove("general.architecture");
+        message = assertThrows(IllegalArgumentException.class, () -> new GgufCheckpoint(config, GgufWriting.write(
+                tmp.resolve("anonymous.gguf"), metadata, GgufWriting.tensors(stories)), ScalarType.Float)).getMessage();
+        assertTrue(message.contains("anonymous.gguf has no general.architecture"), message);
+    }
+
+    private static java.util.List<GgufWriting.Entry> replace(java.util.List<GgufWriting.Entry> tensors, String name,
+                                                             java.util.function.UnaryOperator<GgufWriting.Entry> change) {
+        tensors.replaceAll(t -> t.name().equals(name) ? change.apply(t) : t);
+        return tensors;
     }
 
     /** Compares every tensor of {@code gguf} with the folder's safetensors; the matrices' GGUF types, counted. */
