@@ -161,8 +161,10 @@ public final class GgufFile {
         }
         int version = in.int32("the version");
         if (version != 2 && version != 3) {
-            throw new IllegalArgumentException(file + ": GGUF version " + Integer.toUnsignedString(version)
-                    + " is not supported (2 and 3 are)");
+            int swapped = Integer.reverseBytes(version);
+            throw new IllegalArgumentException(file + (swapped == 2 || swapped == 3
+                    ? ": a big-endian GGUF file, which is not supported (llama.cpp writes little-endian ones)"
+                    : ": GGUF version " + Integer.toUnsignedString(version) + " is not supported (2 and 3 are)"));
         }
         long tensorCount = in.count("the tensor count", 8);
         long kvCount = in.count("the metadata count", 16);

@@ -70,6 +70,9 @@ class GgufFileTest {
         bytes = Files.readAllBytes(STORIES);
         bytes[4] = 1;
         assertMessage(Files.write(tmp.resolve("v1.gguf"), bytes), "GGUF version 1 is not supported");
+        bytes[4] = 0;
+        bytes[7] = 3;
+        assertMessage(Files.write(tmp.resolve("big.gguf"), bytes), "big.gguf: a big-endian GGUF file, which is not supported");
 
         assertMessage(Files.write(tmp.resolve("empty.gguf"), new byte[0]), "empty.gguf is truncated");
     }
