@@ -74,8 +74,7 @@ public final class ServedAdapter implements Adapter {
 
     /** Gives back one hold; the last frees its memory (the block and any libtorch copies). */
     public void release() {
-        weights.release();
-        if (weights.released()) {
+        if (weights.release()) {
             inferenceWeights.values().forEach(pair -> {
                 pair[0].releaseReference();
                 pair[1].releaseReference();

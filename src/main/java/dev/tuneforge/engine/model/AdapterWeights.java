@@ -236,8 +236,8 @@ public final class AdapterWeights {
         }
     }
 
-    /** Gives back one hold; the last frees the block. */
-    public void release() {
+    /** Gives back one hold; the last frees the block (and returns true). */
+    public boolean release() {
         int h = holds.decrementAndGet();
         if (h < 0) {
             holds.incrementAndGet();
@@ -245,7 +245,9 @@ public final class AdapterWeights {
         }
         if (h == 0) {
             block.run();
+            return true;
         }
+        return false;
     }
 
     /** Whether the block was freed (every hold released). */
