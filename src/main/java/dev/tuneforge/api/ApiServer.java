@@ -394,9 +394,14 @@ public final class ApiServer implements AutoCloseable {
             throw new ServiceException(Code.FAILED_PRECONDITION, r.name() + " is " + r.state()
                     + "; it can be used once it is ACTIVE");
         }
-        GenerateContent.Target target = new GenerateContent.Target(r.name(), tuning.baseOf(r), tuning.adapter(r),
-                r.temperature(), r.topP(), r.topK());
-        generationMethod(ctx, parts[1], target);
+        var adapter = tuning.adapter(r);
+        try {
+            generationMethod(ctx, parts[1], new GenerateContent.Target(r.name(), tuning.baseOf(r), adapter,
+                    r.temperature(), r.topP(), r.topK()));
+        } finally {
+            // the request's hold (its running sequences hold their own)
+            adapter.release();
+        }
     }
 
     // ---- operations

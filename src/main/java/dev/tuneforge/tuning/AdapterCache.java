@@ -1,6 +1,6 @@
 package dev.tuneforge.tuning;
 
-import dev.tuneforge.engine.lora.LoraAdapter;
+import dev.tuneforge.engine.lora.ServedAdapter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -14,9 +14,12 @@ import java.util.function.Function;
 
 /**
  * The adapters this process has loaded from the artifact store, loaded on demand: at most {@code maximumSize} and
- * about {@code maximumBytes} ({@link LoraAdapter#servingBytes}), the least recently used evicted first (the adapter
+ * about {@code maximumBytes} ({@link ServedAdapter#servingBytes}), the least recently used evicted first (the adapter
  * just loaded stays, even alone over the budget). Requests racing for an adapter not yet loaded wait for one load.
- * An evicted adapter still serves the sequences that hold it; its memory goes when they end.
+ * <p>
+ * The cache holds each adapter once ({@link ServedAdapter#retain}) and gives a hold of its own to every caller, who
+ * releases it when done; an evicted adapter still serves the requests and sequences that hold it, and its memory is
+ * freed when the last of them releases it (at once where none does).
  * <p>
  * Keyed by the model's uid: a uid is never reused, and a model's adapter is stored once, before the model turns
  * ACTIVE, and never changed after, so an entry cannot go stale; a deleted model is never looked up again because
@@ -25,7 +28,7 @@ import java.util.function.Function;
 public final class AdapterCache {
     public static final int DEFAULT_SIZE = 32;
     public static final long DEFAULT_BYTES = 2L << 30;
-    private final Map<String, CompletableFuture<LoraAdapter>> entries = new LinkedHashMap<>(16, 0.75f, true);
+    private final Map<String, CompletableFuture<ServedAdapter>> entries = new LinkedHashMap<>(16, 0.75f, true);
     private final Map<String, Long> bytes = new HashMap<>();
     private final int maximumSize;
     private final long maximumBytes;
@@ -49,66 +52,109 @@ public final class AdapterCache {
         this.maximumBytes = maximumBytes;
     }
 
-    /** The cached adapter of {@code uid}, else {@code load}'s; a failed load is not cached. */
-    LoraAdapter get(String uid, Function<String, LoraAdapter> load) {
-        CompletableFuture<LoraAdapter> entry;
-        boolean loadHere = false;
-        synchronized (this) {
-            entry = entries.get(uid);
-            if (entry == null) {
-                entry = new CompletableFuture<>();
-                entries.put(uid, entry);
-                loadHere = true;
-                misses++;
-                evictOverBudget(uid);
-            } else {
-                hits++;
+    /**
+     * The cached adapter of {@code uid}, else {@code load}'s (which hands its hold to the cache), with a hold for the
+     * caller, who must {@link ServedAdapter#release} it; a failed load is not cached.
+     */
+    ServedAdapter get(String uid, Function<String, ServedAdapter> load) {
+        while (true) {
+            CompletableFuture<ServedAdapter> entry;
+            boolean loadHere = false;
+            synchronized (this) {
+                entry = entries.get(uid);
+                if (entry == null) {
+                    entry = new CompletableFuture<>();
+                    entries.put(uid, entry);
+                    loadHere = true;
+                    misses++;
+                    evictOverBudget(uid);
+                } else {
+                    hits++;
+                }
             }
-        }
-        if (loadHere) {
+            if (loadHere) {
+                return load(uid, entry, load);
+            }
+            ServedAdapter adapter;
             try {
-                LoraAdapter adapter = load.apply(uid);
-                synchronized (this) {
-                    if (entries.get(uid) == entry) {
-                        long size = adapter == null ? 0 : adapter.servingBytes();
-                        bytes.put(uid, size);
-                        bytesHeld += size;
-                        evictOverBudget(uid);
-                    }
-                }
-                entry.complete(adapter);
-            } catch (RuntimeException | Error e) {
-                synchronized (this) {
-                    if (entries.remove(uid, entry)) {
-                        forget(uid);
-                    }
-                }
-                entry.completeExceptionally(e);
-                throw e;
+                adapter = entry.join();
+            } catch (CompletionException e) {
+                // another request's load failed: this one fails the same way
+                throw e.getCause() instanceof RuntimeException r ? r : e;
             }
-        }
-        try {
-            return entry.join();
-        } catch (CompletionException e) {
-            // another request's load failed: this one fails the same way
-            throw e.getCause() instanceof RuntimeException r ? r : e;
+            if (adapter == null || adapter.retain()) {
+                return adapter;
+            }
+            // evicted and freed between its load and now: look it up (load it) again
         }
     }
 
+    /**
+     * Runs {@code load} for {@code entry} and completes it. The adapter comes with one hold: the cache's where the
+     * entry is still cached, else (evicted during the load) the caller's, which then takes no other.
+     */
+    private ServedAdapter load(String uid, CompletableFuture<ServedAdapter> entry,
+                               Function<String, ServedAdapter> load) {
+        ServedAdapter adapter;
+        try {
+            adapter = load.apply(uid);
+            if (adapter != null && adapter.released()) {
+                throw new IllegalStateException("the load of " + uid + " gave an adapter already released");
+            }
+        } catch (RuntimeException | Error e) {
+            synchronized (this) {
+                if (entries.remove(uid, entry)) {
+                    forget(uid);
+                }
+            }
+            entry.completeExceptionally(e);
+            throw e;
+        }
+        synchronized (this) {
+            if (entries.get(uid) == entry) {
+                long size = adapter == null ? 0 : adapter.servingBytes();
+                bytes.put(uid, size);
+                bytesHeld += size;
+                evictOverBudget(uid);
+                entry.complete(adapter);
+                if (adapter != null) {
+                    // the load's hold is the cache's; the caller's (cached and kept just now: cannot fail)
+                    adapter.retain();
+                }
+                return adapter;
+            }
+        }
+        // evicted while loading: the load's hold is the caller's; requests waiting on the entry retain it if they can
+        entry.complete(adapter);
+        return adapter;
+    }
+
     synchronized void evict(String uid) {
-        entries.remove(uid);
+        CompletableFuture<ServedAdapter> entry = entries.remove(uid);
         forget(uid);
+        releaseLoaded(entry);
     }
 
     /** Evicts the least recently used entries but {@code keep} while over the count or the byte budget. */
     private void evictOverBudget(String keep) {
-        for (var it = entries.keySet().iterator(); it.hasNext() && (entries.size() > maximumSize
+        for (var it = entries.entrySet().iterator(); it.hasNext() && (entries.size() > maximumSize
                 || bytesHeld > maximumBytes); ) {
-            String uid = it.next();
-            if (!uid.equals(keep)) {
+            var entry = it.next();
+            if (!entry.getKey().equals(keep)) {
                 it.remove();
-                forget(uid);
+                forget(entry.getKey());
+                releaseLoaded(entry.getValue());
                 evictions++;
+            }
+        }
+    }
+
+    /** Gives back the cache's hold on an entry's adapter where it was loaded (a load in progress keeps its own). */
+    private static void releaseLoaded(CompletableFuture<ServedAdapter> entry) {
+        if (entry != null && entry.isDone() && !entry.isCompletedExceptionally()) {
+            ServedAdapter adapter = entry.join();
+            if (adapter != null) {
+                adapter.release();
             }
         }
     }

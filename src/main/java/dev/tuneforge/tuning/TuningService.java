@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.tuneforge.catalog.BaseModelCatalog;
 import dev.tuneforge.engine.BaseModel;
-import dev.tuneforge.engine.lora.LoraAdapter;
+import dev.tuneforge.engine.lora.ServedAdapter;
 import dev.tuneforge.engine.lora.LoraConfig;
 import dev.tuneforge.engine.lora.PeftAdapterFormat;
 import dev.tuneforge.engine.train.BatchSchedule;
@@ -200,21 +200,27 @@ public final class TuningService implements AutoCloseable {
     /**
      * The tuned model's adapter, loaded once and shared by requests. An adapter that cannot be read marks the model
      * damaged (until it can be read again) and throws {@link DamagedModelException}, which names the model but not
-     * where its files are; the log has the cause.
+     * where its files are; the log has the cause. Held for the caller, who must {@link ServedAdapter#release} it when
+     * the request is done (its memory can be freed only then).
      */
-    public LoraAdapter adapter(TunedModelRecord r) {
+    public ServedAdapter adapter(TunedModelRecord r) {
         BaseModel base = baseOf(r);
-        LoraAdapter adapter = adapters.get(r.uid(), uid -> load(r, base));
+        ServedAdapter adapter = adapters.get(r.uid(), uid -> load(r, base));
         if (r.damaged()) {
-            recordDamage(r, null);
+            try {
+                recordDamage(r, null);
+            } catch (RuntimeException e) {
+                adapter.release();
+                throw e;
+            }
             LOG.info("the adapter of {} can be read again", r.name());
         }
         return adapter;
     }
 
-    private LoraAdapter load(TunedModelRecord r, BaseModel base) {
+    private ServedAdapter load(TunedModelRecord r, BaseModel base) {
         try {
-            return artifacts.readAdapter(r.uid(), dir -> PeftAdapterFormat.load(dir, base.model()));
+            return artifacts.readAdapter(r.uid(), dir -> PeftAdapterFormat.loadForServing(dir, base.model()));
         } catch (ArtifactStoreException e) {
             // the store does not answer: nothing is known about the adapter itself
             LOG.error("the adapter of {} cannot be fetched from the artifact store ({})", r.name(),

@@ -3,6 +3,9 @@ package dev.tuneforge.tuning;
 import dev.tuneforge.engine.Stories;
 import dev.tuneforge.engine.lora.LoraAdapter;
 import dev.tuneforge.engine.lora.LoraConfig;
+import dev.tuneforge.engine.lora.ServedAdapter;
+import dev.tuneforge.engine.model.BatchDecoder;
+import dev.tuneforge.engine.model.BatchDecoders;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
@@ -14,6 +17,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -49,7 +53,7 @@ class AdapterCacheTest {
         for (int i = 0; i < 3; i++) {
             adapters.add(LoraAdapter.initialize(Stories.model(), LoraConfig.defaults(), i));
         }
-        long one = adapters.getFirst().servingBytes();
+        long one = ServedAdapter.of(adapters.getFirst()).servingBytes();
         assertTrue(one > 0, "an adapter has a size");
         AdapterCache cache = new AdapterCache(10, 2 * one + one / 2);
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
@@ -57,7 +61,7 @@ class AdapterCacheTest {
         for (String uid : List.of("a", "b", "a", "c", "a", "b")) {
             cache.get(uid, u -> {
                 loads.add(u);
-                return adapters.get(u.charAt(0) - 'a');
+                return ServedAdapter.of(adapters.get(u.charAt(0) - 'a'));
             });
         }
         assertEquals(List.of("a", "b", "c", "b"), loads, "two fit the budget: b was least recently used when c came");
@@ -65,11 +69,51 @@ class AdapterCacheTest {
         assertEquals(2.0 * one, registry.get("cache.bytes").gauge().value());
 
         AdapterCache tiny = new AdapterCache(10, 1);
-        tiny.get("a", u -> adapters.getFirst());
+        tiny.get("a", u -> ServedAdapter.of(adapters.getFirst()));
         assertEquals(1, tiny.size(), "an adapter over the whole budget is still served");
-        tiny.get("b", u -> adapters.get(1));
+        tiny.get("b", u -> ServedAdapter.of(adapters.get(1)));
         assertEquals(1, tiny.size());
         assertEquals(one, tiny.bytesHeld());
+    }
+
+    /**
+     * Eviction frees an adapter's memory at once where nothing else holds it; a request's hold (and a running
+     * sequence's) keeps it until given back.
+     */
+    @Test
+    void anEvictedAdapterIsFreedWhenItsLastHolderLetsGo() {
+        LoraAdapter trained = LoraAdapter.initialize(Stories.model(), LoraConfig.defaults(), 1);
+        List<ServedAdapter> loaded = new ArrayList<>();
+        AdapterCache cache = new AdapterCache(1);
+        java.util.function.Function<String, ServedAdapter> load = u -> {
+            ServedAdapter adapter = ServedAdapter.of(trained);
+            loaded.add(adapter);
+            return adapter;
+        };
+        ServedAdapter a = cache.get("a", load);
+        ServedAdapter b = cache.get("b", load);
+        assertEquals(List.of(a, b), loaded);
+        assertFalse(a.released(), "evicted, but the first request still holds it");
+        a.release();
+        assertTrue(a.released(), "freed when the request let go");
+        b.release();
+        assertFalse(b.released(), "the cache holds it");
+        assertEquals(b.servingBytes(), cache.bytesHeld());
+
+        try (BatchDecoder decoder = BatchDecoders.forModel(Stories.model())) {
+            ServedAdapter again = cache.get("b", load);
+            assertEquals(b, again, "a hit");
+            BatchDecoder.Sequence sequence = decoder.open(again, 8);
+            again.release();
+            cache.evict("b");
+            assertFalse(b.released(), "a running sequence holds it");
+            sequence.close();
+            assertTrue(b.released(), "freed when the sequence ended");
+        }
+        assertEquals(0, cache.bytesHeld());
+        ServedAdapter reloaded = cache.get("b", load);
+        assertEquals(3, loaded.size(), "an evicted adapter is loaded again");
+        assertFalse(reloaded.released());
     }
 
     @Test

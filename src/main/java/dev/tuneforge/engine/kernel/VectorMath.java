@@ -158,6 +158,26 @@ public final class VectorMath {
         }
     }
 
+    /** As {@link #addScaledRows(float[], int, float[], int, float[], int, int)} with {@code a} float32 in native memory. */
+    public static void addScaledRows(float[] out, int outOff, float[] w, int wOff, MemorySegment a, int rank, int n) {
+        int i = 0;
+        for (; i + LANES <= n; i += LANES) {
+            FloatVector acc = FloatVector.fromArray(F, out, outOff + i);
+            for (int k = 0; k < rank; k++) {
+                acc = FloatVector.fromMemorySegment(F, a, ((long) k * n + i) * Float.BYTES, ByteOrder.LITTLE_ENDIAN)
+                        .fma(FloatVector.broadcast(F, w[wOff + k]), acc);
+            }
+            acc.intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) {
+            float acc = out[outOff + i];
+            for (int k = 0; k < rank; k++) {
+                acc += w[wOff + k] * a.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, (long) k * n + i);
+            }
+            out[outOff + i] = acc;
+        }
+    }
+
     /** a[off, off + n) = softmax(a[off, off + n)), the exponentials in vector lanes. */
     public static void softmax(float[] a, int off, int n) {
         float inverse = 1f / exponentiate(a, off, n, max(a, off, n));

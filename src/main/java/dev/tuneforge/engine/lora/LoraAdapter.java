@@ -15,6 +15,8 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -107,6 +109,10 @@ public final class LoraAdapter implements Adapter {
         return modelConfig;
     }
 
+    ScalarType computeDtype() {
+        return computeDtype;
+    }
+
     /**
      * This adapter for one forward and backward pass of training: the same parameters, as detached aliases of their
      * storage whose gradients are preset to {@code gradients} (by {@link #namedParameters} name, e.g. an
@@ -181,27 +187,6 @@ public final class LoraAdapter implements Adapter {
         decodeWeights = null;
     }
 
-    /** The A rows of the members of {@code group} that have a pair in {@code layer}, one after another; null if none. */
-    private float[] stackedDown(int layer, List<Projection> group) {
-        List<float[]> downs = new ArrayList<>();
-        for (Projection p : group) {
-            Tensor[] ab = pairs.get(key(layer, p));
-            if (ab != null) {
-                downs.add(Tensors.toFloats(ab[0].detach()));
-            }
-        }
-        if (downs.isEmpty()) {
-            return null;
-        }
-        float[] stacked = new float[downs.stream().mapToInt(d -> d.length).sum()];
-        int at = 0;
-        for (float[] down : downs) {
-            System.arraycopy(down, 0, stacked, at, down.length);
-            at += down.length;
-        }
-        return stacked;
-    }
-
     @Override
     public AdapterWeights decodeWeights() {
         AdapterWeights w = decodeWeights;
@@ -217,82 +202,51 @@ public final class LoraAdapter implements Adapter {
         return w;
     }
 
-    private AdapterWeights buildDecodeWeights() {
-        // indexed [layer][projection]: the decoder asks seven times per layer per token
-        AdapterWeights.LowRank[][] lowRanks = new AdapterWeights.LowRank[modelConfig.numLayers()][Projection.values().length];
-        for (int l = 0; l < modelConfig.numLayers(); l++) {
-            for (Projection p : Projection.values()) {
-                Tensor[] ab = pairs.get(key(l, p));
-                if (ab == null) {
-                    continue;
+    /**
+     * A new copy of the parameters as the decoders read them, in one native block: A as it is, B transposed with the
+     * scale folded in (each value B·scale rounded once to float32), the token rows as arrays.
+     */
+    AdapterWeights buildDecodeWeights() {
+        try (var scope = new org.bytedeco.javacpp.PointerScope(); var g = new org.bytedeco.pytorch.NoGradGuard()) {
+            AdapterWeights.Source source = new AdapterWeights.Source() {
+                @Override
+                public int rank(int layer, Projection p) {
+                    Tensor[] ab = pairs.get(key(layer, p));
+                    return ab == null ? 0 : (int) ab[0].size(0);
                 }
-                // B transposed, [rank, out]: the decoder adds up[j] · t[j] over contiguous output rows
-                float[] up = Tensors.toFloats(ab[1].detach().t().contiguous());
-                float scale = (float) (double) scales.get(key(l, p));
-                for (int i = 0; i < up.length; i++) {
-                    up[i] *= scale;
+
+                @Override
+                public void writeDown(int layer, Projection p, MemorySegment into) {
+                    try (var matrix = new org.bytedeco.javacpp.PointerScope()) {
+                        MemorySegment.copy(floats(pairs.get(key(layer, p))[0].detach()), 0, into, 0, into.byteSize());
+                    }
                 }
-                lowRanks[l][p.ordinal()] = new AdapterWeights.LowRank((int) ab[0].size(0), (int) ab[1].size(0), up);
-            }
+
+                @Override
+                public void writeUp(int layer, Projection p, MemorySegment into) {
+                    try (var matrix = new org.bytedeco.javacpp.PointerScope()) {
+                        // B transposed, [rank, out]: the decoder adds up[j] · t[j] over contiguous output rows
+                        MemorySegment up = floats(pairs.get(key(layer, p))[1].detach().t());
+                        float scale = (float) (double) scales.get(key(layer, p));
+                        long n = into.byteSize() / Float.BYTES;
+                        for (long i = 0; i < n; i++) {
+                            into.setAtIndex(ValueLayout.JAVA_FLOAT, i, up.getAtIndex(ValueLayout.JAVA_FLOAT, i) * scale);
+                        }
+                    }
+                }
+            };
+            TrainableTokens head = modelConfig.tieWordEmbeddings() ? embedTokens : headTokens;
+            Map<Integer, float[]> headRows = rows(head);
+            int[] headIds = headRows.keySet().stream().mapToInt(Integer::intValue).toArray();
+            float[][] headValues = java.util.Arrays.stream(headIds).mapToObj(headRows::get).toArray(float[][]::new);
+            return new AdapterWeights(modelConfig, source, rows(embedTokens), headIds, headValues);
         }
-        // indexed [group][layer]: the A rows of a group's members stacked, as the decoder multiplies them at once
-        float[][][] stackedDowns = new float[Projection.GROUPS.size()][modelConfig.numLayers()][];
-        long floatsPerToken = 0;
-        for (int g = 0; g < Projection.GROUPS.size(); g++) {
-            for (int l = 0; l < modelConfig.numLayers(); l++) {
-                stackedDowns[g][l] = stackedDown(l, Projection.GROUPS.get(g));
-                floatsPerToken += stackedDowns[g][l] == null ? 0 : stackedDowns[g][l].length;
-            }
-        }
-        Map<Integer, float[]> embeddingRows = rows(embedTokens);
-        TrainableTokens head = modelConfig.tieWordEmbeddings() ? embedTokens : headTokens;
-        Map<Integer, float[]> headRows = rows(head);
-        int[] headIds = headRows.keySet().stream().mapToInt(Integer::intValue).toArray();
-        float[][] headValues = java.util.Arrays.stream(headIds).mapToObj(headRows::get).toArray(float[][]::new);
-        floatsPerToken += java.util.Arrays.stream(headValues).mapToLong(row -> row.length).sum();
-        for (AdapterWeights.LowRank[] layer : lowRanks) {
-            for (AdapterWeights.LowRank lowRank : layer) {
-                if (lowRank != null) {
-                    floatsPerToken += lowRank.up().length;
-                }
-            }
-        }
-        long bytesPerToken = floatsPerToken * Float.BYTES;
-        return new AdapterWeights() {
-            @Override
-            public LowRank lowRank(int layer, Projection p) {
-                return lowRanks[layer][p.ordinal()];
-            }
+    }
 
-            @Override
-            public float[] stackedDown(int layer, List<Projection> group) {
-                int g = Projection.GROUPS.indexOf(group);
-                if (g < 0) {
-                    throw new IllegalArgumentException("not a projection group: " + group);
-                }
-                return stackedDowns[g][layer];
-            }
-
-            @Override
-            public float[] embeddingRow(int token) {
-                return embeddingRows.get(token);
-            }
-
-            @Override
-            public int[] headTokens() {
-                return headIds;
-            }
-
-            @Override
-            public float[] headRow(int j) {
-                return headValues[j];
-            }
-
-            @Override
-            public long bytesReadPerToken() {
-                return bytesPerToken;
-            }
-        };
+    /** A float32 contiguous copy's memory (or the tensor's own, where it is one already), as a segment. */
+    private static MemorySegment floats(Tensor t) {
+        Tensor f = t.to(ScalarType.Float).contiguous();
+        return MemorySegment.ofAddress(f.data_ptr().address()).reinterpret(f.nbytes());
     }
 
     private static Map<Integer, float[]> rows(TrainableTokens tokens) {
@@ -510,14 +464,6 @@ public final class LoraAdapter implements Adapter {
 
     public TrainableTokens headTokens() {
         return headTokens;
-    }
-
-    /**
-     * Bytes it holds once served, estimated: its parameters, plus the copies made for inference (libtorch's grouped
-     * low-rank weights and the single-token decoder's float arrays), each about the parameters' size.
-     */
-    public long servingBytes() {
-        return 3 * namedParameters().values().stream().mapToLong(Tensor::nbytes).sum();
     }
 
     /** Number of trainable scalars. */

@@ -168,6 +168,16 @@ public final class PeftAdapterFormat {
         return new LoraAdapter(config, mc, model.dtype(), pairs, scales, embed, head);
     }
 
+    /**
+     * Loads a PEFT LoRA adapter for serving {@code model}: read, checked as {@link #load}, then copied into its one
+     * native block; the tensors read from the file are freed before this returns.
+     */
+    public static ServedAdapter loadForServing(Path dir, LlamaModel model) {
+        try (var scope = new org.bytedeco.javacpp.PointerScope()) {
+            return ServedAdapter.of(load(dir, model));
+        }
+    }
+
     private static TrainableTokens tokens(Map<String, Tensor> tensors, String key, JsonNode cfg, String module,
                                           ModelConfig mc, Path dir) {
         Tensor values = find(tensors, key);

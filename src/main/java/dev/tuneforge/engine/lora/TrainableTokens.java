@@ -54,6 +54,20 @@ public final class TrainableTokens {
         return new TrainableTokens(indices, rows, (int) baseMatrix.size(0));
     }
 
+    /** Keeps its tensors past the PointerScope they were made in, until {@link #releaseTensors}; returns this. */
+    TrainableTokens retainTensors() {
+        indexTensor.retainReference();
+        values.retainReference();
+        rowOfToken.retainReference();
+        return this;
+    }
+
+    void releaseTensors() {
+        indexTensor.releaseReference();
+        values.releaseReference();
+        rowOfToken.releaseReference();
+    }
+
     public long[] indices() {
         return indices.clone();
     }

@@ -24,8 +24,9 @@ public interface Adapter {
     Tensor head(Tensor hidden, Tensor baseLogits);
 
     /**
-     * The adapter's current weights as float32 arrays for the single-token decoder, or null if it cannot provide
-     * them (then decoding goes through {@link LlamaModel#forward}).
+     * The adapter's current weights as the decoders read them (one native block), or null if it cannot provide
+     * them (then decoding goes through {@link LlamaModel#forward}). A decoder's sequence holds them while it runs
+     * ({@link AdapterWeights#retain}).
      */
     default AdapterWeights decodeWeights() {
         return null;

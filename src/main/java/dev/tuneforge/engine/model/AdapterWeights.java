@@ -1,36 +1,257 @@
 package dev.tuneforge.engine.model;
 
+import org.bytedeco.pytorch.MemoryFormatOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.ref.Cleaner;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
 /**
- * An adapter's weights as plain float32 arrays, for the single-token decoder ({@link LlamaDecoder}), which works
- * on arrays rather than libtorch tensors.
+ * An adapter's weights as the decoders read them, held once: every low-rank matrix in one native block, layer after
+ * layer in the order the native team reads them (each group's A rows stacked, then its members' scaled Bᵀ), which the
+ * single-token decoder (Java and native), the batched decoder and their description for the C side
+ * ({@link #teamWords}, {@code tf_adapter_layer_t} per layer) all read in place; the few trained token rows as arrays.
+ * <p>
+ * The block is counted: whoever creates these weights holds them once, a decoder's sequence holds them while it
+ * runs ({@link #retain}, {@link #release}); the last release frees the block at once (a served adapter evicted while
+ * no sequence uses it), else it goes when these weights become unreachable.
  */
-public interface AdapterWeights {
-    /** The up half of the low-rank update of projection {@code p} in {@code layer}, or null where the adapter has none. */
-    LowRank lowRank(int layer, Projection p);
-
-    /**
-     * The down (A) rows of the updates of {@code group} (one of {@link Projection#GROUPS}) in {@code layer}, stacked
-     * in the group's order with the members that have none skipped, [Σ rank, in]: a product of the group's shared
-     * input with them gives every member's intermediate at once. Null where no member has an update.
-     */
-    float[] stackedDown(int layer, java.util.List<Projection> group);
-
-    /** The replacement embedding row of {@code token}, or null where the base row stands. */
-    float[] embeddingRow(int token);
-
-    /** Token ids whose output logit comes from a replacement head row (may be empty). */
-    int[] headTokens();
-
-    /** The replacement head row of {@code headTokens()[j]}. */
-    float[] headRow(int j);
-
-    /** Bytes of these weights the decoder reads for every token: all low-rank pairs and the head rows. */
-    long bytesReadPerToken();
+public final class AdapterWeights {
+    private static final Cleaner CLEANER = Cleaner.create();
+    private final LowRank[][] lowRanks;
+    /** Indexed [group][layer]; null where no member of the group is adapted. */
+    private final MemorySegment[][] stackedDowns;
+    private final Map<Integer, float[]> embeddingRows;
+    private final int[] headTokens;
+    private final float[][] headRows;
+    private final long bytesReadPerToken;
+    private final long blockBytes;
+    private final MemorySegment teamWords;
+    private final Block block;
+    private final AtomicInteger holds = new AtomicInteger(1);
 
     /**
      * The up half of {@code y += upᵀ · (down · x)}: up is [rank, out] (LoRA's B transposed, row-major) with the
      * adapter's scale folded in; the down half (LoRA's A) is in {@link #stackedDown}.
      */
-    record LowRank(int rank, int out, float[] up) {
+    public record LowRank(int rank, int out, MemorySegment up) {
+    }
+
+    /** Where the low-rank matrices come from: each written once, straight into the block. */
+    public interface Source {
+        /** The rank of projection {@code p}'s update in {@code layer}; 0 where the adapter has none. */
+        int rank(int layer, Projection p);
+
+        /** Writes A, [rank, in] float32 row-major, at {@code into}. */
+        void writeDown(int layer, Projection p, MemorySegment into);
+
+        /** Writes the scaled Bᵀ, [rank, out] float32 row-major, at {@code into}. */
+        void writeUp(int layer, Projection p, MemorySegment into);
+    }
+
+    /** The native block and the arena its Java views are scoped to: freed once, by the last release or the cleaner. */
+    private static final class Block implements Runnable {
+        private final Tensor memory;
+        private final Arena arena = Arena.ofShared();
+        private final AtomicBoolean freed = new AtomicBoolean();
+
+        Block(long bytes) {
+            // on huge pages where libtorch's allocator gives them (THP_MEM_ALLOC_ENABLE, set by the launcher): on
+            // 4 KB pages SmolLM2's A · x and B · t took ~0.4 and ~0.5 ms a token more for their ~10 MB, as the
+            // hardware prefetcher stops at every page boundary
+            memory = torch.empty(new long[]{Math.max(1, bytes / Float.BYTES)}, new TensorOptions(ScalarType.Float),
+                    new MemoryFormatOptional());
+            // possibly made inside a caller's PointerScope: kept alive past it, until freed here
+            memory.retainReference();
+        }
+
+        MemorySegment segment(long bytes) {
+            return MemorySegment.ofAddress(memory.data_ptr().address()).reinterpret(bytes, arena, null);
+        }
+
+        @Override
+        public void run() {
+            if (freed.compareAndSet(false, true)) {
+                arena.close();
+                memory.releaseReference();
+            }
+        }
+    }
+
+    /**
+     * Copies the low-rank matrices of {@code source} into one block for a model of {@code config}; the token rows
+     * ({@code embeddingRows} by token id, {@code headRows[j]} for token {@code headTokens[j]}) are kept as given.
+     */
+    public AdapterWeights(ModelConfig config, Source source, Map<Integer, float[]> embeddingRows, int[] headTokens,
+                          float[][] headRows) {
+        int layers = config.numLayers();
+        int groups = Projection.GROUPS.size();
+        int[] inputs = new int[groups];
+        for (int g = 0; g < groups; g++) {
+            inputs[g] = (int) Projection.GROUPS.get(g).getFirst().weightShape(config)[1];
+        }
+        long floats = 0;
+        for (int l = 0; l < layers; l++) {
+            for (int g = 0; g < groups; g++) {
+                long stacked = 0;
+                for (Projection p : Projection.GROUPS.get(g)) {
+                    int rank = source.rank(l, p);
+                    stacked += (long) rank * inputs[g];
+                    floats += lines((long) rank * p.weightShape(config)[0]);
+                }
+                floats += lines(stacked);
+            }
+        }
+        this.blockBytes = floats * Float.BYTES;
+        this.block = new Block(blockBytes);
+        CLEANER.register(this, block);
+        MemorySegment memory = block.segment(blockBytes);
+        this.teamWords = block.arena.allocate(TeamLayouts.ADAPTER_LAYER, layers);
+        this.lowRanks = new LowRank[layers][Projection.values().length];
+        this.stackedDowns = new MemorySegment[groups][layers];
+        long floatsPerToken = 0;
+        long next = 0;
+        for (int l = 0; l < layers; l++) {
+            long at = l * TeamLayouts.ADAPTER_LAYER.byteSize();
+            for (int g = 0; g < groups; g++) {
+                List<Projection> group = Projection.GROUPS.get(g);
+                long start = next;
+                for (Projection p : group) {
+                    int rank = source.rank(l, p);
+                    if (rank > 0) {
+                        long n = (long) rank * inputs[g];
+                        source.writeDown(l, p, memory.asSlice(next * Float.BYTES, n * Float.BYTES));
+                        next += n;
+                    }
+                }
+                long rows = (next - start) / inputs[g];
+                if (rows > 0) {
+                    stackedDowns[g][l] = memory.asSlice(start * Float.BYTES, (next - start) * Float.BYTES);
+                    floatsPerToken += next - start;
+                }
+                teamWords.set(ValueLayout.JAVA_LONG, at + TeamLayouts.adapterOffset("groups", g, "stacked"),
+                        rows == 0 ? 0 : memory.address() + start * Float.BYTES);
+                teamWords.set(ValueLayout.JAVA_LONG, at + TeamLayouts.adapterOffset("groups", g, "rows"), rows);
+                next = start + lines(next - start);
+                for (Projection p : group) {
+                    int rank = source.rank(l, p);
+                    int out = (int) p.weightShape(config)[0];
+                    MemorySegment up = null;
+                    if (rank > 0) {
+                        up = memory.asSlice(next * Float.BYTES, (long) rank * out * Float.BYTES);
+                        source.writeUp(l, p, up);
+                        lowRanks[l][p.ordinal()] = new LowRank(rank, out, up);
+                        floatsPerToken += (long) rank * out;
+                        next += lines((long) rank * out);
+                    }
+                    teamWords.set(ValueLayout.JAVA_LONG, at + TeamLayouts.adapterOffset("projections", p.ordinal(), "up"),
+                            up == null ? 0 : up.address());
+                    teamWords.set(ValueLayout.JAVA_LONG, at + TeamLayouts.adapterOffset("projections", p.ordinal(), "rank"),
+                            (long) rank);
+                }
+            }
+        }
+        this.embeddingRows = Map.copyOf(embeddingRows);
+        this.headTokens = headTokens.clone();
+        this.headRows = headRows.clone();
+        floatsPerToken += Arrays.stream(headRows).mapToLong(row -> row.length).sum();
+        this.bytesReadPerToken = floatsPerToken * Float.BYTES;
+    }
+
+    /** n floats rounded up to whole 64-byte lines. */
+    private static long lines(long n) {
+        return (n + 15) & ~15L;
+    }
+
+    /** The up half of the low-rank update of projection {@code p} in {@code layer}, or null where the adapter has none. */
+    public LowRank lowRank(int layer, Projection p) {
+        return lowRanks[layer][p.ordinal()];
+    }
+
+    /**
+     * The down (A) rows of the updates of {@code group} (one of {@link Projection#GROUPS}) in {@code layer}, stacked
+     * in the group's order with the members that have none skipped, [Σ rank, in] float32: a product of the group's
+     * shared input with them gives every member's intermediate at once. Null where no member has an update.
+     */
+    public MemorySegment stackedDown(int layer, List<Projection> group) {
+        int g = Projection.GROUPS.indexOf(group);
+        if (g < 0) {
+            throw new IllegalArgumentException("not a projection group: " + group);
+        }
+        return stackedDowns[g][layer];
+    }
+
+    /** The replacement embedding row of {@code token}, or null where the base row stands. */
+    public float[] embeddingRow(int token) {
+        return embeddingRows.get(token);
+    }
+
+    /** Token ids whose output logit comes from a replacement head row (may be empty). */
+    public int[] headTokens() {
+        return headTokens;
+    }
+
+    /** The replacement head row of {@code headTokens()[j]}. */
+    public float[] headRow(int j) {
+        return headRows[j];
+    }
+
+    /** Bytes of these weights the decoder reads for every token: all low-rank pairs and the head rows. */
+    public long bytesReadPerToken() {
+        return bytesReadPerToken;
+    }
+
+    /** Bytes these weights hold: the native block (line padding included) and the token rows. */
+    public long bytes() {
+        long rows = embeddingRows.values().stream().mapToLong(row -> row.length).sum()
+                + Arrays.stream(headRows).mapToLong(row -> row.length).sum();
+        return blockBytes + rows * Float.BYTES;
+    }
+
+    /** The per-layer {@code tf_adapter_layer_t} array describing the block for the native decoders. */
+    MemorySegment teamWords() {
+        return teamWords;
+    }
+
+    /** One more hold on the block; false (and none taken) where the last hold was already released. */
+    public boolean retain() {
+        while (true) {
+            int h = holds.get();
+            if (h == 0) {
+                return false;
+            }
+            if (holds.compareAndSet(h, h + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Gives back one hold; the last frees the block (and returns true). */
+    public boolean release() {
+        int h = holds.decrementAndGet();
+        if (h < 0) {
+            holds.incrementAndGet();
+            throw new IllegalStateException("adapter weights released more often than held");
+        }
+        if (h == 0) {
+            block.run();
+            return true;
+        }
+        return false;
+    }
+
+    /** Whether the block was freed (every hold released). */
+    public boolean released() {
+        return block.freed.get();
     }
 }

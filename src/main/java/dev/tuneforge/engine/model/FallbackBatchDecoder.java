@@ -40,8 +40,11 @@ public final class FallbackBatchDecoder implements BatchDecoder {
 
         FallbackSequence(Adapter adapter, int expectedPositions) {
             this.adapter = adapter;
-            this.cache = model.newCache(expectedPositions);
             this.adapterWeights = adapter == null ? null : adapter.decodeWeights();
+            if (adapterWeights != null && !adapterWeights.retain()) {
+                throw new IllegalStateException("adapter: its weights were already released");
+            }
+            this.cache = model.newCache(expectedPositions);
             this.state = decoder == null || adapter != null && adapterWeights == null ? null : decoder.newState(cache);
             kvBytes.addAndGet(cache.bytes());
         }
@@ -57,6 +60,9 @@ public final class FallbackBatchDecoder implements BatchDecoder {
                 closed = true;
                 kvBytes.addAndGet(-cache.bytes());
                 cache.release();
+                if (adapterWeights != null) {
+                    adapterWeights.release();
+                }
             }
         }
 

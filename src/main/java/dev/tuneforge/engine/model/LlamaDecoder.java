@@ -243,7 +243,7 @@ final class LlamaDecoder implements SingleTokenDecoder {
      * sequence's token), and the caller decodes it itself.
      */
     private boolean nextByTeam(Buffers s, int position, KvCache cache, AdapterWeights adapter) {
-        MemorySegment adapterWords = team.adapter(adapter);
+        MemorySegment adapterWords = LlamaTeam.adapter(adapter);
         LlamaTeam.Buffers n = s.teamBuffers;
         MemorySegment.copy(s.hidden, 0, n.hidden, ValueLayout.JAVA_FLOAT, 0, s.hidden.length);
         MemorySegment.copy(s.cos, 0, n.cos, ValueLayout.JAVA_FLOAT, 0, s.cos.length);
@@ -445,9 +445,10 @@ final class LlamaDecoder implements SingleTokenDecoder {
      */
     private static void multiply(WeightMatrix matrix, float[] x, float[] y, AdapterWeights adapter, int layer,
                                  List<Projection> group, Buffers s) {
-        float[] stacked = adapter == null ? null : adapter.stackedDown(layer, group);
-        if (stacked != null && s.lowRank.length < stacked.length / matrix.cols()) {
-            s.lowRank = new float[stacked.length / matrix.cols()];
+        MemorySegment stacked = adapter == null ? null : adapter.stackedDown(layer, group);
+        int rows = stacked == null ? 0 : (int) (stacked.byteSize() / Float.BYTES / matrix.cols());
+        if (s.lowRank.length < rows) {
+            s.lowRank = new float[rows];
         }
         matrix.multiply(x, y, stacked, s.lowRank, s.regrouped);
     }

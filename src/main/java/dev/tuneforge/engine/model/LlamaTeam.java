@@ -3,30 +3,21 @@ package dev.tuneforge.engine.model;
 import dev.tuneforge.engine.kernel.ComputeThreads;
 import dev.tuneforge.engine.kernel.NativeTeam;
 
-import org.bytedeco.pytorch.MemoryFormatOptional;
-import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.global.torch;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
-import java.util.Map;
-import java.util.WeakHashMap;
 
 /**
  * {@link LlamaDecoder}'s model, adapters and caches described for {@link NativeTeam} as the structs of
  * {@code src/main/c/team_decoder.h} ({@link TeamLayouts}): the weights stay where they are, the norms and biases are
- * copied to native memory once, an adapter's low-rank matrices once per adapter.
+ * copied to native memory once; an adapter describes itself ({@link AdapterWeights#teamWords}).
  */
 final class LlamaTeam {
     private final ModelConfig config;
     private final Arena arena = Arena.ofAuto();
     private final MemorySegment model;
-    /** Adapters described so far: each description lives as long as its adapter's weights. */
-    private final Map<AdapterWeights, Described> adapters = new WeakHashMap<>();
 
     LlamaTeam(DecoderWeights w) {
         this.config = w.config();
@@ -78,81 +69,9 @@ final class LlamaTeam {
         return model;
     }
 
-    /** The description of {@code adapter} (NULL for none), built on first use. */
-    synchronized MemorySegment adapter(AdapterWeights adapter) {
-        if (adapter == null) {
-            return MemorySegment.NULL;
-        }
-        return adapters.computeIfAbsent(adapter, this::describe).words();
-    }
-
-    /** An adapter's description and the block holding its matrices, which must live as long as it. */
-    private record Described(MemorySegment words, Tensor block) {
-    }
-
-    /**
-     * Copies the adapter's matrices into one block, layer after layer in the order the team reads them (each group's
-     * A rows, then its members' B), on huge pages where libtorch's allocator gives them (THP_MEM_ALLOC_ENABLE, set by
-     * the launcher). As separate small allocations on 4 KB pages, SmolLM2's A · x and B · t took ~0.4 and ~0.5 ms a
-     * token in the fast-memory phase for their ~10 MB: the hardware prefetcher stops at every 4 KB page boundary.
-     */
-    private Described describe(AdapterWeights adapter) {
-        int layers = config.numLayers();
-        int[] inputs = {config.hiddenSize(), config.numHeads() * config.headDim(), config.hiddenSize(),
-                config.intermediateSize()};
-        long floats = 0;
-        for (int l = 0; l < layers; l++) {
-            for (int g = 0; g < Projection.GROUPS.size(); g++) {
-                float[] stacked = adapter.stackedDown(l, Projection.GROUPS.get(g));
-                floats += lines(stacked == null ? 0 : stacked.length);
-                for (Projection p : Projection.GROUPS.get(g)) {
-                    AdapterWeights.LowRank lowRank = adapter.lowRank(l, p);
-                    floats += lines(lowRank == null ? 0 : lowRank.up().length);
-                }
-            }
-        }
-        Tensor block = torch.empty(new long[]{Math.max(1, floats)}, new TensorOptions(ScalarType.Float),
-                new MemoryFormatOptional());
-        // built lazily, possibly inside a caller's PointerScope: kept alive past it, as long as the description
-        block.retainReference();
-        MemorySegment memory = MemorySegment.ofAddress(block.data_ptr().address()).reinterpret(floats * Float.BYTES);
-        MemorySegment words = Arena.ofAuto().allocate(TeamLayouts.ADAPTER_LAYER, layers);
-        long next = 0;
-        for (int l = 0; l < layers; l++) {
-            long at = l * TeamLayouts.ADAPTER_LAYER.byteSize();
-            for (int g = 0; g < Projection.GROUPS.size(); g++) {
-                List<Projection> group = Projection.GROUPS.get(g);
-                float[] stacked = adapter.stackedDown(l, group);
-                words.set(ValueLayout.JAVA_LONG, at + TeamLayouts.adapterOffset("groups", g, "stacked"),
-                        stacked == null ? 0 : memory.address() + next * 4);
-                words.set(ValueLayout.JAVA_LONG, at + TeamLayouts.adapterOffset("groups", g, "rows"),
-                        stacked == null ? 0 : stacked.length / inputs[g]);
-                next = put(stacked, memory, next);
-                for (Projection p : group) {
-                    AdapterWeights.LowRank lowRank = adapter.lowRank(l, p);
-                    words.set(ValueLayout.JAVA_LONG, at + TeamLayouts.adapterOffset("projections", p.ordinal(), "up"),
-                            lowRank == null ? 0 : memory.address() + next * 4);
-                    words.set(ValueLayout.JAVA_LONG, at + TeamLayouts.adapterOffset("projections", p.ordinal(), "rank"),
-                            lowRank == null ? 0 : lowRank.rank());
-                    next = put(lowRank == null ? null : lowRank.up(), memory, next);
-                }
-            }
-        }
-        return new Described(words, block);
-    }
-
-    /** n floats rounded up to whole 64-byte lines. */
-    private static long lines(long n) {
-        return (n + 15) & ~15L;
-    }
-
-    /** Copies values (if any) to memory at float index {@code at}; returns the next line-aligned index. */
-    private static long put(float[] values, MemorySegment memory, long at) {
-        if (values == null) {
-            return at;
-        }
-        MemorySegment.copy(values, 0, memory, ValueLayout.JAVA_FLOAT, at * Float.BYTES, values.length);
-        return at + lines(values.length);
+    /** The description of {@code adapter} (NULL for none): its own, over its weights in place. */
+    static MemorySegment adapter(AdapterWeights adapter) {
+        return adapter == null ? MemorySegment.NULL : adapter.teamWords();
     }
 
     /** Native buffers of one sequence's decoding, and its cache's description. */

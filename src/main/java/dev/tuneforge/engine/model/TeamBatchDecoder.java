@@ -87,7 +87,7 @@ public final class TeamBatchDecoder implements BatchDecoder {
 
         private PagedSequence(AdapterWeights adapter, int expectedPositions) {
             this.adapter = adapter;
-            this.adapterWords = team.adapter(adapter);
+            this.adapterWords = LlamaTeam.adapter(adapter);
             int expectedPages = Math.max(1, Math.ceilDiv(Math.max(1, expectedPositions), KvPages.POSITIONS));
             this.pageAddresses = new long[expectedPages];
             this.table = Arena.ofAuto().allocate(ValueLayout.ADDRESS, expectedPages);
@@ -130,6 +130,10 @@ public final class TeamBatchDecoder implements BatchDecoder {
                 }
                 pageCount = 0;
                 open.remove(this);
+                if (adapter != null) {
+                    // a step reads the adapter only under the lock: none is running now
+                    adapter.release();
+                }
             }
         }
     }
@@ -143,9 +147,19 @@ public final class TeamBatchDecoder implements BatchDecoder {
                 throw new IllegalArgumentException("adapter: gives no decoder weights, so the batched decoder cannot "
                         + "apply it");
             }
+            if (!adapterWeights.retain()) {
+                throw new IllegalStateException("adapter: its weights were already released");
+            }
         }
         synchronized (lock) {
-            checkOpen();
+            try {
+                checkOpen();
+            } catch (RuntimeException e) {
+                if (adapterWeights != null) {
+                    adapterWeights.release();
+                }
+                throw e;
+            }
             PagedSequence sequence = new PagedSequence(adapterWeights, expectedPositions);
             open.add(sequence);
             return sequence;

@@ -119,7 +119,11 @@ class WeightMatrixTest {
             }
             float[] y = new float[rows];
             float[] extraY = new float[extra + 3];
-            matrix.multiply(x, y, extraRows, extraY, null);
+            java.lang.foreign.MemorySegment extraRowsInMemory = java.lang.foreign.Arena.ofAuto()
+                    .allocate((long) extraRows.length * Float.BYTES, 64);
+            java.lang.foreign.MemorySegment.copy(extraRows, 0, extraRowsInMemory, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0,
+                    extraRows.length);
+            matrix.multiply(x, y, extraRowsInMemory, extraY, null);
             // equal up to rounding: interpreted and compiled Vector API code sum the lanes in different orders
             for (int r = 0; r < rows; r++) {
                 assertTrue(Math.abs(y[r] - expectedY[r]) <= tolerances[r],

@@ -1,0 +1,146 @@
+package dev.tuneforge.engine;
+
+import dev.tuneforge.engine.lora.LoraAdapter;
+import dev.tuneforge.engine.lora.LoraConfig;
+import dev.tuneforge.engine.lora.PeftAdapterFormat;
+import dev.tuneforge.engine.lora.ServedAdapter;
+import dev.tuneforge.engine.model.Adapter;
+import dev.tuneforge.engine.model.BatchDecoder;
+import dev.tuneforge.engine.model.BatchDecoders;
+import dev.tuneforge.engine.model.FallbackBatchDecoder;
+import dev.tuneforge.engine.model.KvCache;
+import dev.tuneforge.engine.model.LlamaModel;
+import dev.tuneforge.engine.model.SingleTokenDecoder;
+import dev.tuneforge.engine.tensor.Tensors;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A tuned model's adapter as a server holds it: once, in one native block that every decoder reads in place, giving
+ * bitwise the logits of the adapter it was saved from; about the size of its file; freed when the last holder lets
+ * go, never while a sequence still decodes with it.
+ */
+class ServedAdapterTest {
+    @TempDir
+    Path tmp;
+
+    /** Token 407 has a replaced embedding and head row; the ids pass it. */
+    private static final long[] IDS = new Random(5).longs(23, 0, 515).toArray();
+
+    static {
+        IDS[4] = 407;
+        IDS[15] = 407;
+    }
+
+    @Test
+    void decodesBitwiseAsTheAdapterItWasSavedFromInEveryDecoder() {
+        LlamaModel model = LlamaModel.random(TeamBatchDecoderTest.config("qwen2", 64, 96, 4, 2, 0), ScalarType.Float, 31);
+        LoraAdapter trained = TeamBatchDecoderTest.trainedAdapter(model, 8);
+        PeftAdapterFormat.save(trained, tmp, "test-base");
+        ServedAdapter served = PeftAdapterFormat.loadForServing(tmp, model);
+
+        for (int chunk : new int[]{1, 5}) {
+            try (BatchDecoder decoder = BatchDecoders.forModel(model)) {
+                float[][] want = TeamBatchDecoderTest.decode(decoder, trained, IDS, chunk);
+                float[][] got = TeamBatchDecoderTest.decode(decoder, served, IDS, chunk);
+                for (int p = 0; p < IDS.length; p++) {
+                    assertArrayEquals(want[p], got[p], decoder.describe() + ", chunks of " + chunk + ", position " + p);
+                }
+            }
+        }
+        // the single-token decoder (the native team where it runs, and the Java one)
+        for (SingleTokenDecoder decoder : new SingleTokenDecoder[]{model.decoder(), model.decoder().withoutTeam()}) {
+            float[][] want = singleTokens(model, decoder, trained);
+            float[][] got = singleTokens(model, decoder, served);
+            for (int p = 0; p < IDS.length; p++) {
+                assertArrayEquals(want[p], got[p], "single-token decoder, position " + p);
+            }
+        }
+        // libtorch's forward pass (the fallback decoder's prompt chunks), from tensors made out of the block
+        assertArrayEquals(libtorchLogits(model, trained), libtorchLogits(model, served), "libtorch forward");
+        try (BatchDecoder fallback = new FallbackBatchDecoder(model, false, "libtorch only, for the test")) {
+            float[][] want = TeamBatchDecoderTest.decode(fallback, trained, IDS, 7);
+            float[][] got = TeamBatchDecoderTest.decode(fallback, served, IDS, 7);
+            for (int p = 0; p < IDS.length; p++) {
+                assertArrayEquals(want[p], got[p], "libtorch fallback, position " + p);
+            }
+        }
+        served.release();
+        assertTrue(served.released());
+    }
+
+    private static float[][] singleTokens(LlamaModel model, SingleTokenDecoder decoder, Adapter adapter) {
+        KvCache cache = model.newCache(IDS.length);
+        SingleTokenDecoder.State state = decoder.newState(cache);
+        float[][] out = new float[IDS.length][];
+        for (int p = 0; p < IDS.length; p++) {
+            out[p] = decoder.next(state, (int) IDS[p], p, cache, adapter.decodeWeights()).clone();
+        }
+        cache.release();
+        return out;
+    }
+
+    private static float[] libtorchLogits(LlamaModel model, Adapter adapter) {
+        try (NoGradGuard g = new NoGradGuard()) {
+            return Tensors.toFloats(model.logits(model.forward(Tensors.longs(IDS, 1, IDS.length), 0, null, adapter),
+                    adapter));
+        }
+    }
+
+    /**
+     * The bytes a server accounts for a loaded adapter (and holds) are those of its file, give or take the file's
+     * header and the block's alignment of each matrix to a cache line: one copy, where four were held before.
+     */
+    @Test
+    void holdsAboutItsFilesBytesOnce() throws Exception {
+        LlamaModel model = Stories.model();
+        LoraAdapter adapter = LoraAdapter.initialize(model, LoraConfig.defaults(), 3);
+        PeftAdapterFormat.save(adapter, tmp, "stories-260k");
+        long parameterBytes = adapter.namedParameters().values().stream().mapToLong(Tensor::nbytes).sum();
+        long fileBytes = Files.size(tmp.resolve(PeftAdapterFormat.WEIGHTS_FILE));
+        ServedAdapter served = PeftAdapterFormat.loadForServing(tmp, model);
+        long held = served.servingBytes();
+        assertTrue(held >= parameterBytes, held + " bytes held for " + parameterBytes + " bytes of parameters");
+        assertTrue(held <= fileBytes, held + " bytes held for a file of " + fileBytes + " bytes");
+        assertTrue(held < parameterBytes * 1.05, held + " bytes held for " + parameterBytes + " of parameters");
+        served.release();
+    }
+
+    /** A sequence holds its adapter: the loader's release frees it only when the sequence ends, and then at once. */
+    @Test
+    void theLastReleaseFreesTheBlockButNeverUnderARunningSequence() {
+        LlamaModel model = LlamaModel.random(TeamBatchDecoderTest.config("qwen2", 64, 96, 4, 2, 0), ScalarType.Float, 37);
+        ServedAdapter served = ServedAdapter.of(TeamBatchDecoderTest.trainedAdapter(model, 9));
+        try (BatchDecoder decoder = BatchDecoders.forModel(model)) {
+            float[][] before = TeamBatchDecoderTest.decode(decoder, served, IDS, 4);
+            BatchDecoder.Sequence sequence = decoder.open(served, IDS.length);
+            served.release();
+            assertFalse(served.released(), "the open sequence still holds it");
+            float[][] meanwhile = new float[IDS.length][];
+            for (int from = 0; from < IDS.length; from += 4) {
+                long[] part = java.util.Arrays.copyOfRange(IDS, from, Math.min(IDS.length, from + 4));
+                System.arraycopy(TeamBatchDecoderTest.step(decoder, sequence, part, true), 0, meanwhile, from,
+                        part.length);
+            }
+            for (int p = 0; p < IDS.length; p++) {
+                assertArrayEquals(before[p], meanwhile[p], "position " + p + " after the loader's release");
+            }
+            sequence.close();
+            assertTrue(served.released(), "freed when its last sequence ended");
+            assertFalse(served.retain(), "a freed adapter cannot be held again");
+            assertThrows(IllegalStateException.class, () -> decoder.open(served, 4));
+        }
+    }
+}
