@@ -19,6 +19,7 @@ import java.util.function.ToLongFunction;
 final class GenerationBatches implements AutoCloseable {
     private final ServerConfig.Serving serving;
     private final Map<BaseModel, ContinuousBatcher> batchers = new IdentityHashMap<>();
+    private final ClientDisconnects clientDisconnects = new ClientDisconnects();
     private boolean closed;
 
     GenerationBatches(ServerConfig.Serving serving) {
@@ -33,6 +34,11 @@ final class GenerationBatches implements AutoCloseable {
         return batchers.computeIfAbsent(base, b -> new ContinuousBatcher(b.directory().path().getFileName().toString(),
                 BatchDecoders.forModel(b.model()), b.tokenizer(), b.model().config().maxPositionEmbeddings(),
                 serving.maxConcurrentGenerations(), serving.maxQueuedGenerations()));
+    }
+
+    /** The generations stopped because their client went away. */
+    ClientDisconnects clientDisconnects() {
+        return clientDisconnects;
     }
 
     /** Sequences in every batch. */
@@ -59,8 +65,8 @@ final class GenerationBatches implements AutoCloseable {
     }
 
     /**
-     * Exposes {@code tuneforge_generation_batch_size}, {@code tuneforge_generation_queue_length} and
-     * {@code tuneforge_generation_kv_bytes}.
+     * Exposes {@code tuneforge_generation_batch_size}, {@code tuneforge_generation_queue_length},
+     * {@code tuneforge_generation_kv_bytes} and {@code tuneforge_generation_client_disconnects_total}.
      */
     void bindTo(MeterRegistry registry) {
         Gauge.builder("tuneforge.generation.batch.size", this, GenerationBatches::batchSize)
@@ -69,6 +75,7 @@ final class GenerationBatches implements AutoCloseable {
                 .description("sequences waiting for a place in a batch").register(registry);
         Gauge.builder("tuneforge.generation.kv.bytes", this, GenerationBatches::kvBytesInUse)
                 .description("bytes of KV cache held by the batches' sequences").register(registry);
+        clientDisconnects.bindTo(registry);
     }
 
     @Override

@@ -19,6 +19,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.atomic.AtomicReference;
 
 /** The generation methods of a model: generateContent, streamGenerateContent and countTokens. */
 final class GenerationEndpoint {
@@ -37,13 +38,17 @@ final class GenerationEndpoint {
                 ConversationPrompt prompt = fitting(target, ConversationPrompt.of(target, Conversation.parse(body, ""), ""));
                 GenerationOptions options = GenerateContent.options(body, target);
                 ContinuousBatcher.Generation generation = submit(ctx, body, target, prompt, options);
+                AtomicReference<ContinuousBatcher.Phase> left = new AtomicReference<>();
                 List<GenerationResult> results;
-                try {
+                try (ClientConnectionWatch watch = ClientConnectionWatch.start(ctx, () -> stop(generation, left))) {
                     results = generation.results();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new ServiceException(Code.CANCELLED, "the request was cancelled");
                 } catch (RuntimeException e) {
+                    if (left.get() != null) {
+                        throw clientGone(ctx, left.get(), -1);
+                    }
                     throw failure(e);
                 }
                 ctx.json(new GenerateResponse(target, prompt.ids().length).complete(results));
@@ -83,6 +88,21 @@ final class GenerationEndpoint {
         } catch (CancellationException e) {
             throw failure(e);
         }
+    }
+
+    /** Stops a generation whose client went away, noting where it was then. */
+    private static void stop(ContinuousBatcher.Generation generation, AtomicReference<ContinuousBatcher.Phase> left) {
+        left.compareAndSet(null, generation.phase());
+        generation.cancel();
+    }
+
+    /**
+     * Logs and counts a generation stopped in {@code phase} because its client went away; the answer, which no one
+     * reads, is CANCELLED (499, as the access log shows it).
+     */
+    private ServiceException clientGone(Context ctx, ContinuousBatcher.Phase phase, int chunks) {
+        batches.clientDisconnects().record(ctx, phase, chunks);
+        return new ServiceException(Code.CANCELLED, "the client disconnected");
     }
 
     /** The API's error for a generation that failed. */
@@ -138,10 +158,11 @@ final class GenerationEndpoint {
     /**
      * Streams the answer as it is generated: the batch's thread hands each piece of text to this request's queue and
      * this (the request's) thread writes it, so a slow client only slows itself. Candidates are streamed one after
-     * the other, in order (a later one's text waits until the earlier ones end). A client that goes away cancels the
-     * generation, which leaves the batch at its next step, with one line in the log: that is an ordinary event, not
-     * a failure. A failure before the first chunk is answered with its status; after it, as the stream's last
-     * element, an error object.
+     * the other, in order (a later one's text waits until the earlier ones end). A client that goes away (a write
+     * fails, or {@link ClientConnectionWatch} sees the connection close while the request waits in the queue, its
+     * prompt is read or its next text is computed) cancels the generation, which leaves the queue at once and the
+     * batch at its next step, with one line in the log: that is an ordinary event, not a failure. A failure before
+     * the first chunk is answered with its status; after it, as the stream's last element, an error object.
      */
     private void stream(Context ctx, JsonNode body, GenerateContent.Target target) {
         RequestFieldsCheck.check(body, "", target);
@@ -157,7 +178,8 @@ final class GenerationEndpoint {
         }
         ChunkWriter writer = null;
         int chunks = 0;
-        try {
+        AtomicReference<ContinuousBatcher.Phase> left = new AtomicReference<>();
+        try (ClientConnectionWatch watch = ClientConnectionWatch.start(ctx, () -> stop(generation, left))) {
             StringBuilder pending = new StringBuilder();
             int current = 0;
             int outputTokens = 0;
@@ -165,6 +187,13 @@ final class GenerationEndpoint {
                 ContinuousBatcher.Event event = later.get(current).isEmpty() ? generation.next()
                         : later.get(current).poll();
                 if (event instanceof ContinuousBatcher.Failed failed) {
+                    if (left.get() != null) {
+                        ServiceException gone = clientGone(ctx, left.get(), chunks);
+                        if (writer == null) {
+                            throw gone;
+                        }
+                        return;
+                    }
                     RuntimeException error = failure(failed.error());
                     if (writer == null) {
                         throw error;
@@ -203,9 +232,8 @@ final class GenerationEndpoint {
             }
             writer.finish();
         } catch (ChunkWriter.ClientGone e) {
-            generation.cancel();
-            LOG.info("request_id={} client disconnected after {} chunks; generation stopped",
-                    ctx.<String>attribute("requestId"), e.chunksWritten());
+            stop(generation, left);
+            clientGone(ctx, left.get(), e.chunksWritten());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             LOG.info("request_id={} interrupted after {} chunks; generation stopped", ctx.<String>attribute("requestId"),

@@ -40,14 +40,7 @@ final class RawHttp {
      */
     static Socket streamUntilFirstChunk(int port, String token, String body) throws IOException {
         Socket socket = new Socket("127.0.0.1", port);
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        java.io.OutputStream out = socket.getOutputStream();
-        out.write(("POST /v1beta/models/stories-260k:streamGenerateContent?alt=sse HTTP/1.1\r\n"
-                + "Host: 127.0.0.1\r\nAuthorization: Bearer " + token + "\r\nx-goog-user-project: p\r\n"
-                + "Content-Type: application/json\r\nContent-Length: " + bytes.length + "\r\n\r\n")
-                .getBytes(StandardCharsets.UTF_8));
-        out.write(bytes);
-        out.flush();
+        post(socket, token, "/v1beta/models/stories-260k:streamGenerateContent?alt=sse", body);
         InputStream in = socket.getInputStream();
         StringBuilder seen = new StringBuilder();
         while (!seen.toString().contains("data: ")) {
@@ -58,6 +51,21 @@ final class RawHttp {
             seen.append((char) b);
         }
         return socket;
+    }
+
+    /**
+     * Writes a POST of {@code body} to {@code path} on {@code socket} (project p, bearer {@code token}), leaving the
+     * connection open for more requests; reads nothing.
+     */
+    static void post(Socket socket, String token, String path, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        java.io.OutputStream out = socket.getOutputStream();
+        out.write(("POST " + path + " HTTP/1.1\r\n"
+                + "Host: 127.0.0.1\r\nAuthorization: Bearer " + token + "\r\nx-goog-user-project: p\r\n"
+                + "Content-Type: application/json\r\nContent-Length: " + bytes.length + "\r\n\r\n")
+                .getBytes(StandardCharsets.UTF_8));
+        out.write(bytes);
+        out.flush();
     }
 
     /** Sends {@code request} as it is on a new connection and reads one response. */

@@ -90,6 +90,14 @@ public final class ContinuousBatcher implements AutoCloseable {
     public record Failed(RuntimeException error) implements Event {
     }
 
+    /**
+     * Where a request is: waiting for a place, its prompt being read (none of its sequences has chosen a token yet),
+     * or generating tokens.
+     */
+    public enum Phase {
+        QUEUED, PREFILLING, DECODING
+    }
+
     /** A submitted request, as its own thread sees it. */
     public final class Generation {
         private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
@@ -98,8 +106,9 @@ public final class ContinuousBatcher implements AutoCloseable {
         private final boolean hasDeadline;
         private final List<Slot> slots = new ArrayList<>();
         private volatile boolean cancelled;
-        /** Set once by the scheduler thread (or by close): no event follows a Failed. */
-        private boolean failed;
+        private volatile Phase phase = Phase.QUEUED;
+        /** Set once (under the generation's monitor): no event follows a Failed. */
+        private volatile boolean failed;
         private int unfinished;
 
         private Generation(int candidates, Duration timeout) {
@@ -135,15 +144,29 @@ public final class ContinuousBatcher implements AutoCloseable {
             return List.of(out);
         }
 
-        /** Ends the request: it leaves the queue now, the batch at the next step. */
+        /** Where the request is now. */
+        public Phase phase() {
+            return phase;
+        }
+
+        /**
+         * Ends the request: it leaves the queue now (failed with a CancellationException at once when none of its
+         * sequences had joined the batch), the batch at the next step.
+         */
         public void cancel() {
             cancelled = true;
+            boolean wholeInQueue;
             lock.lock();
             try {
+                int before = waiting.size();
                 waiting.removeIf(s -> s.generation == this);
+                wholeInQueue = before - waiting.size() == slots.size();
                 wake.signal();
             } finally {
                 lock.unlock();
+            }
+            if (wholeInQueue) {
+                fail(this, new CancellationException("the request was cancelled"));
             }
         }
 
@@ -316,11 +339,16 @@ public final class ContinuousBatcher implements AutoCloseable {
     /** Opens the slot's sequence and adds it to the batch. */
     private void join(Slot s) {
         if (s.generation.failed || s.generation.cancelled) {
+            // cancelled while it was being taken from the queue: it still hears why it ended
+            endEarly(s.generation, System.nanoTime());
             return;
         }
         try {
             s.sequence = decoder.open(s.adapter, s.state.expectedPositions());
             running.add(s);
+            if (s.generation.phase == Phase.QUEUED) {
+                s.generation.phase = Phase.PREFILLING;
+            }
         } catch (RuntimeException e) {
             fail(s.generation, e);
         }
@@ -400,7 +428,11 @@ public final class ContinuousBatcher implements AutoCloseable {
                 continue;
             }
             try {
-                if (s.state.accept(logits[s.lastRow], chunkSize)) {
+                boolean ended = s.state.accept(logits[s.lastRow], chunkSize);
+                if (g.phase == Phase.PREFILLING && !s.state.prefilling()) {
+                    g.phase = Phase.DECODING;
+                }
+                if (ended) {
                     Finished finished = new Finished(s.index, s.state.result());
                     s.sequence.close();
                     running.remove(s);
