@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compiles the decoder's native code (row_pairs.c: the matrix-vector loops; q8_rows.c: those of Q8_0 weights;
-# team_decoder.c: the team decoder; team_batch.c: the batched team decoder) into
+# team_decoder.c: the team decoder; team_batch.c: the batched team decoder; log_sum_exp.c: log-probabilities' normaliser) into
 # OUT_DIR/libtuneforge-decoder.so, for x86-64 Linux with gcc. Anywhere else, or without gcc, it says so and builds
 # nothing: the Java decoder then runs, with its Java loop. Never fails the build.
 set -u
@@ -16,7 +16,7 @@ if ! command -v gcc >/dev/null 2>&1; then
 fi
 mkdir -p "$out_dir"
 if gcc -O3 -std=c11 -mavx512f -mavx512bw -mavx512dq -shared -fPIC -Wall -Werror \
-    -o "$out_dir/libtuneforge-decoder.so" "$src_dir/row_pairs.c" "$src_dir/q8_rows.c" "$src_dir/team_decoder.c" "$src_dir/team_batch.c" -lm -lpthread; then
+    -o "$out_dir/libtuneforge-decoder.so" "$src_dir/row_pairs.c" "$src_dir/q8_rows.c" "$src_dir/team_decoder.c" "$src_dir/team_batch.c" "$src_dir/log_sum_exp.c" -lm -lpthread; then
   echo "native decoder: built $out_dir/libtuneforge-decoder.so"
 else
   rm -f "$out_dir/libtuneforge-decoder.so"

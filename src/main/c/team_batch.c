@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include <immintrin.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ void tuneforge_even_odd(const float *x, int32_t cols, float *regrouped);
 typedef struct {
     float *block;
     size_t capacity_floats;
+    float *hidden, *normed; /* every row's hidden state and normed input: this thread's copy */
     float *regrouped; /* n inputs regrouped for the bf16 product */
     float *q;         /* QUERIES_AT_ONCE query rows */
     float *scores;    /* [QUERIES_AT_ONCE, positions] */
@@ -44,11 +46,11 @@ static struct {
     const tf_batch_row_t *rows;
     int n, page_positions, bf16_cache, threads;
     /* per row, up16 floats apart: the residual stream and the layer's intermediates */
-    float *hidden, *normed, *qkv, *attention, *projected, *gate_up, *activation, *low_rank;
+    float *qkv, *attention, *projected, *gate_up, *activation, *low_rank;
     int hidden_stride, qkv_stride, attention_stride, gate_up_stride, activation_stride, low_rank_stride;
     float *shared;
     size_t shared_floats;
-    /* attention's items (row, key/value head) of thread t: [item_from[t], item_from[t + 1]) */
+    /* attention's items (row, query head) of thread t: [item_from[t], item_from[t + 1]) */
     int item_from[MAX_THREADS + 1];
     batch_scratch_t scratch[MAX_THREADS];
 } batch;
@@ -223,21 +225,29 @@ static int dtype_multiplies(int dtype) {
     return rows_multi(dtype, NULL, 0, 0, NULL, NULL, 0, 0, NULL, NULL) == 0;
 }
 
-/* Thread t's rows of a product with rows_count rows: contiguous, the boundaries on whole 64-byte lines of output. */
-static inline void product_share(int rows_count, int t, int threads, int *from, int *to) {
-    *from = t == 0 ? 0 : (int) (((int64_t) rows_count * t / threads) & ~(int64_t) 15);
-    *to = t == threads - 1 ? rows_count : (int) (((int64_t) rows_count * (t + 1) / threads) & ~(int64_t) 15);
+/*
+ * Thread t's rows of a product with rows_count rows: contiguous, the boundaries on multiples of `unit` rows (a whole
+ * number of 64-byte lines of output: 16, or a head's rows where the thread works on whole heads).
+ */
+static inline void product_share_in(int rows_count, int unit, int t, int threads, int *from, int *to) {
+    int units = (rows_count + unit - 1) / unit;
+    *from = t == 0 ? 0 : (int) ((int64_t) units * t / threads) * unit;
+    *to = t == threads - 1 ? rows_count : (int) ((int64_t) units * (t + 1) / threads) * unit;
+    *from = *from < rows_count ? *from : rows_count;
+    *to = *to < rows_count ? *to : rows_count;
 }
 
-/* Thread t's share of y[b] = W x[b] (+ bias) for every row b: x and y per row, x_stride and y_stride floats apart. */
-static void product(const void *w, const float *bias, int rows_count, int cols, const float *x, int x_stride, float *y,
-                    int y_stride, int t) {
-    int n = batch.n, from, to;
-    product_share(rows_count, t, batch.threads, &from, &to);
+static inline void product_share(int rows_count, int t, int threads, int *from, int *to) {
+    product_share_in(rows_count, 16, t, threads, from, to);
+}
+
+/* Rows [from, to) of y[b] = W x[b] (+ bias) for every row b of the step: x and y per row, x_stride and y_stride apart. */
+static void product_rows(const void *w, const float *bias, int cols, const float *x, int x_stride, float *y,
+                         int y_stride, int from, int to, batch_scratch_t *s) {
+    int n = batch.n;
     if (from >= to || n == 0) {
         return;
     }
-    batch_scratch_t *s = &batch.scratch[t];
     for (int b = 0; b < n; b++) {
         s->x[b] = x + (int64_t) b * x_stride;
         s->y[b] = y + (int64_t) b * y_stride;
@@ -250,12 +260,6 @@ static void product(const void *w, const float *bias, int rows_count, int cols, 
     }
 }
 
-/* The rows thread t owns for the per-row work. */
-static inline void own_rows(int t, int *from, int *to) {
-    *from = (int) ((int64_t) batch.n * t / batch.threads);
-    *to = (int) ((int64_t) batch.n * (t + 1) / batch.threads);
-}
-
 static inline float *low_rank_of(int b) {
     return batch.low_rank + (int64_t) b * batch.low_rank_stride;
 }
@@ -266,26 +270,29 @@ static inline const tf_adapter_layer_t *adapter_of(int b, int l) {
 }
 
 /*
- * t = A x of projection group g for rows [from, to) of the step (x per row, x_stride floats apart), each with its
- * adapter's A (nothing without one). The consecutive rows of one adapter go together, each block of four A rows read
- * from memory once for all of them; every row's arithmetic is low_rank_rows_times_x's on its own.
+ * Thread t's part of t = A x of projection group g for every row of the step (x per row, x_stride floats apart),
+ * each row with its adapter's A (nothing without one): a share of the A's blocks of four rows (the last thread also
+ * the rows after the last whole block). The consecutive rows of one adapter go together, each block read from memory
+ * once for all of them; every (A row, input) pair's arithmetic is low_rank_rows_times_x's whoever computes it.
  */
-static void low_rank_down(int l, int g, int cols, const float *x, int x_stride, int from, int to) {
-    for (int b = from; b < to;) {
+static void low_rank_down(int l, int g, int cols, const float *x, int x_stride, int t) {
+    const int n = batch.n, threads = batch.threads;
+    for (int b = 0; b < n;) {
         int end = b + 1;
-        while (end < to && batch.rows[end].adapter == batch.rows[b].adapter) {
+        while (end < n && batch.rows[end].adapter == batch.rows[b].adapter) {
             end++;
         }
         const tf_adapter_layer_t *aw = adapter_of(b, l);
         if (aw && aw->groups[g].stacked) {
             const float *a = aw->groups[g].stacked;
-            int rows_count = (int) aw->groups[g].rows, blocked = rows_count - rows_count % 4;
-            for (int r = 0; r < blocked; r += 4) {
+            int rows_count = (int) aw->groups[g].rows, blocks = rows_count / 4, blocked = blocks * 4;
+            int from = (int) ((int64_t) blocks * t / threads) * 4, to = (int) ((int64_t) blocks * (t + 1) / threads) * 4;
+            for (int r = from; r < to; r += 4) {
                 for (int c = b; c < end; c++) {
                     low_rank_rows_times_x(a + (int64_t) r * cols, 4, cols, x + (int64_t) c * x_stride, low_rank_of(c) + r);
                 }
             }
-            for (int c = b; blocked < rows_count && c < end; c++) {
+            for (int c = b; t == threads - 1 && blocked < rows_count && c < end; c++) {
                 low_rank_rows_times_x(a + (int64_t) blocked * cols, rows_count - blocked, cols,
                                       x + (int64_t) c * x_stride, low_rank_of(c) + blocked);
             }
@@ -295,11 +302,32 @@ static void low_rank_down(int l, int g, int cols, const float *x, int x_stride, 
 }
 
 /*
- * y += up^T t for each member of group g with an update, y holding the members' outputs one after another
- * (offsets); every output element by a fused multiply-add per rank in rank order, sixteen at a time.
+ * Each thread's count of A x parts published, on a line of its own: a thread publishes its part of every group's
+ * A x (low_rank_down) before its share of the group's product and waits for the others' after it, by when they are
+ * long since written, so the wait costs a cache line's transfer rather than a barrier.
+ */
+static struct { _Alignas(64) atomic_int count; } published[MAX_THREADS];
+
+static inline void publish_low_rank(int t) {
+    atomic_fetch_add_explicit(&published[t].count, 1, memory_order_release);
+}
+
+static void await_low_rank(int t) {
+    int mine = atomic_load_explicit(&published[t].count, memory_order_relaxed);
+    for (int p = 0; p < batch.threads; p++) {
+        /* a count may already be one further: that thread has passed the group's barrier (after ours) */
+        while ((int) ((unsigned) atomic_load_explicit(&published[p].count, memory_order_acquire) - (unsigned) mine) < 0) {
+            _mm_pause();
+        }
+    }
+}
+
+/*
+ * y[lo, hi) += up^T t for each member of group g with an update, y holding the members' outputs one after another
+ * (offsets): every output element by a fused multiply-add per rank in rank order, whichever part of y it is in.
  */
 static void low_rank_up(const tf_adapter_layer_t *aw, int g, const int *members, const int *offsets, int count,
-                        int rows_count, const float *low_rank, float *y) {
+                        int rows_count, const float *low_rank, float *y, int lo, int hi) {
     if (!aw || !aw->groups[g].stacked) {
         return;
     }
@@ -311,10 +339,11 @@ static void low_rank_up(const tf_adapter_layer_t *aw, int g, const int *members,
             continue;
         }
         int out = (k + 1 < count ? offsets[k + 1] : rows_count) - offsets[k];
+        int from = lo > offsets[k] ? lo - offsets[k] : 0, to = hi < offsets[k] + out ? hi - offsets[k] : out;
         float *yk = y + offsets[k];
         const float *tk = low_rank + at;
-        for (int r = 0; r < out; r += 16) {
-            __mmask16 mask = first_lanes(out - r);
+        for (int r = from; r < to; r += 16) {
+            __mmask16 mask = first_lanes(to - r);
             __m512 acc = _mm512_maskz_loadu_ps(mask, yk + r);
             for (int j = 0; j < rank; j++) {
                 acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, up + (int64_t) j * out + r), _mm512_set1_ps(tk[j]),
@@ -323,6 +352,15 @@ static void low_rank_up(const tf_adapter_layer_t *aw, int g, const int *members,
             _mm512_mask_storeu_ps(yk + r, mask, acc);
         }
         at += rank;
+    }
+}
+
+/* low_rank_up on rows [lo, hi) of every row of the step whose adapter updates group g */
+static void low_rank_up_rows(int l, int g, const int *members, const int *offsets, int count, int rows_count,
+                             float *y, int y_stride, int lo, int hi) {
+    for (int b = 0; lo < hi && b < batch.n; b++) {
+        low_rank_up(adapter_of(b, l), g, members, offsets, count, rows_count, low_rank_of(b),
+                    y + (int64_t) b * y_stride, lo, hi);
     }
 }
 
@@ -341,40 +379,42 @@ static inline kv_row_t kv_row(int b, int l, int value, int h, int p) {
     return cached_row(page, batch.bf16_cache, kv_index(l, value, h, p));
 }
 
-/* Row b after the qkv product: its adapter's update, q/k norms, RoPE, and its keys and values into its pages. */
-static void after_qkv(int b, int l) {
+/*
+ * Head `head` of the qkv product's output (query heads, then key heads, then value heads) of every row after its
+ * adapter's update: a query's or key's norm and RoPE; a key or value stored at the row's position in its pages.
+ */
+static void after_qkv_head(int l, int head) {
     const tf_model_t *m = batch.model;
     const tf_layer_t *lw = &m->layer[l];
-    const int head_dim = m->head_dim, half = head_dim / 2, q_dim = m->heads * head_dim;
-    const int kv_dim = m->kv_heads * head_dim, qkv_rows = q_dim + 2 * kv_dim;
-    const int offsets[] = {0, q_dim, q_dim + kv_dim};
-    float *qkv = batch.qkv + (int64_t) b * batch.qkv_stride;
-    low_rank_up(adapter_of(b, l), 0, QKV_MEMBERS, offsets, 3, qkv_rows, low_rank_of(b), qkv);
-    const float *cos = batch.rows[b].cos + (int64_t) lw->rope * half, *sin = batch.rows[b].sin + (int64_t) lw->rope * half;
-    for (int h = 0; h < m->heads; h++) {
-        float *q = qkv + h * head_dim;
-        if (lw->q_norm) {
-            rms_norm(q, lw->q_norm, m->eps, head_dim, q);
+    const int head_dim = m->head_dim, half = head_dim / 2;
+    const int kv_heads = m->kv_heads;
+    for (int b = 0; b < batch.n; b++) {
+        float *x = batch.qkv + (int64_t) b * batch.qkv_stride + (int64_t) head * head_dim;
+        const float *cos = batch.rows[b].cos + (int64_t) lw->rope * half;
+        const float *sin = batch.rows[b].sin + (int64_t) lw->rope * half;
+        if (head < m->heads) {
+            if (lw->q_norm) {
+                rms_norm(x, lw->q_norm, m->eps, head_dim, x);
+            }
+            rotate(x, cos, sin, half);
+            continue;
         }
-        rotate(q, cos, sin, half);
-    }
-    const int position = (int) batch.rows[b].position;
-    void *page = batch.rows[b].pages[position / batch.page_positions];
-    for (int h = 0; h < m->kv_heads; h++) {
-        float *k = qkv + q_dim + h * head_dim, *v = qkv + q_dim + kv_dim + h * head_dim;
-        if (lw->k_norm) {
-            rms_norm(k, lw->k_norm, m->eps, head_dim, k);
+        int value = head >= m->heads + kv_heads, h = head - m->heads - (value ? kv_heads : 0);
+        if (!value) {
+            if (lw->k_norm) {
+                rms_norm(x, lw->k_norm, m->eps, head_dim, x);
+            }
+            rotate(x, cos, sin, half);
         }
-        rotate(k, cos, sin, half);
-        int64_t ki = kv_index(l, 0, h, position), vi = kv_index(l, 1, h, position);
+        const int position = (int) batch.rows[b].position;
+        void *page = batch.rows[b].pages[position / batch.page_positions];
+        int64_t index = kv_index(l, value, h, position);
         if (batch.bf16_cache) {
             for (int d = 0; d < head_dim; d++) {
-                ((uint16_t *) page)[ki + d] = float_to_bf16(k[d]);
-                ((uint16_t *) page)[vi + d] = float_to_bf16(v[d]);
+                ((uint16_t *) page)[index + d] = float_to_bf16(x[d]);
             }
         } else {
-            memcpy((float *) page + ki, k, sizeof(float) * head_dim);
-            memcpy((float *) page + vi, v, sizeof(float) * head_dim);
+            memcpy((float *) page + index, x, sizeof(float) * head_dim);
         }
     }
 }
@@ -385,15 +425,20 @@ static inline int first_position(int l, int position) {
     return window > 0 && position + 1 > window ? position + 1 - window : 0;
 }
 
-/* Attention of row b's query heads on key/value head kv over the row's visible positions, into its attention row. */
-static void attend(int b, int l, int kv, batch_scratch_t *s) {
+/*
+ * Attention of row b's query heads [h_from, h_to) over the row's visible positions, into its attention row: the
+ * query heads of one key/value head QUERIES_AT_ONCE at a time, each key and value row read once for them. Each
+ * query's arithmetic is its own (its own sums, in position order), whichever queries share its pass.
+ */
+static void attend(int b, int l, int h_from, int h_to, batch_scratch_t *s) {
     const tf_model_t *m = batch.model;
     const int head_dim = m->head_dim, group = m->heads / m->kv_heads;
     const int position = (int) batch.rows[b].position, first = first_position(l, position), n = position + 1 - first;
     const float *qkv = batch.qkv + (int64_t) b * batch.qkv_stride;
     float *out = batch.attention + (int64_t) b * batch.attention_stride;
-    for (int h0 = kv * group; h0 < (kv + 1) * group; h0 += QUERIES_AT_ONCE) {
-        const int queries = (kv + 1) * group - h0 < QUERIES_AT_ONCE ? (kv + 1) * group - h0 : QUERIES_AT_ONCE;
+    for (int h0 = h_from; h0 < h_to;) {
+        const int kv = h0 / group, group_end = (kv + 1) * group < h_to ? (kv + 1) * group : h_to;
+        const int queries = group_end - h0 < QUERIES_AT_ONCE ? group_end - h0 : QUERIES_AT_ONCE;
         float *q = s->q;
         memset(q, 0, sizeof(float) * QUERIES_AT_ONCE * head_dim);
         memcpy(q, qkv + h0 * head_dim, sizeof(float) * queries * head_dim);
@@ -423,17 +468,16 @@ static void attend(int b, int l, int kv, batch_scratch_t *s) {
                 o[d] /= sums[i];
             }
         }
+        h0 += queries;
     }
 }
 
-/* Row b's input norm of layer l (or, after the last layer, the final norm). */
-static void before_layer(int b, int l) {
+/* A row's input norm of layer l (or, after the last layer, the final norm) from its hidden state. */
+static void before_layer(int b, int l, const float *hidden, float *normed, int t) {
     const tf_model_t *m = batch.model;
-    const float *hidden = batch.hidden + (int64_t) b * batch.hidden_stride;
-    float *normed = batch.normed + (int64_t) b * batch.hidden_stride;
     if (l == m->layers) {
         rms_norm(hidden, m->final_norm, m->eps, m->hidden, normed);
-        if (batch.rows[b].normed_out) {
+        if (t == 0 && batch.rows[b].normed_out) {
             memcpy(batch.rows[b].normed_out, normed, sizeof(float) * m->hidden);
         }
         return;
@@ -441,82 +485,105 @@ static void before_layer(int b, int l) {
     rms_norm(hidden, m->layer[l].input_norm, m->eps, m->hidden, normed);
 }
 
+/*
+ * One step on thread t. Every thread keeps its own copy of every row's hidden state and normed input and does the
+ * rows' norms and residual additions itself (the same arithmetic on every thread), so no thread waits while another
+ * does per-row work; each product's share also takes, on its own output rows, the adapters' updates, and for qkv the
+ * heads' norms, RoPE and cache stores (its share is whole heads), for gate/up the activation (its share is the same
+ * rows of both). Five barriers a layer, as the single-token decoder: after qkv, attention, o, gate/up and down.
+ */
 static void step(int t) {
     const tf_model_t *m = batch.model;
-    const int threads = batch.threads, hidden = m->hidden, inter = m->inter, head_dim = m->head_dim;
+    const int threads = batch.threads, n = batch.n, hidden = m->hidden, inter = m->inter, head_dim = m->head_dim;
     const int q_dim = m->heads * head_dim, qkv_rows = q_dim + 2 * m->kv_heads * head_dim;
-    const int gate_up_offsets[] = {0, inter};
+    const int stride = batch.hidden_stride;
+    const int qkv_offsets[] = {0, q_dim, q_dim + m->kv_heads * head_dim}, gate_up_offsets[] = {0, inter};
     batch_scratch_t *s = &batch.scratch[t];
-    int own_from, own_to;
-    own_rows(t, &own_from, &own_to);
-    for (int b = own_from; b < own_to; b++) {
-        memcpy(batch.hidden + (int64_t) b * batch.hidden_stride, batch.rows[b].hidden_in, sizeof(float) * hidden);
-        before_layer(b, 0);
+    float *own_hidden = s->hidden, *own_normed = s->normed;
+    int qkv_from, qkv_to, o_from, o_to, inter_from, inter_to, down_from, down_to;
+    product_share_in(qkv_rows, head_dim, t, threads, &qkv_from, &qkv_to);
+    product_share(hidden, t, threads, &o_from, &o_to);
+    product_share(inter, t, threads, &inter_from, &inter_to);
+    down_from = o_from;
+    down_to = o_to;
+    for (int b = 0; b < n; b++) {
+        memcpy(own_hidden + (int64_t) b * stride, batch.rows[b].hidden_in, sizeof(float) * hidden);
+        before_layer(b, 0, own_hidden + (int64_t) b * stride, own_normed + (int64_t) b * stride, t);
     }
-    low_rank_down(0, 0, hidden, batch.normed, batch.hidden_stride, own_from, own_to);
-    tf_team_barrier(t, threads);
     for (int l = 0; l < m->layers; l++) {
         const tf_layer_t *lw = &m->layer[l];
-        product(lw->qkv, lw->qkv_bias, qkv_rows, hidden, batch.normed, batch.hidden_stride, batch.qkv,
-                batch.qkv_stride, t);
-        tf_team_barrier(t, threads);
-        for (int b = own_from; b < own_to; b++) {
-            after_qkv(b, l);
+        /* qkv: the product, the adapters' updates, then each of this thread's heads */
+        low_rank_down(l, 0, hidden, own_normed, stride, t);
+        publish_low_rank(t);
+        product_rows(lw->qkv, lw->qkv_bias, hidden, own_normed, stride, batch.qkv, batch.qkv_stride, qkv_from, qkv_to, s);
+        await_low_rank(t);
+        low_rank_up_rows(l, 0, QKV_MEMBERS, qkv_offsets, 3, qkv_rows, batch.qkv, batch.qkv_stride, qkv_from, qkv_to);
+        for (int head = qkv_from / head_dim; head < qkv_to / head_dim; head++) {
+            after_qkv_head(l, head);
         }
         tf_team_barrier(t, threads);
-        for (int item = batch.item_from[t]; item < batch.item_from[t + 1]; item++) {
-            attend(item / m->kv_heads, l, item % m->kv_heads, s);
+        for (int item = batch.item_from[t]; item < batch.item_from[t + 1];) {
+            /* this thread's consecutive query heads of one row in one pass */
+            int b = item / m->heads, h_from = item % m->heads;
+            int end = batch.item_from[t + 1] < (b + 1) * m->heads ? batch.item_from[t + 1] : (b + 1) * m->heads;
+            attend(b, l, h_from, end - b * m->heads, s);
+            item = end;
         }
         tf_team_barrier(t, threads);
-        product(lw->o, lw->o_bias, hidden, q_dim, batch.attention, batch.attention_stride, batch.projected,
-                batch.hidden_stride, t);
+        /* o */
+        low_rank_down(l, 1, q_dim, batch.attention, batch.attention_stride, t);
+        publish_low_rank(t);
+        product_rows(lw->o, lw->o_bias, q_dim, batch.attention, batch.attention_stride, batch.projected, stride, o_from,
+                     o_to, s);
+        await_low_rank(t);
+        low_rank_up_rows(l, 1, O_MEMBERS, SINGLE_OFFSET, 1, hidden, batch.projected, stride, o_from, o_to);
         tf_team_barrier(t, threads);
-        low_rank_down(l, 1, q_dim, batch.attention, batch.attention_stride, own_from, own_to);
-        for (int b = own_from; b < own_to; b++) {
-            float *projected = batch.projected + (int64_t) b * batch.hidden_stride;
-            float *h = batch.hidden + (int64_t) b * batch.hidden_stride;
-            float *normed = batch.normed + (int64_t) b * batch.hidden_stride;
-            low_rank_up(adapter_of(b, l), 1, O_MEMBERS, SINGLE_OFFSET, 1, hidden, low_rank_of(b), projected);
-            add_residual(h, projected, lw->attention_output_norm, m->eps, hidden, normed);
+        for (int b = 0; b < n; b++) {
+            float *h = own_hidden + (int64_t) b * stride, *normed = own_normed + (int64_t) b * stride;
+            add_residual(h, batch.projected + (int64_t) b * stride, lw->attention_output_norm, m->eps, hidden, normed);
             rms_norm(h, lw->mlp_norm, m->eps, hidden, normed);
         }
-        low_rank_down(l, 2, hidden, batch.normed, batch.hidden_stride, own_from, own_to);
-        tf_team_barrier(t, threads);
-        product(lw->gate_up, lw->gate_up_bias, 2 * inter, hidden, batch.normed, batch.hidden_stride, batch.gate_up,
-                batch.gate_up_stride, t);
-        tf_team_barrier(t, threads);
-        for (int b = own_from; b < own_to; b++) {
-            float *gate_up = batch.gate_up + (int64_t) b * batch.gate_up_stride;
-            float *activation = batch.activation + (int64_t) b * batch.activation_stride;
-            low_rank_up(adapter_of(b, l), 2, GATE_UP_MEMBERS, gate_up_offsets, 2, 2 * inter, low_rank_of(b), gate_up);
+        /* gate/up: rows [inter_from, inter_to) of both, then their activation */
+        low_rank_down(l, 2, hidden, own_normed, stride, t);
+        publish_low_rank(t);
+        product_rows(lw->gate_up, lw->gate_up_bias, hidden, own_normed, stride, batch.gate_up, batch.gate_up_stride,
+                     inter_from, inter_to, s);
+        product_rows(lw->gate_up, lw->gate_up_bias, hidden, own_normed, stride, batch.gate_up, batch.gate_up_stride,
+                     inter + inter_from, inter + inter_to, s);
+        await_low_rank(t);
+        low_rank_up_rows(l, 2, GATE_UP_MEMBERS, gate_up_offsets, 2, 2 * inter, batch.gate_up, batch.gate_up_stride,
+                         inter_from, inter_to);
+        low_rank_up_rows(l, 2, GATE_UP_MEMBERS, gate_up_offsets, 2, 2 * inter, batch.gate_up, batch.gate_up_stride,
+                         inter + inter_from, inter + inter_to);
+        for (int b = 0; inter_from < inter_to && b < n; b++) {
+            float *gate_up = batch.gate_up + (int64_t) b * batch.gate_up_stride + inter_from;
+            float *activation = batch.activation + (int64_t) b * batch.activation_stride + inter_from;
             if (m->activation == TF_GELU_TANH) {
-                geglu(gate_up, gate_up + inter, inter, activation);
+                geglu(gate_up, gate_up + inter, inter_to - inter_from, activation);
             } else {
-                swiglu(gate_up, gate_up + inter, inter, activation);
+                swiglu(gate_up, gate_up + inter, inter_to - inter_from, activation);
             }
         }
-        low_rank_down(l, 3, inter, batch.activation, batch.activation_stride, own_from, own_to);
         tf_team_barrier(t, threads);
-        product(lw->down, lw->down_bias, hidden, inter, batch.activation, batch.activation_stride, batch.projected,
-                batch.hidden_stride, t);
+        /* down */
+        low_rank_down(l, 3, inter, batch.activation, batch.activation_stride, t);
+        publish_low_rank(t);
+        product_rows(lw->down, lw->down_bias, inter, batch.activation, batch.activation_stride, batch.projected, stride,
+                     down_from, down_to, s);
+        await_low_rank(t);
+        low_rank_up_rows(l, 3, DOWN_MEMBERS, SINGLE_OFFSET, 1, hidden, batch.projected, stride, down_from, down_to);
         tf_team_barrier(t, threads);
-        for (int b = own_from; b < own_to; b++) {
-            float *projected = batch.projected + (int64_t) b * batch.hidden_stride;
-            low_rank_up(adapter_of(b, l), 3, DOWN_MEMBERS, SINGLE_OFFSET, 1, hidden, low_rank_of(b), projected);
-            add_residual(batch.hidden + (int64_t) b * batch.hidden_stride, projected, lw->mlp_output_norm, m->eps,
-                         hidden, batch.normed + (int64_t) b * batch.hidden_stride);
-            before_layer(b, l + 1);
+        for (int b = 0; b < n; b++) {
+            float *h = own_hidden + (int64_t) b * stride, *normed = own_normed + (int64_t) b * stride;
+            add_residual(h, batch.projected + (int64_t) b * stride, lw->mlp_output_norm, m->eps, hidden, normed);
+            before_layer(b, l + 1, h, normed, t);
         }
-        if (l + 1 < m->layers) {
-            low_rank_down(l + 1, 0, hidden, batch.normed, batch.hidden_stride, own_from, own_to);
-        }
-        tf_team_barrier(t, threads);
     }
     /* the head, for the rows that want logits */
     int wanting = 0;
-    for (int b = 0; b < batch.n; b++) {
+    for (int b = 0; b < n; b++) {
         if (batch.rows[b].logits) {
-            s->x[wanting] = batch.normed + (int64_t) b * batch.hidden_stride;
+            s->x[wanting] = own_normed + (int64_t) b * stride;
             s->y[wanting] = batch.rows[b].logits;
             wanting++;
         }
@@ -525,7 +592,7 @@ static void step(int t) {
     product_share(m->vocab, t, threads, &from, &to);
     if (wanting > 0 && from < to) {
         rows_multi(m->dtype, m->lm_head, hidden, wanting, s->x, s->y, from, to, s->regrouped,
-                   (const float **) s->y + batch.n);
+                   (const float **) s->y + n);
     }
     tf_team_barrier(t, threads);
 }
@@ -563,24 +630,25 @@ static int grow_block(float **block, size_t *capacity, size_t floats) {
     return 0;
 }
 
-/* Splits attention's (row, key/value head) items among the threads by the positions each reads. */
+/* Splits attention's (row, query head) items among the threads by the positions each reads. */
 static void share_attention(const tf_model_t *m, const tf_batch_row_t *rows, int n, int threads) {
+    const int heads = m->heads;
     int64_t total = 0;
     for (int b = 0; b < n; b++) {
-        total += (int64_t) (rows[b].position + 1) * m->kv_heads;
+        total += (int64_t) (rows[b].position + 1) * heads;
     }
     int64_t done = 0;
     int t = 1;
     batch.item_from[0] = 0;
-    for (int item = 0; item < n * m->kv_heads && t < threads; item++) {
+    for (int item = 0; item < n * heads && t < threads; item++) {
         /* a thread's items begin where the positions read so far reach its share of the total */
         while (t < threads && done >= total * t / threads) {
             batch.item_from[t++] = item;
         }
-        done += rows[item / m->kv_heads].position + 1;
+        done += rows[item / heads].position + 1;
     }
     while (t <= threads) {
-        batch.item_from[t++] = n * m->kv_heads;
+        batch.item_from[t++] = n * heads;
     }
 }
 
@@ -593,14 +661,12 @@ static int prepare(const tf_model_t *m, const tf_batch_row_t *rows, int n, int t
     batch.gate_up_stride = up16(2 * inter);
     batch.activation_stride = up16(inter);
     batch.low_rank_stride = up16(most_low_rank_rows(m, rows, n));
-    size_t per_row = (size_t) 3 * batch.hidden_stride + batch.qkv_stride + batch.attention_stride
+    size_t per_row = (size_t) batch.hidden_stride + batch.qkv_stride + batch.attention_stride
                      + batch.gate_up_stride + batch.activation_stride + batch.low_rank_stride;
     if (grow_block(&batch.shared, &batch.shared_floats, per_row * n)) {
         return -1;
     }
     float *p = batch.shared;
-    batch.hidden = p; p += (size_t) n * batch.hidden_stride;
-    batch.normed = p; p += (size_t) n * batch.hidden_stride;
     batch.projected = p; p += (size_t) n * batch.hidden_stride;
     batch.qkv = p; p += (size_t) n * batch.qkv_stride;
     batch.attention = p; p += (size_t) n * batch.attention_stride;
@@ -613,15 +679,19 @@ static int prepare(const tf_model_t *m, const tf_batch_row_t *rows, int n, int t
     }
     int widest = hidden > inter ? hidden : inter;
     widest = widest > q_dim ? widest : q_dim;
-    /* the regrouped inputs, the queries, the scores, and 3n pointers (a product's x, y, regrouped x) */
+    /* its rows' hidden states and normed inputs, the regrouped inputs, the queries, the scores, and 3n pointers (a
+     * product's x, y, regrouped x) */
+    size_t states = (size_t) 2 * n * batch.hidden_stride;
     size_t regrouped = (size_t) n * up16(widest), q = up16(QUERIES_AT_ONCE * m->head_dim);
     size_t scores = up16((int64_t) QUERIES_AT_ONCE * positions), pointers = up16(3 * (int64_t) n * sizeof(void *) / 4);
     for (int t = 0; t < threads; t++) {
         batch_scratch_t *s = &batch.scratch[t];
-        if (grow_block(&s->block, &s->capacity_floats, regrouped + q + scores + pointers)) {
+        if (grow_block(&s->block, &s->capacity_floats, states + regrouped + q + scores + pointers)) {
             return -1;
         }
-        s->regrouped = s->block;
+        s->hidden = s->block;
+        s->normed = s->hidden + (size_t) n * batch.hidden_stride;
+        s->regrouped = s->normed + (size_t) n * batch.hidden_stride;
         s->q = s->regrouped + regrouped;
         s->scores = s->q + q;
         s->x = (const float **) (s->scores + scores);

@@ -1,5 +1,7 @@
 package dev.tuneforge.engine.generate;
 
+import dev.tuneforge.engine.kernel.LogSumExp;
+
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -46,7 +48,7 @@ final class DecodingStep {
         if (stopIds.contains(next)) {
             return next;
         }
-        double logSumExp = logSumExp(logits);
+        double logSumExp = LogSumExp.of(logits);
         double chosen = logits[(int) next] - logSumExp;
         logprobSum += chosen;
         if (steps != null) {
@@ -78,17 +80,5 @@ final class DecodingStep {
 
     List<GenerationResult.StepLogprobs> steps() {
         return steps;
-    }
-
-    private static double logSumExp(float[] logits) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (float v : logits) {
-            max = Math.max(max, v);
-        }
-        double sum = 0;
-        for (float v : logits) {
-            sum += Math.exp(v - max);
-        }
-        return max + Math.log(sum);
     }
 }

@@ -52,6 +52,7 @@ final class NativeRowPairs {
     static final MethodHandle PAGES_MAP;
     static final MethodHandle PAGES_UNMAP;
     static final MethodHandle VECTOR_EXP;
+    static final MethodHandle LOG_SUM_EXP;
     /** {@code tuneforge_offset_of} and {@code tuneforge_size_of}: the C side of the structs' contract. */
     static final MethodHandle OFFSET_OF;
     static final MethodHandle SIZE_OF;
@@ -67,6 +68,7 @@ final class NativeRowPairs {
         MethodHandle pagesMap = null;
         MethodHandle pagesUnmap = null;
         MethodHandle vectorExp = null;
+        MethodHandle logSumExp = null;
         MethodHandle offsetOf = null;
         MethodHandle sizeOf = null;
         String status;
@@ -124,6 +126,9 @@ final class NativeRowPairs {
                 vectorExp = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_vector_exp").orElseThrow(),
                         FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT),
                         critical);
+                logSumExp = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_log_sum_exp").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_DOUBLE, ValueLayout.ADDRESS, ValueLayout.JAVA_INT),
+                        critical);
                 status = "native AVX-512 loop";
             } catch (UnsupportedOperationException e) {
                 status = "Java Vector API loop, " + e.getMessage();
@@ -137,6 +142,7 @@ final class NativeRowPairs {
                 pagesMap = null;
                 pagesUnmap = null;
                 vectorExp = null;
+                logSumExp = null;
                 offsetOf = null;
                 sizeOf = null;
                 status = "Java Vector API loop, the native loop did not load: " + e;
@@ -157,6 +163,7 @@ final class NativeRowPairs {
         PAGES_MAP = pagesMap;
         PAGES_UNMAP = pagesUnmap;
         VECTOR_EXP = vectorExp;
+        LOG_SUM_EXP = logSumExp;
         OFFSET_OF = offsetOf;
         SIZE_OF = sizeOf;
         STATUS = status;
