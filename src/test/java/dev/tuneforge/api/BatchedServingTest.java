@@ -63,6 +63,10 @@ class BatchedServingTest {
 
     @Test
     void concurrentRequestsAcrossEightTunedModelsGiveWhatEachGivesAloneAndGiveTheirMemoryBack() throws Exception {
+        String key;
+        List<String> paths = new ArrayList<>();
+        List<String> bodies = new ArrayList<>();
+        List<String> alone = new ArrayList<>();
         try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(temp, Path.of("."))
                 .withQuotas(QuotasTest.unlimited())).start("127.0.0.1", 0)) {
             Http http = Callers.http(server, "p");
@@ -76,16 +80,13 @@ class BatchedServingTest {
                 JsonNode done = SeedWalkthroughTest.waitUntilDone(http, op);
                 assertTrue(!done.has("error"), done.toString());
             }
-            String key = http.post("/v1beta/apiKeys", "{}").json().get("keyString").asText();
+            key = http.post("/v1beta/apiKeys", "{}").json().get("keyString").asText();
             Http client = Http.withApiKey(server.port(), key);
 
-            List<String> paths = new ArrayList<>();
-            List<String> bodies = new ArrayList<>();
             for (int i = 0; i < REQUESTS; i++) {
                 paths.add("/v1beta/tunedModels/batched-" + i % MODELS + ":generateContent");
                 bodies.add(request(Integer.toString(i / MODELS * 7 - 3), 16 + 4 * (i % 5)));
             }
-            List<String> alone = new ArrayList<>();
             for (int i = 0; i < REQUESTS; i++) {
                 alone.add(tokens(client.post(paths.get(i), bodies.get(i))));
             }
@@ -115,6 +116,44 @@ class BatchedServingTest {
             assertTrue(afterBurst < idleResident + 256L * 1024 * 1024, "resident memory after the burst "
                     + afterBurst / 1048576 + " MB, idle " + idleResident / 1048576 + " MB");
         }
+
+        // the same burst on a server with room for one adapter: each request's lookup evicts the adapters of the
+        // requests running beside it, whose weights must stay until their sequences end
+        ServerConfig.Serving d = ServerConfig.defaults(temp, Path.of(".")).serving();
+        try (TuneforgeServer server = new TuneforgeServer(ServerConfig.defaults(temp, Path.of("."))
+                .withQuotas(QuotasTest.unlimited()).withServing(new ServerConfig.Serving(d.maxConcurrentGenerations(),
+                        d.maxQueuedGenerations(), 1, d.adapterCacheBytes()))).start("127.0.0.1", 0)) {
+            Http client = Http.withApiKey(server.port(), key);
+            ExecutorService pool = Executors.newFixedThreadPool(REQUESTS);
+            try {
+                List<Future<String>> together = new ArrayList<>();
+                for (int i = 0; i < REQUESTS; i++) {
+                    int n = i;
+                    together.add(pool.submit(() -> tokens(client.post(paths.get(n), bodies.get(n)))));
+                }
+                for (int i = 0; i < REQUESTS; i++) {
+                    assertEquals(alone.get(i), together.get(i).get(), "with one adapter cached: request " + i + " on "
+                            + paths.get(i));
+                }
+            } finally {
+                pool.shutdown();
+            }
+            assertEquals(1.0, adapterCacheMetric(server.port(), "cache_size"));
+            assertTrue(adapterCacheMetric(server.port(), "cache_evictions_total") >= MODELS - 1,
+                    "adapters were evicted while others ran");
+        }
+    }
+
+    /** The value of the adapter cache's sample {@code name} ({@code cache="adapters"}) in a /metrics scrape. */
+    private static double adapterCacheMetric(int port, String name) throws Exception {
+        String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + port + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        for (String line : body.split("\n")) {
+            if (line.startsWith(name + "{") && line.contains("cache=\"adapters\"")) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1).trim());
+            }
+        }
+        throw new AssertionError("no " + name + "{cache=\"adapters\"} in /metrics:\n" + body);
     }
 
     @Test

@@ -3,7 +3,6 @@ package dev.tuneforge.engine.model;
 import dev.tuneforge.engine.kernel.ComputeThreads;
 import dev.tuneforge.engine.kernel.NativeTeam;
 
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
