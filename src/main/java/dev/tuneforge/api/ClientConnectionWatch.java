@@ -91,7 +91,8 @@ final class ClientConnectionWatch implements AutoCloseable {
         HttpInput input = request.getHttpInput();
         try {
             return input.isFinished() || input.read() == -1 && input.isFinished();
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            // a body that cannot be read further: nothing to watch
             return false;
         }
     }

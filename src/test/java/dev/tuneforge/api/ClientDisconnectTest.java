@@ -20,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
@@ -75,8 +76,11 @@ class ClientDisconnectTest {
 
     /** The server, with the random base beside stories-260k; over TLS when {@code tls}. */
     private TuneforgeServer start(ServerConfig.Serving serving, boolean tls) {
-        HttpSettings http = tls ? HttpSettings.defaults().withTls(TlsSettings.pkcs12(keystore, PASSWORD))
-                : HttpSettings.defaults();
+        return start(serving, tls ? HttpSettings.defaults().withTls(TlsSettings.pkcs12(keystore, PASSWORD))
+                : HttpSettings.defaults());
+    }
+
+    private TuneforgeServer start(ServerConfig.Serving serving, HttpSettings http) {
         ServerConfig config = ServerConfig.defaults(dataDir, Path.of(".")).withServing(serving).withHttp(http);
         config.catalog().add(new BaseModelCatalog.Entry(MODEL, base, "Random 8k", "random weights, 8192 positions"));
         return new TuneforgeServer(config).start("127.0.0.1", 0);
@@ -96,16 +100,17 @@ class ClientDisconnectTest {
                 + "\"maxOutputTokens\":" + maxOutputTokens + "}}";
     }
 
-    /** Reads the server's metrics through {@code client}. */
-    private record Metrics(HttpClient client, String url) {
+    /** Reads the server's /metrics. */
+    private record Metrics(Callable<String> scrape) {
+        /** Over plain HTTP, a connection per scrape (a short idle timeout cannot close one under it). */
         static Metrics of(TuneforgeServer server) {
-            return new Metrics(HttpClient.newHttpClient(), "http://127.0.0.1:" + server.port() + "/metrics");
+            return new Metrics(() -> RawHttp.send(server.port(), "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Connection: close\r\n\r\n").body());
         }
 
         /** The value of {@code name} (no labels) or of {@code name{phase="..."}}. */
         double value(String name, String phase) throws Exception {
-            String body = client.send(HttpRequest.newBuilder(URI.create(url)).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
+            String body = scrape.call();
             Pattern sample = Pattern.compile("^" + name + (phase == null ? "" : "\\{[^}]*phase=\"" + phase + "\"[^}]*}")
                     + " (\\S+)$", Pattern.MULTILINE);
             Matcher m = sample.matcher(body);
@@ -223,15 +228,17 @@ class ClientDisconnectTest {
      * computed (the batch's one place is taken: it waits its turn), then a third after both answers; each answered in
      * order, nothing counted as a disconnect.
      */
-    private static void keepAliveAndPipelining(Socket socket, String token, Metrics metrics) throws Exception {
+    private static void keepAliveAndPipelining(Socket socket, String token, Metrics metrics, Duration pause)
+            throws Exception {
         List<String> phases = List.of("queued", "prefilling", "decoding");
         List<Double> before = new java.util.ArrayList<>();
         for (String phase : phases) {
             before.add(metrics.disconnects(phase));
         }
         InputStream in = socket.getInputStream();
-        RawHttp.post(socket, token, GENERATE, request(words(4000), 3));
+        RawHttp.post(socket, token, GENERATE, request(words(3000), 3));
         until("the first request is in the batch", () -> metrics.batchSize() == 1);
+        Thread.sleep(pause.toMillis());
         RawHttp.post(socket, token, GENERATE, request(words(3), 2));
         RawHttp.Response first = RawHttp.read(in);
         assertEquals(200, first.status(), first.body());
@@ -249,11 +256,17 @@ class ClientDisconnectTest {
     }
 
     @Test
-    void keepAliveAndPipelinedRequestsStillWork() throws Exception {
-        try (TuneforgeServer server = start(new ServerConfig.Serving(1, 0), false);
-             Socket socket = new Socket("127.0.0.1", server.port())) {
-            socket.setSoTimeout(120_000);
-            keepAliveAndPipelining(socket, Callers.token(server.port(), server.auth().store(), "p"), Metrics.of(server));
+    void keepAliveAndPipelinedRequestsStillWorkAndTheIdleTimeoutDoesNotEndAnAnswerBeingComputed() throws Exception {
+        // an idle timeout far shorter than the first answer takes: it renews the watch, as it let the request be
+        HttpSettings http = HttpSettings.defaults().withTimeouts(Duration.ofMillis(200),
+                HttpSettings.defaults().headerTimeout());
+        try (TuneforgeServer server = start(new ServerConfig.Serving(1, 0), http)) {
+            String token = Callers.token(server.port(), server.auth().store(), "p");
+            try (Socket socket = new Socket("127.0.0.1", server.port())) {
+                socket.setSoTimeout(120_000);
+                // the connection idles past its timeout while the first answer is computed
+                keepAliveAndPipelining(socket, token, Metrics.of(server), Duration.ofMillis(600));
+            }
         }
     }
 
@@ -271,11 +284,13 @@ class ClientDisconnectTest {
             tmf.init(trust);
             SSLContext ssl = SSLContext.getInstance("TLS");
             ssl.init(null, tmf.getTrustManagers(), null);
-            Metrics metrics = new Metrics(HttpClient.newBuilder().sslContext(ssl).build(),
-                    "https://127.0.0.1:" + server.port() + "/metrics");
+            HttpClient https = HttpClient.newBuilder().sslContext(ssl).build();
+            String base = "https://127.0.0.1:" + server.port();
+            Metrics metrics = new Metrics(() -> https.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body());
             var credentials = server.auth().store().createClient("p");
-            String token = GoogleJson.MAPPER.readTree(metrics.client().send(HttpRequest.newBuilder(URI.create(
-                    "https://127.0.0.1:" + server.port() + "/oauth2/token")).header("Content-Type",
+            String token = GoogleJson.MAPPER.readTree(https.send(HttpRequest.newBuilder(URI.create(
+                    base + "/oauth2/token")).header("Content-Type",
                     "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString(
                     "grant_type=client_credentials&client_id=" + credentials.clientId() + "&client_secret="
                             + java.net.URLEncoder.encode(credentials.clientSecret(), StandardCharsets.UTF_8))).build(),
@@ -290,7 +305,7 @@ class ClientDisconnectTest {
 
             try (SSLSocket socket = (SSLSocket) ssl.getSocketFactory().createSocket("127.0.0.1", server.port())) {
                 socket.setSoTimeout(120_000);
-                keepAliveAndPipelining(socket, token, metrics);
+                keepAliveAndPipelining(socket, token, metrics, Duration.ZERO);
             }
         }
     }

@@ -428,11 +428,11 @@ public final class ContinuousBatcher implements AutoCloseable {
                 continue;
             }
             try {
-                boolean ended = s.state.accept(logits[s.lastRow], chunkSize);
-                if (g.phase == Phase.PREFILLING && !s.state.prefilling()) {
+                if (g.phase == Phase.PREFILLING && s.state.choosesThisStep(chunkSize)) {
+                    // its prompt is read: set before its first text is sent, so whoever reads that text sees it
                     g.phase = Phase.DECODING;
                 }
-                if (ended) {
+                if (s.state.accept(logits[s.lastRow], chunkSize)) {
                     Finished finished = new Finished(s.index, s.state.result());
                     s.sequence.close();
                     running.remove(s);

@@ -95,6 +95,11 @@ final class SequenceGeneration {
         }
     }
 
+    /** Whether its rows of the step being run end its prompt (or it is past it): it chooses a token this step. */
+    boolean choosesThisStep(int chunkSize) {
+        return !prefilling() || chunkEnd(chunkSize) == promptIds.length;
+    }
+
     /**
      * Takes the step's result: {@code logits} of its last row (null for a prompt chunk before the last). Returns
      * true when the generation has ended.

@@ -101,6 +101,51 @@ class ContinuousBatcherTest {
         }
     }
 
+    /** The real decoder, whose steps each wait for a permit: a test looks at the batch between steps. */
+    private static final class Gated implements BatchDecoder {
+        final BatchDecoder real = BatchDecoders.forModel(Stories.model());
+        final java.util.concurrent.Semaphore permits = new java.util.concurrent.Semaphore(0);
+        final java.util.concurrent.atomic.AtomicInteger called = new java.util.concurrent.atomic.AtomicInteger();
+
+        void untilStepsCalled(int n) {
+            while (called.get() < n) {
+                Thread.onSpinWait();
+            }
+        }
+
+        @Override
+        public Sequence open(Adapter adapter, int expectedPositions) {
+            return real.open(adapter, expectedPositions);
+        }
+
+        @Override
+        public float[][] step(List<Row> rows) {
+            called.incrementAndGet();
+            permits.acquireUninterruptibly();
+            return real.step(rows);
+        }
+
+        @Override
+        public int preferredRowsPerStep() {
+            return real.preferredRowsPerStep();
+        }
+
+        @Override
+        public long kvBytesInUse() {
+            return real.kvBytesInUse();
+        }
+
+        @Override
+        public String describe() {
+            return "gated " + real.describe();
+        }
+
+        @Override
+        public void close() {
+            real.close();
+        }
+    }
+
     private static ContinuousBatcher batcher(BatchDecoder decoder, int maxRunning, int maxWaiting) {
         return new ContinuousBatcher("test", decoder, Stories.tokenizer(), Stories.model().config().maxPositionEmbeddings(),
                 maxRunning, maxWaiting);
@@ -289,6 +334,53 @@ class ContinuousBatcherTest {
             if (e instanceof ContinuousBatcher.Failed || e instanceof ContinuousBatcher.Finished) {
                 return e;
             }
+        }
+    }
+
+    @Test
+    void aRequestCancelledInTheQueueLeavesItAndHearsSoAtOnceAndEachRequestSaysWhereItIs() throws Exception {
+        Gated gated = new Gated();
+        try (ContinuousBatcher batcher = batcher(gated, 1, 2)) {
+            ContinuousBatcher.Generation running = batcher.submit(request(prompt("Once"), null,
+                    GenerationOptions.greedy(300), NEVER));
+            gated.untilStepsCalled(1);
+            ContinuousBatcher.Generation queued = batcher.submit(request(prompt("Lily"), null,
+                    GenerationOptions.greedy(5), NEVER));
+            assertEquals(ContinuousBatcher.Phase.QUEUED, queued.phase());
+            assertEquals(1, batcher.queueLength());
+            queued.cancel();
+            assertEquals(0, batcher.queueLength(), "it left the queue at once");
+            // failed by cancel() itself: no step of the batch was needed for its thread to hear it
+            assertInstanceOf(CancellationException.class, ((ContinuousBatcher.Failed) queued.next()).error());
+            assertEquals(1, gated.called.get());
+
+            gated.permits.release(2);
+            assertInstanceOf(ContinuousBatcher.Text.class, running.next());
+            assertEquals(ContinuousBatcher.Phase.DECODING, running.phase());
+            running.cancel();
+            gated.permits.release(1000);
+            assertInstanceOf(CancellationException.class, ((ContinuousBatcher.Failed) last(running)).error());
+            while (batcher.batchSize() != 0) {
+                Thread.onSpinWait();
+            }
+            assertEquals(0, batcher.kvBytesInUse());
+        }
+    }
+
+    @Test
+    void aRequestIsPrefillingFromWhenItJoinsTheBatchUntilItsFirstToken() throws Exception {
+        Gated gated = new Gated();
+        try (ContinuousBatcher batcher = batcher(gated, 1, 1)) {
+            ContinuousBatcher.Generation g = batcher.submit(request(longPrompt(400), null, GenerationOptions.greedy(2),
+                    NEVER));
+            gated.untilStepsCalled(1);
+            assertEquals(ContinuousBatcher.Phase.PREFILLING, g.phase(), "in the batch, its first chunk being read");
+            gated.permits.release(3);
+            gated.untilStepsCalled(4);
+            assertEquals(ContinuousBatcher.Phase.PREFILLING, g.phase(), "400 tokens take more than three chunks");
+            gated.permits.release(1000);
+            assertEquals(2, g.results().getFirst().outputTokenCount());
+            assertEquals(ContinuousBatcher.Phase.DECODING, g.phase());
         }
     }
 
