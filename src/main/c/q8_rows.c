@@ -244,13 +244,26 @@ void tuneforge_q8_0_row_pairs(const uint8_t *w, int32_t cols, const uint8_t *xq,
 /*
  * Rows [from, to) against vectors [0, n): four rows and up to four vectors at a time, each row's lines read once; rows
  * r, r + q, r + 2q, r + 3q together (q a quarter of the range: four streams, as the single-vector loop's two), then
- * the 0 to 3 rows left in one smaller tile.
+ * the 0 to 3 rows left in one smaller tile; below four vectors rows r and r + half, the odd last row alone.
  */
 #define ROWS_MULTI(NAME, CORE, ATTRIBUTES)                                                                             \
     ATTRIBUTES static void NAME(const uint8_t *w, int32_t cols, int32_t n, const uint8_t *const *xq, float *const *y,  \
                                 int32_t from, int32_t to) {                                                            \
         int32_t blocks = blocks_of(cols), pairs = pairs_of(cols);                                                      \
         int64_t stride = row_bytes(cols);                                                                              \
+        if (n < 4) { /* bound by reading the weights: pairs r, r + half, as the single-vector loop (measured faster) */ \
+            int32_t half = (to - from) / 2;                                                                            \
+            for (int32_t r0 = from; r0 < from + half + ((to - from) & 1); r0++) {                                      \
+                int32_t r[2] = {r0 < from + half ? r0 : to - 1, r0 + half};                                            \
+                const uint8_t *rows[2] = {w + r[0] * stride, w + r[1] * stride};                                       \
+                if (r0 < from + half) {                                                                                \
+                    Q8_ROW_TILES(CORE, 2)                                                                              \
+                } else {                                                                                               \
+                    Q8_ROW_TILES(CORE, 1)                                                                              \
+                }                                                                                                      \
+            }                                                                                                          \
+            return;                                                                                                    \
+        }                                                                                                              \
         int32_t q = (to - from) / 4, left = (to - from) - 4 * q;                                                       \
         for (int32_t r0 = from; r0 < from + q; r0++) {                                                                 \
             int32_t r[4] = {r0, r0 + q, r0 + 2 * q, r0 + 3 * q};                                                       \
