@@ -117,22 +117,29 @@ static inline __m512 pair_scales(const uint8_t *p, int both) {
 }
 
 /*
- * out[i * V + j] = row i . vector j for R rows and V quantized vectors (R, V compile-time constants after inlining):
- * the body both kernels share, DOT being the block pair's integer dot product.
+ * Pair p of the R rows against the V vectors, into acc; BOTH: whether the pair has two blocks (else the odd last one).
+ * Each vector's lines are loaded once for the R rows; each (row, vector) accumulator gets the same operations
+ * whatever R and V.
  */
-/* Pair p of the R rows against the V vectors, into acc; both: whether the pair has two blocks (else the odd last one). */
 #define Q8_PAIR_STEP(DOT, BOTH)                                                                                        \
-    for (int i = 0; i < R; i++) {                                                                                      \
-        const uint8_t *w = rows[i] + (int64_t) p * PAIR_BYTES;                                                         \
-        __m512i wq = pair_weights(w, BOTH);                                                                            \
-        __m512 dw = pair_scales(w, BOTH);                                                                              \
+    {                                                                                                                  \
+        __m512i weights[4];                                                                                            \
+        __m512 scales[4];                                                                                              \
+        for (int i = 0; i < R; i++) {                                                                                  \
+            const uint8_t *w = rows[i] + (int64_t) p * PAIR_BYTES;                                                     \
+            weights[i] = pair_weights(w, BOTH);                                                                        \
+            scales[i] = pair_scales(w, BOTH);                                                                          \
+        }                                                                                                              \
         for (int j = 0; j < V; j++) {                                                                                  \
             __m512i xv = _mm512_loadu_si512((const void *) (xq[j] + (int64_t) p * 64));                               \
             __m512i start = _mm512_loadu_si512((const void *) (xq[j] + ((int64_t) pairs * 2 + p) * 64));              \
-            __m512i sum = DOT;                                                                                         \
+            __m512 dx = _mm512_loadu_ps((const float *) (xq[j] + ((int64_t) pairs + p) * 64));                        \
             (void) start;                                                                                              \
-            __m512 scale = _mm512_mul_ps(dw, _mm512_loadu_ps((const float *) (xq[j] + ((int64_t) pairs + p) * 64)));  \
-            acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc[i][j]);                                    \
+            for (int i = 0; i < R; i++) {                                                                              \
+                __m512i wq = weights[i];                                                                               \
+                __m512i sum = DOT;                                                                                     \
+                acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(scales[i], dx), acc[i][j]);         \
+            }                                                                                                          \
         }                                                                                                              \
     }
 
@@ -144,7 +151,7 @@ static inline __m512 pair_scales(const uint8_t *p, int both) {
     static inline __attribute__((always_inline)) ATTRIBUTES void NAME(                                                 \
             const uint8_t *const *rows, int R, int32_t blocks, const uint8_t *const *xq, int V, int32_t pairs,        \
             float *out) {                                                                                              \
-        __m512 acc[2][4];                                                                                              \
+        __m512 acc[4][4];                                                                                              \
         for (int i = 0; i < R; i++) {                                                                                  \
             for (int j = 0; j < V; j++) {                                                                              \
                 acc[i][j] = _mm512_setzero_ps();                                                                       \
@@ -216,45 +223,60 @@ void tuneforge_q8_0_row_pairs(const uint8_t *w, int32_t cols, const uint8_t *xq,
     }
 }
 
+/* The R rows against vectors [0, n), four at a time, then the 1 to 3 left. */
+#define Q8_ROW_TILES(CORE, R)                                                                                          \
+    for (int32_t b = 0; b < n; b += 4) {                                                                               \
+        float out[16];                                                                                                 \
+        int v = n - b < 4 ? n - b : 4;                                                                                 \
+        switch (v) {                                                                                                   \
+            case 4: CORE(rows, R, blocks, xq + b, 4, pairs, out); break;                                               \
+            case 3: CORE(rows, R, blocks, xq + b, 3, pairs, out); break;                                               \
+            case 2: CORE(rows, R, blocks, xq + b, 2, pairs, out); break;                                               \
+            default: CORE(rows, R, blocks, xq + b, 1, pairs, out); break;                                              \
+        }                                                                                                              \
+        for (int i = 0; i < R; i++) {                                                                                  \
+            for (int j = 0; j < v; j++) {                                                                              \
+                y[b + j][r[i]] = out[i * v + j];                                                                       \
+            }                                                                                                          \
+        }                                                                                                              \
+    }
+
 /*
- * Rows [from, to) against vectors [0, n): two rows and up to four vectors at a time, each row's lines read once; row r
- * with row r + half (two streams, as the single-vector loop's offset), the odd last row alone.
+ * Rows [from, to) against vectors [0, n): four rows and up to four vectors at a time, each row's lines read once; rows
+ * r, r + q, r + 2q, r + 3q together (q a quarter of the range: four streams, as the single-vector loop's two), then
+ * the 0 to 3 rows left in one smaller tile; below four vectors rows r and r + half, the odd last row alone.
  */
 #define ROWS_MULTI(NAME, CORE, ATTRIBUTES)                                                                             \
     ATTRIBUTES static void NAME(const uint8_t *w, int32_t cols, int32_t n, const uint8_t *const *xq, float *const *y,  \
                                 int32_t from, int32_t to) {                                                            \
-        int32_t blocks = blocks_of(cols), pairs = pairs_of(cols);                                                            \
+        int32_t blocks = blocks_of(cols), pairs = pairs_of(cols);                                                      \
         int64_t stride = row_bytes(cols);                                                                              \
-        int32_t half = (to - from) / 2;                                                                                \
-        for (int32_t i = 0; i < half + ((to - from) & 1); i++) {                                                      \
-            int two = i < half;                                                                                        \
-            int32_t r = two ? from + i : to - 1, r1 = two ? r + half : r;                                              \
-            const uint8_t *rows[2] = {w + r * stride, w + r1 * stride};                                                \
-            for (int32_t b = 0; b < n; b += 4) {                                                                       \
-                float out[8];                                                                                          \
-                int v = n - b < 4 ? n - b : 4;                                                                         \
-                if (two) {                                                                                             \
-                    switch (v) {                                                                                       \
-                        case 4: CORE(rows, 2, blocks, xq + b, 4, pairs, out); break;                                  \
-                        case 3: CORE(rows, 2, blocks, xq + b, 3, pairs, out); break;                                  \
-                        case 2: CORE(rows, 2, blocks, xq + b, 2, pairs, out); break;                                  \
-                        default: CORE(rows, 2, blocks, xq + b, 1, pairs, out); break;                                 \
-                    }                                                                                                  \
+        if (n < 4) { /* bound by reading the weights: pairs r, r + half, as the single-vector loop (measured faster) */ \
+            int32_t half = (to - from) / 2;                                                                            \
+            for (int32_t r0 = from; r0 < from + half + ((to - from) & 1); r0++) {                                      \
+                int32_t r[2] = {r0 < from + half ? r0 : to - 1, r0 + half};                                            \
+                const uint8_t *rows[2] = {w + r[0] * stride, w + r[1] * stride};                                       \
+                if (r0 < from + half) {                                                                                \
+                    Q8_ROW_TILES(CORE, 2)                                                                              \
                 } else {                                                                                               \
-                    switch (v) {                                                                                       \
-                        case 4: CORE(rows, 1, blocks, xq + b, 4, pairs, out); break;                                  \
-                        case 3: CORE(rows, 1, blocks, xq + b, 3, pairs, out); break;                                  \
-                        case 2: CORE(rows, 1, blocks, xq + b, 2, pairs, out); break;                                  \
-                        default: CORE(rows, 1, blocks, xq + b, 1, pairs, out); break;                                 \
-                    }                                                                                                  \
-                }                                                                                                      \
-                for (int j = 0; j < v; j++) {                                                                          \
-                    y[b + j][r] = out[j];                                                                              \
-                    if (two) {                                                                                         \
-                        y[b + j][r1] = out[v + j];                                                                     \
-                    }                                                                                                  \
+                    Q8_ROW_TILES(CORE, 1)                                                                              \
                 }                                                                                                      \
             }                                                                                                          \
+            return;                                                                                                    \
+        }                                                                                                              \
+        int32_t q = (to - from) / 4, left = (to - from) - 4 * q;                                                       \
+        for (int32_t r0 = from; r0 < from + q; r0++) {                                                                 \
+            int32_t r[4] = {r0, r0 + q, r0 + 2 * q, r0 + 3 * q};                                                       \
+            const uint8_t *rows[4] = {w + r[0] * stride, w + r[1] * stride, w + r[2] * stride, w + r[3] * stride};     \
+            Q8_ROW_TILES(CORE, 4)                                                                                      \
+        }                                                                                                              \
+        int32_t r[4] = {to - left, to - left + 1, to - left + 2, to - left};                                           \
+        const uint8_t *rows[4] = {w + r[0] * stride, w + r[1] * stride, w + r[2] * stride, w + r[3] * stride};         \
+        switch (left) {                                                                                                \
+            case 3: Q8_ROW_TILES(CORE, 3) break;                                                                       \
+            case 2: Q8_ROW_TILES(CORE, 2) break;                                                                       \
+            case 1: Q8_ROW_TILES(CORE, 1) break;                                                                       \
+            default: break;                                                                                            \
         }                                                                                                              \
     }
 

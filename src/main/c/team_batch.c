@@ -2,7 +2,7 @@
  * The batched team decoder: a step of n rows (each one token of one sequence at that sequence's next position, rows of
  * many sequences and adapters mixed) in one pass over the weights, by the same team of threads as the single-token
  * decoder (team_decoder.c). For every product each thread takes a fixed share of the weight rows and applies each
- * row, read once, to all n inputs (two weight rows against up to four inputs in registers); everything per row (norms,
+ * row, read once, to all n inputs (four weight rows against up to four inputs in registers); everything per row (norms,
  * residuals, RoPE, the KV cache's write, the adapter's low-rank update, the activation) is done by the thread that owns
  * the row, and attention by (row, key/value head) items shared out by their positions.
  *
@@ -56,127 +56,141 @@ static struct {
 } batch;
 
 /*
- * float32 rows r .. r + R - 1 (R 1 or 2) against inputs b .. b + B - 1 (B 1 to 4): per (row, input) two accumulators
- * (the first and second 16 of each 32 columns), reduced, then the tail in scalar code — as tuneforge_f32_row_pairs.
- * Inlined with constant R and B, so the accumulators stay in registers.
+ * A tile: weight rows r[0 .. R - 1] (R 1 to 4) against inputs b .. b + B - 1 (B 1 to 4), ONE accumulator per
+ * (row, input) pair: each 32 columns add the product of their first 16 (f32; bf16: the even ones), then that of their
+ * second 16 (the odd ones), into that accumulator, one after the other; then the reduction and the tail in scalar
+ * code. Every pair gets the same operations in the same order whatever R, B and its place in the tile: a result never
+ * depends on which rows or inputs shared its tile. Per 32 columns a full tile does 32 FMAs for 4 weight lines and 8
+ * input loads. Inlined with constant R and B, so the 16 accumulators stay in registers: the R rows' 32 columns are
+ * loaded (bf16: widened) first and each FMA reads its input from memory, which keeps gcc from spilling accumulators
+ * to the stack (it did with each input loaded once into a register).
  */
-static inline __attribute__((always_inline)) void f32_tile(const float *w, int cols, int r, int r1, int R,
+#define TILE_FINISH(WEIGHT)                                                                                            \
+    for (int i = 0; i < R; i++) {                                                                                      \
+        for (int j = 0; j < B; j++) {                                                                                  \
+            float s = _mm512_reduce_add_ps(acc[i][j]);                                                                 \
+            for (int c = vec; c < cols; c++) {                                                                         \
+                s += WEIGHT * x[b + j][c];                                                                             \
+            }                                                                                                          \
+            y[b + j][r[i]] = s;                                                                                        \
+        }                                                                                                              \
+    }
+
+static inline __attribute__((always_inline)) void f32_tile(const float *w, int cols, const int *r, int R,
                                                            const float *const *x, int b, int B, float *const *y) {
-    __m512 acc[2][4][2];
+    __m512 acc[4][4];
+    const float *wr[4];
+#pragma GCC unroll 4
     for (int i = 0; i < R; i++) {
+        wr[i] = w + (int64_t) r[i] * cols;
+#pragma GCC unroll 4
         for (int j = 0; j < B; j++) {
-            acc[i][j][0] = _mm512_setzero_ps();
-            acc[i][j][1] = _mm512_setzero_ps();
+            acc[i][j] = _mm512_setzero_ps();
         }
     }
-    const float *w0 = w + (int64_t) r * cols, *w1 = w + (int64_t) r1 * cols;
     int vec = cols - cols % 32;
     for (int c = 0; c < vec; c += 32) {
-        __m512 a0 = _mm512_loadu_ps(w0 + c), a1 = _mm512_loadu_ps(w0 + c + 16);
-        __m512 b0 = a0, b1 = a1;
-        if (R == 2) {
-            b0 = _mm512_loadu_ps(w1 + c);
-            b1 = _mm512_loadu_ps(w1 + c + 16);
+        __m512 first[4], second[4];
+#pragma GCC unroll 4
+        for (int i = 0; i < R; i++) {
+            first[i] = _mm512_loadu_ps(wr[i] + c);
+            second[i] = _mm512_loadu_ps(wr[i] + c + 16);
         }
+#pragma GCC unroll 4
         for (int j = 0; j < B; j++) {
-            __m512 x0 = _mm512_loadu_ps(x[b + j] + c), x1 = _mm512_loadu_ps(x[b + j] + c + 16);
-            acc[0][j][0] = _mm512_fmadd_ps(a0, x0, acc[0][j][0]);
-            acc[0][j][1] = _mm512_fmadd_ps(a1, x1, acc[0][j][1]);
-            if (R == 2) {
-                acc[1][j][0] = _mm512_fmadd_ps(b0, x0, acc[1][j][0]);
-                acc[1][j][1] = _mm512_fmadd_ps(b1, x1, acc[1][j][1]);
+            const float *in = x[b + j] + c;
+#pragma GCC unroll 4
+            for (int i = 0; i < R; i++) {
+                acc[i][j] = _mm512_fmadd_ps(first[i], _mm512_loadu_ps(in), acc[i][j]);
+                acc[i][j] = _mm512_fmadd_ps(second[i], _mm512_loadu_ps(in + 16), acc[i][j]);
             }
         }
     }
-    for (int i = 0; i < R; i++) {
-        const float *wi = i == 0 ? w0 : w1;
-        for (int j = 0; j < B; j++) {
-            float s = _mm512_reduce_add_ps(_mm512_add_ps(acc[i][j][0], acc[i][j][1]));
-            for (int c = vec; c < cols; c++) {
-                s += wi[c] * x[b + j][c];
-            }
-            y[b + j][i == 0 ? r : r1] = s;
-        }
-    }
+    TILE_FINISH(wr[i][c])
 }
 
-/*
- * bf16 rows against inputs regrouped by tuneforge_even_odd (each 32 columns' even ones, then the odd ones; the tail
- * as it is): a 64-byte line of weights widened by a shift (even columns) and a mask (odd), an accumulator for each,
- * reduced, then the tail in scalar code — as tuneforge_bf16_row_pairs_by_halves.
- */
-static inline __attribute__((always_inline)) void bf16_tile(const uint16_t *w, int cols, int r, int r1, int R,
+/* bf16 rows against inputs regrouped by tuneforge_even_odd (each 32 columns' even ones, then the odd ones; the tail as
+ * it is): a 64-byte line of weights widened by a shift (even columns), then by a mask (odd). */
+static inline __attribute__((always_inline)) void bf16_tile(const uint16_t *w, int cols, const int *r, int R,
                                                             const float *const *x, int b, int B, float *const *y) {
     const __m512i high = _mm512_set1_epi32((int32_t) 0xffff0000);
-    __m512 acc[2][4][2];
+    __m512 acc[4][4];
+    const uint16_t *wr[4];
+#pragma GCC unroll 4
     for (int i = 0; i < R; i++) {
+        wr[i] = w + (int64_t) r[i] * cols;
+#pragma GCC unroll 4
         for (int j = 0; j < B; j++) {
-            acc[i][j][0] = _mm512_setzero_ps();
-            acc[i][j][1] = _mm512_setzero_ps();
+            acc[i][j] = _mm512_setzero_ps();
         }
     }
-    const uint16_t *w0 = w + (int64_t) r * cols, *w1 = w + (int64_t) r1 * cols;
     int vec = cols - cols % 32;
     for (int c = 0; c < vec; c += 32) {
-        __m512i wa = _mm512_loadu_si512((const void *) (w0 + c));
-        __m512 a0 = _mm512_castsi512_ps(_mm512_slli_epi32(wa, 16));
-        __m512 a1 = _mm512_castsi512_ps(_mm512_and_si512(wa, high));
-        __m512 b0 = a0, b1 = a1;
-        if (R == 2) {
-            __m512i wb = _mm512_loadu_si512((const void *) (w1 + c));
-            b0 = _mm512_castsi512_ps(_mm512_slli_epi32(wb, 16));
-            b1 = _mm512_castsi512_ps(_mm512_and_si512(wb, high));
+        __m512 even[4], odd[4];
+#pragma GCC unroll 4
+        for (int i = 0; i < R; i++) {
+            __m512i line = _mm512_loadu_si512((const void *) (wr[i] + c));
+            even[i] = _mm512_castsi512_ps(_mm512_slli_epi32(line, 16));
+            odd[i] = _mm512_castsi512_ps(_mm512_and_si512(line, high));
         }
+#pragma GCC unroll 4
         for (int j = 0; j < B; j++) {
-            __m512 even = _mm512_loadu_ps(x[b + j] + c), odd = _mm512_loadu_ps(x[b + j] + c + 16);
-            acc[0][j][0] = _mm512_fmadd_ps(a0, even, acc[0][j][0]);
-            acc[0][j][1] = _mm512_fmadd_ps(a1, odd, acc[0][j][1]);
-            if (R == 2) {
-                acc[1][j][0] = _mm512_fmadd_ps(b0, even, acc[1][j][0]);
-                acc[1][j][1] = _mm512_fmadd_ps(b1, odd, acc[1][j][1]);
+            const float *in = x[b + j] + c;
+#pragma GCC unroll 4
+            for (int i = 0; i < R; i++) {
+                acc[i][j] = _mm512_fmadd_ps(even[i], _mm512_loadu_ps(in), acc[i][j]);
+                acc[i][j] = _mm512_fmadd_ps(odd[i], _mm512_loadu_ps(in + 16), acc[i][j]);
             }
         }
     }
-    for (int i = 0; i < R; i++) {
-        const uint16_t *wi = i == 0 ? w0 : w1;
-        for (int j = 0; j < B; j++) {
-            float s = _mm512_reduce_add_ps(_mm512_add_ps(acc[i][j][0], acc[i][j][1]));
-            for (int c = vec; c < cols; c++) {
-                s += bf16_to_float(wi[c]) * x[b + j][c];
-            }
-            y[b + j][i == 0 ? r : r1] = s;
-        }
-    }
+    TILE_FINISH(bf16_to_float(wr[i][c]))
 }
 
+/* The R rows r against all n inputs, four at a time, then the 1 to 3 left. */
+#define ROW_TILES(tile, w, cols, r, R, n, x, y)                                                                        \
+    {                                                                                                                  \
+        int b = 0;                                                                                                     \
+        for (; b + 4 <= (n); b += 4) tile(w, cols, r, R, x, b, 4, y);                                                  \
+        switch ((n) - b) {                                                                                             \
+        case 3: tile(w, cols, r, R, x, b, 3, y); break;                                                                \
+        case 2: tile(w, cols, r, R, x, b, 2, y); break;                                                                \
+        case 1: tile(w, cols, r, R, x, b, 1, y); break;                                                                \
+        default: break;                                                                                                \
+        }                                                                                                              \
+    }
+
 /*
- * The tiles of rows [from, to) against all n inputs, four at a time: row r with row r + half (two places in memory
- * streamed at once, as the single-token loops do: one stream a core reads markedly slower on these machines), the odd
- * last row alone. Which rows share a tile never changes a result: each (row, input) pair has its own accumulators.
+ * The tiles of rows [from, to) against all n inputs: from four inputs on, rows r, r + q, r + 2q, r + 3q together (q
+ * a quarter of the range: four places in memory streamed at once, as the single-token loops stream two, since one
+ * stream a core reads markedly slower on these machines), then the 0 to 3 rows left in one smaller tile; below four
+ * inputs, where the step is bound by reading the weights rather than by arithmetic, rows r and r + half (measured
+ * faster there), the odd last row alone. Which rows share a tile never changes a result.
  */
-#define ALL_TILES(tile, w, cols, n, x, y, from, to)                                        \
-    {                                                                                      \
-        int half = ((to) - (from)) / 2;                                                    \
-        for (int r = (from); r < (from) + half; r++) {                                     \
-            int b = 0;                                                                     \
-            for (; b + 4 <= (n); b += 4) tile(w, cols, r, r + half, 2, x, b, 4, y);        \
-            switch ((n) - b) {                                                             \
-            case 3: tile(w, cols, r, r + half, 2, x, b, 3, y); break;                      \
-            case 2: tile(w, cols, r, r + half, 2, x, b, 2, y); break;                      \
-            case 1: tile(w, cols, r, r + half, 2, x, b, 1, y); break;                      \
-            default: break;                                                                \
-            }                                                                              \
-        }                                                                                  \
-        if (((to) - (from)) & 1) {                                                         \
-            int r = (to) - 1, b = 0;                                                       \
-            for (; b + 4 <= (n); b += 4) tile(w, cols, r, r, 1, x, b, 4, y);               \
-            switch ((n) - b) {                                                             \
-            case 3: tile(w, cols, r, r, 1, x, b, 3, y); break;                             \
-            case 2: tile(w, cols, r, r, 1, x, b, 2, y); break;                             \
-            case 1: tile(w, cols, r, r, 1, x, b, 1, y); break;                             \
-            default: break;                                                                \
-            }                                                                              \
-        }                                                                                  \
+#define ALL_TILES(tile, w, cols, n, x, y, from, to)                                                                    \
+    if ((n) >= 4) {                                                                                                    \
+        int q = ((to) - (from)) / 4;                                                                                   \
+        for (int r0 = (from); r0 < (from) + q; r0++) {                                                                 \
+            int r[4] = {r0, r0 + q, r0 + 2 * q, r0 + 3 * q};                                                           \
+            ROW_TILES(tile, w, cols, r, 4, n, x, y)                                                                    \
+        }                                                                                                              \
+        int left = ((to) - (from)) - 4 * q;                                                                            \
+        int r[4] = {(to) - left, (to) - left + 1, (to) - left + 2, 0};                                                 \
+        switch (left) {                                                                                                \
+        case 3: ROW_TILES(tile, w, cols, r, 3, n, x, y) break;                                                         \
+        case 2: ROW_TILES(tile, w, cols, r, 2, n, x, y) break;                                                         \
+        case 1: ROW_TILES(tile, w, cols, r, 1, n, x, y) break;                                                         \
+        default: break;                                                                                                \
+        }                                                                                                              \
+    } else {                                                                                                           \
+        int half = ((to) - (from)) / 2;                                                                                \
+        for (int r0 = (from); r0 < (from) + half; r0++) {                                                              \
+            int r[2] = {r0, r0 + half};                                                                                \
+            ROW_TILES(tile, w, cols, r, 2, n, x, y)                                                                    \
+        }                                                                                                              \
+        if (((to) - (from)) & 1) {                                                                                     \
+            int r[1] = {(to) - 1};                                                                                     \
+            ROW_TILES(tile, w, cols, r, 1, n, x, y)                                                                    \
+        }                                                                                                              \
     }
 
 static void f32_rows_multi(const float *w, int32_t cols, int32_t n, const float *const *x, float *const *y,
