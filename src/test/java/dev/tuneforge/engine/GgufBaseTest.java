@@ -6,12 +6,9 @@ import dev.tuneforge.engine.generate.GenerationOptions;
 import dev.tuneforge.engine.model.BatchDecoder;
 import dev.tuneforge.engine.model.BatchDecoders;
 import dev.tuneforge.engine.model.HfModelDirectory;
-import dev.tuneforge.engine.model.KvCache;
 import dev.tuneforge.engine.model.LlamaModel;
 import dev.tuneforge.engine.model.SingleTokenDecoder;
 import dev.tuneforge.engine.model.WeightDtype;
-import dev.tuneforge.engine.tensor.Tensors;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -152,11 +149,11 @@ class GgufBaseTest {
         assertEquals(loaded.weightBytes(), read.weightBytes());
         float forward = 0, decoded = 0;
         for (long[] ids : sequences) {
-            forward = Math.max(forward, maxDiff(logits(loaded, ids), logits(read, ids)));
+            forward = Math.max(forward, maxDiff(Int8BaseTest.logits(loaded, ids), Int8BaseTest.logits(read, ids)));
             SingleTokenDecoder a = loaded.decoder(), b = read.decoder();
             if (a != null) {
                 assertNotNull(b);
-                decoded = Math.max(decoded, maxDiff(decoded(loaded, a, ids), decoded(read, b, ids)));
+                decoded = Math.max(decoded, maxDiff(Int8BaseTest.decoded(loaded, a, ids), Int8BaseTest.decoded(read, b, ids)));
             }
         }
         return new float[][]{{forward}, {decoded}};
@@ -178,12 +175,6 @@ class GgufBaseTest {
         return folder;
     }
 
-    private static float[] logits(LlamaModel model, long[] ids) {
-        try (NoGradGuard g = new NoGradGuard()) {
-            return Tensors.toFloats(model.logits(model.forward(Tensors.longs(ids, 1, ids.length), 0, null, null), null));
-        }
-    }
-
     /** The last position's logits through the batched decoder, as generation computes them. */
     private static float[] batchDecoded(LlamaModel model, long[] ids) {
         try (BatchDecoder decoder = BatchDecoders.forModel(model);
@@ -194,23 +185,6 @@ class GgufBaseTest {
             }
             return decoder.step(rows)[ids.length - 1];
         }
-    }
-
-    /** Position 0 through libtorch, every later one through the single-token decoder. */
-    private static float[] decoded(LlamaModel model, SingleTokenDecoder decoder, long[] ids) {
-        int vocab = model.config().vocabSize();
-        float[] out = new float[ids.length * vocab];
-        KvCache cache = model.newCache(ids.length);
-        try (NoGradGuard g = new NoGradGuard()) {
-            float[] first = Tensors.toFloats(model.logits(model.forward(Tensors.longs(new long[]{ids[0]}, 1, 1), 0, cache,
-                    null), null));
-            System.arraycopy(first, 0, out, 0, vocab);
-            SingleTokenDecoder.State state = decoder.newState(cache);
-            for (int p = 1; p < ids.length; p++) {
-                System.arraycopy(decoder.next(state, (int) ids[p], p, cache, null), 0, out, p * vocab, vocab);
-            }
-        }
-        return out;
     }
 
     private static float maxDiff(float[] a, float[] b) {

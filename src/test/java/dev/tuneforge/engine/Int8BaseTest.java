@@ -123,14 +123,14 @@ class Int8BaseTest {
     }
 
     /** Every position's logits through the libtorch forward pass of the whole sequence. */
-    private static float[] logits(LlamaModel model, long[] ids) {
+    static float[] logits(LlamaModel model, long[] ids) {
         try (NoGradGuard g = new NoGradGuard()) {
             return Tensors.toFloats(model.logits(model.forward(Tensors.longs(ids, 1, ids.length), 0, null, null), null));
         }
     }
 
     /** Position 0 through libtorch (the prompt), every later one through the single-token decoder. */
-    private static float[] decoded(LlamaModel model, SingleTokenDecoder decoder, long[] ids) {
+    static float[] decoded(LlamaModel model, SingleTokenDecoder decoder, long[] ids) {
         int vocab = model.config().vocabSize();
         float[] out = new float[ids.length * vocab];
         KvCache cache = model.newCache(ids.length);
