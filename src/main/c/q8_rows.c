@@ -129,6 +129,10 @@ static inline __m512 pair_scales(const uint8_t *p, int both) {
             const uint8_t *w = rows[i] + (int64_t) p * PAIR_BYTES;                                                     \
             weights[i] = pair_weights(w, BOTH);                                                                        \
             scales[i] = pair_scales(w, BOTH);                                                                          \
+            if (next_rows) {                                                                                           \
+                _mm_prefetch((const char *) (w + next_rows), _MM_HINT_T0);                                             \
+                _mm_prefetch((const char *) (w + next_rows + 64), _MM_HINT_T0);                                        \
+            }                                                                                                          \
         }                                                                                                              \
         for (int j = 0; j < V; j++) {                                                                                  \
             __m512i xv = _mm512_loadu_si512((const void *) (xq[j] + (int64_t) p * 64));                               \
@@ -145,12 +149,13 @@ static inline __m512 pair_scales(const uint8_t *p, int both) {
 
 /*
  * out[i * V + j] = row i . vector j for R rows and V quantized vectors (R, V compile-time constants after inlining):
- * the body both kernels share, DOT being the block pair's integer dot product.
+ * the body both kernels share, DOT being the block pair's integer dot product. next_rows (bytes, 0 for none): where
+ * the rows to come after these start, relative to them, fetched while these are worked on (as team_batch.c's tiles).
  */
 #define Q8_CORE(NAME, ATTRIBUTES, DOT)                                                                                 \
     static inline __attribute__((always_inline)) ATTRIBUTES void NAME(                                                 \
             const uint8_t *const *rows, int R, int32_t blocks, const uint8_t *const *xq, int V, int32_t pairs,        \
-            float *out) {                                                                                              \
+            int64_t next_rows, float *out) {                                                                           \
         __m512 acc[4][4];                                                                                              \
         for (int i = 0; i < R; i++) {                                                                                  \
             for (int j = 0; j < V; j++) {                                                                              \
@@ -196,11 +201,11 @@ static inline int64_t row_bytes(int32_t cols) {
             float out[2];                                                                                              \
             if (offset == 0) {                                                                                         \
                 const uint8_t *rows[1] = {w + r * stride};                                                             \
-                CORE(rows, 1, blocks, x1, 1, pairs, out);                                                              \
+                CORE(rows, 1, blocks, x1, 1, pairs, 0, out);                                                              \
                 y[r] = out[0];                                                                                         \
             } else {                                                                                                   \
                 const uint8_t *rows[2] = {w + r * stride, w + (r + offset) * stride};                                  \
-                CORE(rows, 2, blocks, x1, 1, pairs, out);                                                              \
+                CORE(rows, 2, blocks, x1, 1, pairs, 0, out);                                                              \
                 y[r] = out[0];                                                                                         \
                 y[r + offset] = out[1];                                                                                \
             }                                                                                                          \
@@ -224,15 +229,16 @@ void tuneforge_q8_0_row_pairs(const uint8_t *w, int32_t cols, const uint8_t *xq,
 }
 
 /* The R rows against vectors [0, n), four at a time, then the 1 to 3 left. */
-#define Q8_ROW_TILES(CORE, R)                                                                                          \
+#define Q8_ROW_TILES(CORE, R, NEXT_ROWS)                                                                               \
     for (int32_t b = 0; b < n; b += 4) {                                                                               \
         float out[16];                                                                                                 \
         int v = n - b < 4 ? n - b : 4;                                                                                 \
+        int64_t next = b == 0 ? (NEXT_ROWS) : 0;                                                                       \
         switch (v) {                                                                                                   \
-            case 4: CORE(rows, R, blocks, xq + b, 4, pairs, out); break;                                               \
-            case 3: CORE(rows, R, blocks, xq + b, 3, pairs, out); break;                                               \
-            case 2: CORE(rows, R, blocks, xq + b, 2, pairs, out); break;                                               \
-            default: CORE(rows, R, blocks, xq + b, 1, pairs, out); break;                                              \
+            case 4: CORE(rows, R, blocks, xq + b, 4, pairs, next, out); break;                                         \
+            case 3: CORE(rows, R, blocks, xq + b, 3, pairs, next, out); break;                                         \
+            case 2: CORE(rows, R, blocks, xq + b, 2, pairs, next, out); break;                                         \
+            default: CORE(rows, R, blocks, xq + b, 1, pairs, next, out); break;                                        \
         }                                                                                                              \
         for (int i = 0; i < R; i++) {                                                                                  \
             for (int j = 0; j < v; j++) {                                                                              \
@@ -257,9 +263,9 @@ void tuneforge_q8_0_row_pairs(const uint8_t *w, int32_t cols, const uint8_t *xq,
                 int32_t r[2] = {r0 < from + half ? r0 : to - 1, r0 + half};                                            \
                 const uint8_t *rows[2] = {w + r[0] * stride, w + r[1] * stride};                                       \
                 if (r0 < from + half) {                                                                                \
-                    Q8_ROW_TILES(CORE, 2)                                                                              \
+                    Q8_ROW_TILES(CORE, 2, 0)                                                                           \
                 } else {                                                                                               \
-                    Q8_ROW_TILES(CORE, 1)                                                                              \
+                    Q8_ROW_TILES(CORE, 1, 0)                                                                           \
                 }                                                                                                      \
             }                                                                                                          \
             return;                                                                                                    \
@@ -268,14 +274,14 @@ void tuneforge_q8_0_row_pairs(const uint8_t *w, int32_t cols, const uint8_t *xq,
         for (int32_t r0 = from; r0 < from + q; r0++) {                                                                 \
             int32_t r[4] = {r0, r0 + q, r0 + 2 * q, r0 + 3 * q};                                                       \
             const uint8_t *rows[4] = {w + r[0] * stride, w + r[1] * stride, w + r[2] * stride, w + r[3] * stride};     \
-            Q8_ROW_TILES(CORE, 4)                                                                                      \
+            Q8_ROW_TILES(CORE, 4, stride)                                                                              \
         }                                                                                                              \
         int32_t r[4] = {to - left, to - left + 1, to - left + 2, to - left};                                           \
         const uint8_t *rows[4] = {w + r[0] * stride, w + r[1] * stride, w + r[2] * stride, w + r[3] * stride};         \
         switch (left) {                                                                                                \
-            case 3: Q8_ROW_TILES(CORE, 3) break;                                                                       \
-            case 2: Q8_ROW_TILES(CORE, 2) break;                                                                       \
-            case 1: Q8_ROW_TILES(CORE, 1) break;                                                                       \
+            case 3: Q8_ROW_TILES(CORE, 3, 0) break;                                                                    \
+            case 2: Q8_ROW_TILES(CORE, 2, 0) break;                                                                    \
+            case 1: Q8_ROW_TILES(CORE, 1, 0) break;                                                                    \
             default: break;                                                                                            \
         }                                                                                                              \
     }

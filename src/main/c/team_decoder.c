@@ -96,6 +96,7 @@ static struct {
     int started; /* worker threads running */
     _Alignas(64) atomic_int generation;
     _Alignas(64) atomic_int sleepers;
+    atomic_int idle_spins; /* pauses a worker spins after its job before it sleeps */
     _Alignas(64) job_t job;
     void (*run)(int t); /* the job's function: token, or team_batch.c's step */
     /* each thread's count of barriers reached, on a line of its own */
@@ -469,7 +470,7 @@ static void *worker(void *arg) {
         int spins = 0;
         int g;
         while ((g = atomic_load_explicit(&team.generation, memory_order_acquire)) == seen) {
-            if (++spins < (1 << 18)) {
+            if (++spins < atomic_load_explicit(&team.idle_spins, memory_order_relaxed)) {
                 _mm_pause();
             } else {
                 atomic_fetch_add(&team.sleepers, 1);
@@ -554,13 +555,18 @@ int tf_team_enter(int wanted) {
     return team.threads;
 }
 
-void tf_team_run(void (*job)(int t)) {
+void tf_team_run_resting(void (*job)(int t), int idle_spins) {
+    atomic_store_explicit(&team.idle_spins, idle_spins, memory_order_relaxed);
     team.run = job;
     atomic_fetch_add_explicit(&team.generation, 1, memory_order_release);
     if (atomic_load(&team.sleepers) > 0) {
         futex(&team.generation, FUTEX_WAKE_PRIVATE, MAX_THREADS);
     }
     job(0);
+}
+
+void tf_team_run(void (*job)(int t)) {
+    tf_team_run_resting(job, 1 << 18);
 }
 
 void tf_team_leave(void) {

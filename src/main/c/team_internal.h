@@ -17,10 +17,13 @@ enum { GROUPS = 4, MAX_THREADS = 64 };
  * The team: one set of worker threads for the whole process, used by one job at a time. tf_team_enter takes it for
  * the caller (0 where another caller holds it, else the team's thread count, workers started on first use; wanted
  * is the count asked for the first time); tf_team_run runs job(t) on every thread t, the caller as thread 0, and
- * returns when the caller's part does (a job ends at a barrier, so all threads are done); tf_team_leave gives it back.
+ * returns when the caller's part does (a job ends at a barrier, so all threads are done); the workers then spin ~7 ms
+ * waiting for the next job before they sleep (tf_team_run_resting: idle_spins pauses instead); tf_team_leave gives it
+ * back.
  */
 int tf_team_enter(int wanted);
 void tf_team_run(void (*job)(int t));
+void tf_team_run_resting(void (*job)(int t), int idle_spins);
 void tf_team_leave(void);
 /* Each thread counts the barriers it reached; returns when every thread has reached this one. */
 void tf_team_barrier(int t, int threads);

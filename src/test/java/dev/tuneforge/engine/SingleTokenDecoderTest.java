@@ -86,13 +86,17 @@ class SingleTokenDecoderTest {
         assertMatches(model, adapter, model, adapter, 1e-5, "hidden 36, head_dim 12, intermediate 50, vocab 515");
     }
 
-    /** Matrices large enough to be split across the cores in blocks (the tiny models above fit in one block). */
+    /**
+     * Matrices large enough to be split across the cores in blocks (the tiny models above fit in one block). Sums of 712
+     * float products in libtorch's order and in the decoder's part from 1.0e-5 to 1.7e-5 apart (measured over runs,
+     * libtorch's own order following its thread count), so 3e-5 here.
+     */
     @Test
     void productsSplitAcrossTheCoresMatchTheFullForwardPass() {
         LlamaModel model = LlamaModel.random(qwen2(256, 712, 4, 2), ScalarType.Float, 11);
         LoraAdapter adapter = trainedAdapter(model);
-        assertMatches(model, null, model, null, 1e-5, "hidden 256, intermediate 712, without adapter");
-        assertMatches(model, adapter, model, adapter, 1e-5, "hidden 256, intermediate 712, with adapter");
+        assertMatches(model, null, model, null, 3e-5, "hidden 256, intermediate 712, without adapter");
+        assertMatches(model, adapter, model, adapter, 3e-5, "hidden 256, intermediate 712, with adapter");
     }
 
     /**

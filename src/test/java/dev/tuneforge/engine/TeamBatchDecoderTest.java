@@ -96,7 +96,10 @@ class TeamBatchDecoderTest {
 
     /**
      * bf16 weights with a bf16 KV cache: the reference is the same weights widened to float32 run token by token
-     * through libtorch with a bf16 cache (as SingleTokenDecoderTest's bf16 cache check).
+     * through libtorch with a bf16 cache (as SingleTokenDecoderTest's bf16 cache check). The batched products round
+     * their inputs to bf16 (BatchProductTest checks them exactly), so the logits stay within a bf16 rounding's reach of
+     * the float32-activation ones: within 1/64 of the largest logit (measured 0.0062 of 1.16), where float32 inputs
+     * agreed to 1e-5.
      */
     @Test
     void bfloat16WeightsAndCache() throws Exception {
@@ -110,17 +113,33 @@ class TeamBatchDecoderTest {
             KvCache cache = new KvCache(widened.config(), ids.length, ScalarType.BFloat16);
             int vocab = widened.config().vocabSize();
             double worst = 0;
+            double largest = 0;
+            int sameArgmax = 0;
             try (NoGradGuard g = new NoGradGuard()) {
                 for (int p = 0; p < ids.length; p++) {
                     float[] want = Tensors.toFloats(widened.logits(widened.forward(Tensors.longs(new long[]{ids[p]}, 1, 1),
                             p, cache, null), null));
                     for (int v = 0; v < vocab; v++) {
                         worst = Math.max(worst, Math.abs(want[v] - alone[p][v]));
+                        largest = Math.max(largest, Math.abs(want[v]));
                     }
+                    sameArgmax += argmax(want) == argmax(alone[p]) ? 1 : 0;
                 }
             }
-            assertTrue(worst < 1e-5, "bf16 against libtorch with a bf16 cache: " + worst);
+            assertTrue(largest > 0.5, "logits large enough for the comparison to mean something: " + largest);
+            assertTrue(worst < largest / 64, "bf16 against libtorch with a bf16 cache: " + worst + " (largest logit "
+                    + largest + ")");
+            assertTrue(sameArgmax >= ids.length - 2, "the same most likely token at " + sameArgmax + " of "
+                    + ids.length + " positions");
         }
+    }
+
+    private static int argmax(float[] values) {
+        int best = 0;
+        for (int i = 1; i < values.length; i++) {
+            best = values[i] > values[best] ? i : best;
+        }
+        return best;
     }
 
     @Test

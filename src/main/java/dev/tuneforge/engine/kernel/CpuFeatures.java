@@ -17,6 +17,11 @@ public final class CpuFeatures {
         return FLAGS.contains("avx512_bf16") || FLAGS.contains("amx_bf16");
     }
 
+    /** Whether the CPU has AVX512-BF16's VDPBF16PS (bf16 pairs multiplied and summed into fp32 lanes). */
+    public static boolean hasAvx512Bf16() {
+        return FLAGS.contains("avx512_bf16");
+    }
+
     /** Whether the CPU has the AVX-512 subsets the native decoder is compiled for (F, BW, DQ). */
     public static boolean hasAvx512() {
         return FLAGS.contains("avx512f") && FLAGS.contains("avx512bw") && FLAGS.contains("avx512dq");

@@ -51,6 +51,9 @@ final class NativeRowPairs {
     static final MethodHandle BATCH;
     static final MethodHandle PAGES_MAP;
     static final MethodHandle PAGES_UNMAP;
+    /** {@code tuneforge_batch_product} and {@code tuneforge_bf16_dot_in_hardware}: the batched products, for tests. */
+    static final MethodHandle BATCH_PRODUCT;
+    static final MethodHandle BF16_DOT_IN_HARDWARE;
     static final MethodHandle VECTOR_EXP;
     static final MethodHandle LOG_SUM_EXP;
     /** {@code tuneforge_offset_of} and {@code tuneforge_size_of}: the C side of the structs' contract. */
@@ -67,6 +70,8 @@ final class NativeRowPairs {
         MethodHandle batch = null;
         MethodHandle pagesMap = null;
         MethodHandle pagesUnmap = null;
+        MethodHandle batchProduct = null;
+        MethodHandle bf16DotInHardware = null;
         MethodHandle vectorExp = null;
         MethodHandle logSumExp = null;
         MethodHandle offsetOf = null;
@@ -105,6 +110,13 @@ final class NativeRowPairs {
                         FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
                 pagesUnmap = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_pages_unmap").orElseThrow(),
                         FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+                batchProduct = Linker.nativeLinker().downcallHandle(lookup.find("tuneforge_batch_product").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                                ValueLayout.ADDRESS, ValueLayout.JAVA_INT), critical);
+                bf16DotInHardware = Linker.nativeLinker().downcallHandle(
+                        lookup.find("tuneforge_bf16_dot_in_hardware").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_INT));
                 q8[0] = Linker.nativeLinker().downcallHandle(
                         lookup.find("tuneforge_q8_0_quantize_activation").orElseThrow(),
                         FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS), critical);
@@ -141,6 +153,8 @@ final class NativeRowPairs {
                 batch = null;
                 pagesMap = null;
                 pagesUnmap = null;
+                batchProduct = null;
+                bf16DotInHardware = null;
                 vectorExp = null;
                 logSumExp = null;
                 offsetOf = null;
@@ -162,6 +176,8 @@ final class NativeRowPairs {
         BATCH = batch;
         PAGES_MAP = pagesMap;
         PAGES_UNMAP = pagesUnmap;
+        BATCH_PRODUCT = batchProduct;
+        BF16_DOT_IN_HARDWARE = bf16DotInHardware;
         VECTOR_EXP = vectorExp;
         LOG_SUM_EXP = logSumExp;
         OFFSET_OF = offsetOf;

@@ -106,6 +106,27 @@ public final class NativeTeam {
         return result;
     }
 
+    /**
+     * For tests: {@code y[b * rows + r] = w[r] · x[b * cols ..]} for every row and each of the {@code n} inputs by the
+     * batched decoder's product for weights of {@code dtype} ({@code tf_dtype_t}: 0 f32, 1 bf16, 2 Q8_0) held in
+     * {@code w}; bf16 by VDPBF16PS where the CPU has it, unless {@code emulated}.
+     */
+    static float[] batchProduct(int dtype, MemorySegment w, int rows, int cols, float[] x, boolean emulated) {
+        int n = x.length / cols;
+        float[] y = new float[n * rows];
+        int result = NativeCalls.unchecked(() -> (int) NativeRowPairs.BATCH_PRODUCT.invokeExact(dtype, w, rows, cols, n,
+                MemorySegment.ofArray(x), MemorySegment.ofArray(y), emulated ? 1 : 0));
+        if (result != 0) {
+            throw new IllegalStateException("tuneforge_batch_product failed: " + result);
+        }
+        return y;
+    }
+
+    /** Whether the batched decoder's bf16 products run on VDPBF16PS (AVX512-BF16) here rather than on FMAs. */
+    public static boolean bf16DotInHardware() {
+        return available() && NativeCalls.unchecked(() -> (int) NativeRowPairs.BF16_DOT_IN_HARDWARE.invokeExact()) == 1;
+    }
+
     /** Bytes mapped straight from the system for KV pages, at a page-aligned address; 0 where none could be. */
     public static long mapPages(long bytes) {
         MemorySegment pages = NativeCalls.unchecked(() -> (MemorySegment) NativeRowPairs.PAGES_MAP.invokeExact(bytes));
