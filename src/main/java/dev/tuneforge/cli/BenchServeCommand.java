@@ -62,6 +62,11 @@ public final class BenchServeCommand implements Callable<Integer> {
             + "(default: ${DEFAULT-VALUE})")
     int requests = 1;
 
+    @Option(names = "--warmup-rounds", description = "untimed rounds of the largest --clients count (one request per "
+            + "client) before the measured ones, so that no round pays for the JIT compiling the server's batch loop "
+            + "(default: ${DEFAULT-VALUE})")
+    int warmupRounds = 1;
+
     @Option(names = "--adapters", description = "tuned models (default: the largest --clients); client i uses the "
             + "i-th modulo this")
     Integer adapters;
@@ -245,9 +250,16 @@ public final class BenchServeCommand implements Callable<Integer> {
                         + "%d request(s) per client; idle: %s%n", models, tokens, (System.nanoTime() - start) / 1e9,
                 probe.promptTokens(), tokens, requests, memory(server));
         out.flush();
+        int most = clients.stream().mapToInt(Integer::intValue).max().orElse(1);
+        for (int w = 0; w < warmupRounds; w++) {
+            long warmup = System.nanoTime();
+            round(http, server, apiKey, most, models, config, 1, null);
+            out.printf("warm-up round of %d clients (not counted): %.1f s%n", most, (System.nanoTime() - warmup) / 1e9);
+            out.flush();
+        }
         for (int n : clients) {
             boolean reset = server.resetPeak();
-            round(http, server, apiKey, n, models, config, reset);
+            round(http, server, apiKey, n, models, config, requests, reset);
         }
         // serve hands memory back once quiet (a G1 collection after 10 s idle, the C heap trimmed after 5 s)
         Thread.sleep(15_000);
@@ -255,8 +267,9 @@ public final class BenchServeCommand implements Callable<Integer> {
         out.flush();
     }
 
+    /** A round of n clients each sending {@code requests} requests; printed unless {@code peakReset} is null. */
     private void round(HttpClient http, ServeProcess server, String apiKey, int n, int models, ModelConfig config,
-                       boolean peakReset) throws Exception {
+                       int requests, Boolean peakReset) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(n);
         List<Future<List<StreamedGeneration>>> futures = new ArrayList<>();
         long start = System.nanoTime();
@@ -280,6 +293,9 @@ public final class BenchServeCommand implements Callable<Integer> {
             pool.shutdownNow();
         }
         double wall = (System.nanoTime() - start) / 1e9;
+        if (peakReset == null) {
+            return;
+        }
         long total = all.stream().mapToLong(StreamedGeneration::tokens).sum();
         double perRequest = all.stream().mapToDouble(g -> g.tokens() / g.seconds()).average().orElse(0);
         // a request whose first token is EOS (random weights, greedy) has no first text to time

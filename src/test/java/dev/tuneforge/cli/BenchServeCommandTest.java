@@ -34,6 +34,7 @@ class BenchServeCommandTest {
         String out = run.out();
         assertTrue(out.contains("trained 2 tuned models"), out);
         assertTrue(out.contains("prompt 8 tokens"), out);
+        assertTrue(Pattern.compile("warm-up round of 2 clients \\(not counted\\): [0-9.]+ s").matcher(out).find(), out);
         for (int clients : new int[]{1, 2}) {
             Matcher m = Pattern.compile("\\s" + clients + " clients: +(\\d+) tokens in +[0-9.]+ s \\| aggregate +([0-9.]+) "
                     + "tok/s \\| per request +([0-9.]+) tok/s \\| TTFT p50 +(\\d+) ms, p95 +(\\d+) ms \\| per token p50 "
