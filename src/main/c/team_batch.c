@@ -111,6 +111,17 @@ static inline __attribute__((always_inline)) void sum_lanes16(const __m512 *v, f
     _mm512_storeu_ps(out, _mm512_add_ps(_mm512_castpd_ps(lo), _mm512_castpd_ps(hi)));
 }
 
+/* A tile's R weight rows' addresses wr[i] and its R x B accumulators, zeroed. */
+#define TILE_START(WEIGHT_TYPE)                                                                                        \
+    __m512 acc[4][4];                                                                                                  \
+    const WEIGHT_TYPE *wr[4];                                                                                          \
+    _Pragma("GCC unroll 4") for (int i = 0; i < R; i++) {                                                              \
+        wr[i] = w + (int64_t) r[i] * cols;                                                                             \
+        _Pragma("GCC unroll 4") for (int j = 0; j < B; j++) {                                                          \
+            acc[i][j] = _mm512_setzero_ps();                                                                           \
+        }                                                                                                              \
+    }
+
 /*
  * While a tile of weight rows r works on the first inputs, the next rows' same columns are fetched (ALL_TILES takes rows
  * r + 1 next): at 16 inputs a row's lines are in use for ~150 ns, about one trip to memory, and without the prefetch the
@@ -126,16 +137,7 @@ static inline __attribute__((always_inline)) void sum_lanes16(const __m512 *v, f
 
 static inline __attribute__((always_inline)) void f32_tile(const float *w, int cols, const int *r, int R,
                                                            const float *const *x, int b, int B, float *const *y) {
-    __m512 acc[4][4];
-    const float *wr[4];
-#pragma GCC unroll 4
-    for (int i = 0; i < R; i++) {
-        wr[i] = w + (int64_t) r[i] * cols;
-#pragma GCC unroll 4
-        for (int j = 0; j < B; j++) {
-            acc[i][j] = _mm512_setzero_ps();
-        }
-    }
+    TILE_START(float)
     int vec = cols - cols % 32;
     for (int c = 0; c < vec; c += 32) {
         __m512 first[4], second[4];
@@ -164,16 +166,7 @@ static inline __attribute__((always_inline)) void f32_tile(const float *w, int c
 static inline __attribute__((always_inline)) void bf16_tile(const uint16_t *w, int cols, const int *r, int R,
                                                             const float *const *x, int b, int B, float *const *y) {
     const __m512i high = _mm512_set1_epi32((int32_t) 0xffff0000);
-    __m512 acc[4][4];
-    const uint16_t *wr[4];
-#pragma GCC unroll 4
-    for (int i = 0; i < R; i++) {
-        wr[i] = w + (int64_t) r[i] * cols;
-#pragma GCC unroll 4
-        for (int j = 0; j < B; j++) {
-            acc[i][j] = _mm512_setzero_ps();
-        }
-    }
+    TILE_START(uint16_t)
     int vec = cols - cols % 32;
     for (int c = 0; c < vec; c += 32) {
         __m512 even[4], odd[4];
@@ -298,16 +291,7 @@ static void inputs_to_bf16(const float *x, int cols, uint16_t *out) {
  * weight line against them (8 loads for 16 VDPBF16PS; with the inputs as memory operands the loads bound it). */
 static inline __attribute__((always_inline)) void bf16_dot_tile(const uint16_t *w, int cols, const int *r, int R,
                                                                 const uint16_t *const *x, int b, int B, float *const *y) {
-    __m512 acc[4][4];
-    const uint16_t *wr[4];
-#pragma GCC unroll 4
-    for (int i = 0; i < R; i++) {
-        wr[i] = w + (int64_t) r[i] * cols;
-#pragma GCC unroll 4
-        for (int j = 0; j < B; j++) {
-            acc[i][j] = _mm512_setzero_ps();
-        }
-    }
+    TILE_START(uint16_t)
     int vec = cols - cols % 32;
     for (int c = 0; c < vec; c += 32) {
         __m512bh in[4];
