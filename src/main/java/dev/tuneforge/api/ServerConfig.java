@@ -89,8 +89,12 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
         }
     }
 
+    /** Under the data directory: the base models' layer matrices, prepared once and memory-mapped. */
+    public static final String PREPARED_WEIGHTS = "prepared-weights";
+
     public static ServerConfig defaults(Path dataDir, Path projectRoot) {
-        return new ServerConfig(dataDir, BaseModelCatalog.withDefault(projectRoot.resolve("models/stories-260k")),
+        return new ServerConfig(dataDir, BaseModelCatalog.withDefault(projectRoot.resolve("models/stories-260k"))
+                        .preparedWeights(dataDir.resolve(PREPARED_WEIGHTS)),
                 TuningService.LoraSettings.defaults(), Auth.defaults(), Serving.defaults(), HttpSettings.defaults(),
                 QuotaSettings.defaults(), ArtifactStoreSettings.defaults(), DatabaseSettings.sqlite(), JobSettings.defaults());
     }
@@ -125,7 +129,7 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
 
     /**
      * Reads {@code {"baseModels": [{"id", "path" | "hubRepo" + "revision", "displayName", "description", "dtype"}],
-     * "aliases": {"alias": "id"}, "hubEndpoint", "hubCache", "lora": {"rank", "alpha", "dropout",
+     * "aliases": {"alias": "id"}, "hubEndpoint", "hubCache", "preparedWeights" (default true: DATA/prepared-weights), "lora": {"rank", "alpha", "dropout",
      * "checkpointEvery"}, "auth": {...}, "serving": {"maxConcurrentGenerations", "maxQueuedGenerations",
      * "adapterCacheSize", "adapterCacheBytes"}, "http": {...} (HttpSettings), "quotas": {...} (QuotaSettings),
      * "artifactStore": {...} (ArtifactStoreSettings), "database": {"url"}, "jobs": {...} (JobSettings)}}; relative paths are resolved
@@ -148,6 +152,13 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
         BaseModelCatalog catalog = new BaseModelCatalog();
+        JsonNode prepared = root.path("preparedWeights");
+        if (!prepared.isMissingNode() && !prepared.isBoolean()) {
+            throw new IllegalArgumentException(file + ": preparedWeights must be true or false");
+        }
+        if (prepared.asBoolean(true)) {
+            catalog.preparedWeights(dataDir.resolve(PREPARED_WEIGHTS));
+        }
         String endpoint = root.path("hubEndpoint").asText(System.getenv().getOrDefault("HF_ENDPOINT", "https://huggingface.co"));
         Path cache = root.hasNonNull("hubCache") ? dir.resolve(root.get("hubCache").asText()) : dataDir.resolve("hub");
         catalog.downloader(new dev.tuneforge.catalog.HubDownloader(endpoint, cache, System.getenv("HF_TOKEN")));

@@ -43,9 +43,19 @@ public final class BaseModelCatalog {
     private final Map<String, String> aliases = new LinkedHashMap<>();
     private final Map<String, BaseModel> loaded = new ConcurrentHashMap<>();
     private final Map<String, HfModelDirectory> directories = new ConcurrentHashMap<>();
+    private Path preparedWeights;
 
     public BaseModelCatalog downloader(HubDownloader downloader) {
         this.downloader = downloader;
+        return this;
+    }
+
+    /**
+     * Where the base models' layer matrices are prepared once and memory-mapped from (see
+     * {@code engine.model.PreparedWeights}); null (the default) holds them in each process's memory.
+     */
+    public BaseModelCatalog preparedWeights(Path directory) {
+        this.preparedWeights = directory;
         return this;
     }
 
@@ -105,7 +115,7 @@ public final class BaseModelCatalog {
 
     /** The loaded, shared base model. */
     public BaseModel load(Entry e) {
-        return loaded.computeIfAbsent(e.id(), k -> new BaseModel(directory(e), e.dtype()));
+        return loaded.computeIfAbsent(e.id(), k -> new BaseModel(directory(e), e.dtype(), preparedWeights));
     }
 
     private Path localPath(Entry e) {

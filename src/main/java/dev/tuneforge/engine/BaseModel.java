@@ -30,8 +30,13 @@ public final class BaseModel implements AutoCloseable {
     private volatile dev.tuneforge.engine.generate.json.TokenVocabulary vocabulary;
 
     public BaseModel(HfModelDirectory directory, ScalarType dtype) {
+        this(directory, dtype, null);
+    }
+
+    /** {@code preparedWeights}: where the layer matrices are prepared and mapped from, or null to hold them in memory. */
+    public BaseModel(HfModelDirectory directory, ScalarType dtype, Path preparedWeights) {
         this.directory = directory;
-        this.model = LlamaModel.load(directory, dtype);
+        this.model = LlamaModel.load(directory, dtype, preparedWeights);
         this.tokenizer = new TextTokenizer(directory);
         this.promptFormat = new PromptFormat(tokenizer);
         this.generator = new TextGenerator(model, tokenizer);

@@ -28,8 +28,10 @@ class Bf16BaseApiTest {
             Http http = Callers.http(server, "p");
             JsonNode op = http.post("/v1beta/tunedModels", SeedWalkthroughTest.SEED_BODY).json();
             JsonNode done = SeedWalkthroughTest.waitUntilDone(http, op.get("name").asText());
-            assertEquals(ScalarType.BFloat16.value,
-                    config.catalog().load(config.catalog().resolve("stories-bf16")).model().dtype().value);
+            var base = config.catalog().load(config.catalog().resolve("stories-bf16")).model();
+            assertEquals(ScalarType.BFloat16.value, base.dtype().value);
+            assertTrue(base.preparedWeightsFile().startsWith(dataDir.resolve(ServerConfig.PREPARED_WEIGHTS)),
+                    "the server maps the base's matrices from its data directory: " + base.preparedWeightsFile());
             JsonNode snapshots = done.get("metadata").get("snapshots");
             double first = snapshots.get(0).get("meanLoss").asDouble();
             double last = snapshots.get(snapshots.size() - 1).get("meanLoss").asDouble();
@@ -41,5 +43,19 @@ class Bf16BaseApiTest {
             assertFalse(c.get("content").get("parts").get(0).get("text").asText().isEmpty());
             assertTrue(c.get("finishReason").asText().matches("STOP|MAX_TOKENS"), c.toString());
         }
+    }
+
+    @Test
+    void preparedWeightsCanBeTurnedOffAndAreCheckedByName() throws Exception {
+        Path file = dataDir.resolve("off.json");
+        String base = "\"baseModels\": [{\"id\": \"stories\", \"path\": \""
+                + Path.of("models/stories-260k").toAbsolutePath() + "\"}]";
+        Files.writeString(file, "{" + base + ", \"preparedWeights\": false}");
+        ServerConfig off = ServerConfig.read(file, dataDir);
+        assertEquals(null, off.catalog().load(off.catalog().resolve("stories")).model().preparedWeightsFile());
+        Files.writeString(file, "{" + base + ", \"preparedWeights\": \"yes\"}");
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> ServerConfig.read(file, dataDir));
+        assertTrue(e.getMessage().contains("preparedWeights"), e.getMessage());
     }
 }

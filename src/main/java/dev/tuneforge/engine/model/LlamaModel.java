@@ -45,6 +45,8 @@ public final class LlamaModel {
     private final Architecture arch;
     /** √hidden rounded to the weights' dtype, as Gemma scales its embeddings; 1 where the architecture does not. */
     private final double embeddingScale;
+    /** The file the layer matrices are mapped from, or null where they are in this process's memory. */
+    private final PreparedWeights prepared;
     private volatile SingleTokenDecoder decoder;
     private volatile boolean decoderUnavailable;
 
@@ -89,6 +91,12 @@ public final class LlamaModel {
      * copy of the layers instead of two.
      */
     private LlamaModel(ModelConfig config, Map<String, Tensor> weights, ScalarType storage, boolean consume) {
+        this(config, weights, storage, consume, null);
+    }
+
+    /** {@code prepared}: the layer matrices' file (to fill, or filled: then {@code weights} need not hold them), or null. */
+    private LlamaModel(ModelConfig config, Map<String, Tensor> weights, ScalarType storage, boolean consume,
+                       PreparedWeights prepared) {
         this.config = config;
         this.q8 = WeightDtype.isInt8(storage);
         ScalarType dtype = WeightDtype.compute(storage);
@@ -108,14 +116,16 @@ public final class LlamaModel {
         Function<String, Tensor> norm = name -> name == null ? null : normWeight(required.apply(name));
         finalNorm = norm.apply("model.norm.weight");
         layers = new Layer[config.numLayers()];
-        WeightArena arena = new WeightArena(config, storage);
+        WeightArena arena = new WeightArena(config, storage, prepared);
         for (int l = 0; l < layers.length; l++) {
             Map<Projection, Tensor> w = new HashMap<>();
             Map<Projection, Tensor> b = new HashMap<>();
             for (Projection p : Projection.values()) {
                 String name = p.path(l) + ".weight";
-                // copied into the arena, so not frozen on their own
-                w.put(p, checkMatrixShape(required.apply(name), name, p.weightShape(config)));
+                if (!arena.ready()) {
+                    // copied into the arena, so not frozen on their own
+                    w.put(p, checkMatrixShape(required.apply(name), name, p.weightShape(config)));
+                }
                 if (hasBias(config, p)) {
                     b.put(p, get.apply(p.path(l) + ".bias"));
                 }
@@ -124,13 +134,13 @@ public final class LlamaModel {
             layers[l] = new Layer(norm.apply(norms.input()), norm.apply(norms.mlp()),
                     norm.apply(norms.attentionOutput()), norm.apply(norms.mlpOutput()), norm.apply(norms.q()),
                     norm.apply(norms.k()),
-                    arena.stack(w.get(Projection.Q), w.get(Projection.K), w.get(Projection.V)),
+                    arena.stack(w, Projection.Q, Projection.K, Projection.V),
                     b.isEmpty() || !b.containsKey(Projection.Q) ? null : concat(b.get(Projection.Q), b.get(Projection.K), b.get(Projection.V)),
-                    arena.stack(w.get(Projection.O)), b.get(Projection.O),
-                    arena.stack(w.get(Projection.GATE), w.get(Projection.UP)),
+                    arena.stack(w, Projection.O), b.get(Projection.O),
+                    arena.stack(w, Projection.GATE, Projection.UP),
                     b.containsKey(Projection.GATE) ? concat(b.get(Projection.GATE), b.get(Projection.UP)) : null,
-                    arena.stack(w.get(Projection.DOWN)), b.get(Projection.DOWN));
-            if (consume) {
+                    arena.stack(w, Projection.DOWN), b.get(Projection.DOWN));
+            if (consume && !w.isEmpty()) {
                 for (Projection p : Projection.values()) {
                     // a lazily read checkpoint (loading a Q8_0 base) holds none of them: each was read for this layer
                     weights.remove(p.path(l) + ".weight");
@@ -139,6 +149,10 @@ public final class LlamaModel {
                 dev.tuneforge.engine.kernel.FreedMemory.release();
             }
         }
+        if (prepared != null) {
+            prepared.complete();
+        }
+        this.prepared = prepared;
         Map<Architecture.Rope, RotaryEmbedding> byRope = new HashMap<>();
         ropes = new RotaryEmbedding[layers.length];
         for (int l = 0; l < layers.length; l++) {
@@ -219,7 +233,37 @@ public final class LlamaModel {
      * llama.cpp GGUF file in it instead ({@link HfModelDirectory#ggufFile}).
      */
     public static LlamaModel load(HfModelDirectory dir, ScalarType dtype) {
+        return load(dir, dtype, null);
+    }
+
+    /**
+     * As {@link #load(HfModelDirectory, ScalarType)}, the layer matrices mapped from a file of {@code preparedWeights}
+     * (see {@link PreparedWeights}; written on the first load) where that directory is given and usable.
+     */
+    public static LlamaModel load(HfModelDirectory dir, ScalarType dtype, java.nio.file.Path preparedWeights) {
         java.nio.file.Path gguf = dir.ggufFile();
+        if (preparedWeights != null) {
+            java.util.List<java.nio.file.Path> sources = new java.util.ArrayList<>();
+            sources.add(dir.path().resolve("config.json"));
+            if (gguf != null) {
+                sources.add(gguf);
+            } else {
+                sources.addAll(dir.weightFiles());
+            }
+            PreparedWeights prepared = PreparedWeights.open(preparedWeights, sources, WeightDtype.name(dtype),
+                    WeightArena.bytes(dir.config(), dtype));
+            if (prepared != null) {
+                try {
+                    Map<String, Tensor> weights = gguf != null
+                            ? new GgufCheckpoint(dir.config(), gguf, WeightDtype.compute(dtype))
+                            : new CheckpointTensors(dir, WeightDtype.compute(dtype));
+                    return ownedCopy(new LlamaModel(dir.config(), weights, dtype, true, prepared), weights);
+                } catch (RuntimeException | Error e) {
+                    prepared.abandon();
+                    throw e;
+                }
+            }
+        }
         if (gguf != null) {
             if (!WeightDtype.isInt8(dtype)) {
                 throw new IllegalArgumentException(dir.path() + " holds its weights as a GGUF file ("
@@ -321,6 +365,11 @@ public final class LlamaModel {
 
     public ModelConfig config() {
         return config;
+    }
+
+    /** The file the layer matrices are mapped from, or null where they are held in this process's memory. */
+    public java.nio.file.Path preparedWeightsFile() {
+        return prepared == null ? null : prepared.file();
     }
 
     public ScalarType dtype() {
@@ -675,36 +724,88 @@ public final class LlamaModel {
      * them) instead of a few hundred separate blocks of 0.5–2 MB on 4 KB pages. SmolLM2's 120 layer matrices
      * streamed at 34–35.5 GB/s this way against 30–33 GB/s as separate tensors (bf16, two threads, Zen 4).
      */
+    /**
+     * The layers' matrices in one block, in the order the layers use them (q/k/v stacked, o, gate/up stacked, down):
+     * a libtorch tensor of this process, or the mapping of a {@link PreparedWeights} file.
+     */
     private static final class WeightArena {
+        private final ModelConfig config;
         private final Tensor storage;
+        private final boolean ready;
         private long offset;
 
         /** Whether the matrices are held as Q8_0 blocks (quantized as they are stacked), bytes of storage. */
         private final boolean q8;
 
-        WeightArena(ModelConfig config, ScalarType dtype) {
+        WeightArena(ModelConfig config, ScalarType dtype, PreparedWeights prepared) {
+            this.config = config;
             this.q8 = WeightDtype.isInt8(dtype);
             long perLayer = 0;
             for (Projection p : Projection.values()) {
                 long[] shape = p.weightShape(config);
                 perLayer += q8 ? shape[0] * Q8Blocks.rowBytes(shape[1]) : shape[0] * shape[1];
             }
-            storage = torch.empty(new long[]{perLayer * config.numLayers()},
-                    new TensorOptions(q8 ? ScalarType.Byte : dtype), new org.bytedeco.pytorch.MemoryFormatOptional());
+            long[] shape = {perLayer * config.numLayers()};
+            TensorOptions options = new TensorOptions(q8 ? ScalarType.Byte : dtype);
+            if (prepared == null) {
+                storage = torch.empty(shape, options, new org.bytedeco.pytorch.MemoryFormatOptional());
+                ready = false;
+            } else {
+                long mappedAt = prepared.matrices().address();
+                storage = torch.from_blob(new org.bytedeco.javacpp.Pointer() {
+                    {
+                        address = mappedAt;
+                    }
+                }, shape, options);
+                ready = prepared.ready();
+            }
         }
 
-        /** The next slice, holding {@code parts} (same column count) one after another as rows, converted. */
-        Tensor stack(Tensor... parts) {
-            if (q8) {
-                return stackQuantized(parts);
+        /** Bytes of all layers' matrices in {@code storage} dtype. */
+        static long bytes(ModelConfig config, ScalarType storage) {
+            long perLayer = 0;
+            for (Projection p : Projection.values()) {
+                long[] shape = p.weightShape(config);
+                perLayer += shape[0] * (WeightDtype.isInt8(storage) ? Q8Blocks.rowBytes(shape[1])
+                        : shape[1] * elementBytes(storage));
             }
-            long cols = parts[0].size(1);
+            return perLayer * config.numLayers();
+        }
+
+        private static long elementBytes(ScalarType dtype) {
+            return WeightDtype.isInt8(dtype) ? 1 : dtype.value == ScalarType.BFloat16.value ? 2 : 4;
+        }
+
+        /** Whether the matrices are in the block already (a prepared file's): nothing is read or copied. */
+        boolean ready() {
+            return ready;
+        }
+
+        /**
+         * The next slice: the projections {@code ps} of one layer (same column count) one after another as rows,
+         * copied from {@code w} (converted; quantized for Q8_0) unless the block holds them already.
+         */
+        Tensor stack(Map<Projection, Tensor> w, Projection... ps) {
+            long cols = ps[0].weightShape(config)[1];
             long rows = 0;
-            for (Tensor p : parts) {
-                rows += p.size(0);
+            for (Projection p : ps) {
+                rows += p.weightShape(config)[0];
             }
-            Tensor slice = storage.narrow(0, offset, rows * cols).view(rows, cols);
-            offset += rows * cols;
+            long width = q8 ? Q8Blocks.rowBytes(cols) : cols;
+            Tensor slice = storage.narrow(0, offset, rows * width).view(rows, width);
+            long at = offset;
+            offset += rows * width;
+            if (ready) {
+                return slice;
+            }
+            Tensor[] parts = new Tensor[ps.length];
+            for (int i = 0; i < ps.length; i++) {
+                parts[i] = w.get(ps[i]);
+            }
+            if (q8) {
+                fillQuantized(slice, storage.data_ptr().address() + at, width, parts);
+                return slice;
+            }
             long row = 0;
             try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
                 for (Tensor p : parts) {
@@ -715,17 +816,8 @@ public final class LlamaModel {
             return slice;
         }
 
-        /** As {@link #stack}, each part quantized (one at a time in float32) into its rows of Q8_0 blocks. */
-        private Tensor stackQuantized(Tensor... parts) {
-            // a part already in Q8_0 blocks (a GGUF file's) has rows of rowBytes
-            long rowBytes = isQ8Blocks(parts[0]) ? parts[0].size(1) : Q8Blocks.rowBytes(parts[0].size(1));
-            long rows = 0;
-            for (Tensor p : parts) {
-                rows += p.size(0);
-            }
-            Tensor slice = storage.narrow(0, offset, rows * rowBytes).view(rows, rowBytes);
-            long at = storage.data_ptr().address() + offset;
-            offset += rows * rowBytes;
+        /** Fills {@code slice} (at {@code at}) with each part quantized (one at a time in float32) into Q8_0 rows. */
+        private static void fillQuantized(Tensor slice, long at, long rowBytes, Tensor... parts) {
             long row = 0;
             for (Tensor p : parts) {
                 long bytes = p.size(0) * rowBytes;
@@ -743,7 +835,6 @@ public final class LlamaModel {
                 at += bytes;
                 row += p.size(0);
             }
-            return slice;
         }
     }
 

@@ -1,0 +1,196 @@
+package dev.tuneforge.engine.model;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * A base model's layer matrices as the decoders read them (q/k/v and gate/up stacked, Q8_0 blocks for an int8 base),
+ * kept in a file of a cache directory and memory-mapped: the first load writes the file through its mapping, later
+ * loads (this process or another, on one machine) map it and read nothing else of the checkpoint's matrices, so the
+ * page cache holds one copy for every process serving that base and a restart does not stack or quantize again.
+ *
+ * <p>A file is named by a digest of what it was made from (the checkpoint's files, config.json among them: paths,
+ * sizes and modification times; the dtype; the layout's version): a changed checkpoint gets a new file. Its header is written
+ * last, after the matrices reached the disk, so a load interrupted midway leaves a file that is not used. Mappings
+ * live as long as the process (base models are never unloaded).
+ */
+public final class PreparedWeights {
+    private static final Logger LOG = LoggerFactory.getLogger(PreparedWeights.class);
+    /** Changes whenever the matrices' layout in the arena changes. */
+    private static final String LAYOUT = "tuneforge prepared weights 1: per layer qkv, o, gate/up, down; Q8_0 34-byte blocks";
+    private static final byte[] MAGIC = "TFPW0001".getBytes(StandardCharsets.US_ASCII);
+    /** The header's page; the matrices start page-aligned after it. */
+    static final int HEADER_BYTES = 4096;
+    /** Free space left on the disk beyond the file before one is written (a full disk would fault the mapping). */
+    private static final long SPARE_BYTES = 256L << 20;
+
+    private final Path file;
+    private final Path partial;
+    private final MemorySegment matrices;
+    private final boolean ready;
+    private final String key;
+
+    private PreparedWeights(Path file, Path partial, MemorySegment matrices, boolean ready, String key) {
+        this.file = file;
+        this.partial = partial;
+        this.matrices = matrices;
+        this.ready = ready;
+        this.key = key;
+    }
+
+    /**
+     * The prepared matrices of the checkpoint made of the files {@code sources} (its config.json among them) in
+     * {@code storage} dtype ({@code bytes} of them), mapped from {@code directory}: {@link #ready} where a complete file was there, else a new
+     * file to be filled through {@link #matrices} and then {@link #complete}d. Null where none can be had (the
+     * directory cannot be written, the disk lacks the room): the caller holds the matrices in memory instead.
+     */
+    static PreparedWeights open(Path directory, List<Path> sources, String storage, long bytes) {
+        String key = key(sources, storage);
+        Path file = directory.resolve(key + ".weights");
+        try {
+            Files.createDirectories(directory);
+            if (Files.isRegularFile(file)) {
+                PreparedWeights existing = mapExisting(file, key, bytes);
+                if (existing != null) {
+                    return existing;
+                }
+                LOG.warn("{}: not a complete prepared copy of this checkpoint; preparing it again", file);
+            }
+            long usable = Files.getFileStore(directory).getUsableSpace();
+            if (usable < bytes + HEADER_BYTES + SPARE_BYTES) {
+                LOG.warn("{}: {} MB free, too little to prepare {} MB of weights there; holding them in memory",
+                        directory, usable >> 20, bytes >> 20);
+                return null;
+            }
+            Path partial = directory.resolve(key + ".partial-" + ProcessHandle.current().pid());
+            try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.CREATE,
+                    StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                MemorySegment mapped = channel.map(FileChannel.MapMode.READ_WRITE, 0, HEADER_BYTES + bytes,
+                        Arena.global());
+                return new PreparedWeights(file, partial, mapped.asSlice(HEADER_BYTES, bytes), false, key);
+            }
+        } catch (IOException | UncheckedIOException e) {
+            LOG.warn("{}: cannot prepare the weights there ({}); holding them in memory", directory, e.toString());
+            return null;
+        }
+    }
+
+    /**
+     * The complete file's matrices, mapped read-only (the base is frozen: nothing writes them, and a stray write would
+     * fault rather than change the file every process shares); null where its header does not match.
+     */
+    private static PreparedWeights mapExisting(Path file, String key, long bytes) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            if (channel.size() != HEADER_BYTES + bytes) {
+                return null;
+            }
+            ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            while (header.hasRemaining() && channel.read(header) >= 0) {
+                // a regular file reads whole
+            }
+            if (!header(key, bytes).equals(header.flip())) {
+                return null;
+            }
+            MemorySegment mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, HEADER_BYTES + bytes, Arena.global());
+            return new PreparedWeights(file, null, mapped.asSlice(HEADER_BYTES, bytes), true, key);
+        }
+    }
+
+    /** Whether the matrices are already in the file (else they are to be written into {@link #matrices}). */
+    boolean ready() {
+        return ready;
+    }
+
+    /** The matrices' bytes: mapped from the file, 64-byte aligned. */
+    MemorySegment matrices() {
+        return matrices;
+    }
+
+    Path file() {
+        return file;
+    }
+
+    /** After every matrix was written: flushes them, writes the header and gives the file its name. */
+    void complete() {
+        if (ready) {
+            return;
+        }
+        try {
+            matrices.force();
+            try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.WRITE)) {
+                ByteBuffer header = header(key, matrices.byteSize());
+                while (header.hasRemaining()) {
+                    channel.write(header, header.position());
+                }
+                channel.force(true);
+            }
+            try {
+                Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(partial, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+            LOG.info("prepared the base's matrices in {} ({} MB): later loads map it", file, matrices.byteSize() >> 20);
+        } catch (IOException e) {
+            // the mapping still holds the matrices: this process runs on; the next load prepares them again
+            LOG.warn("{}: could not keep the prepared weights ({})", file, e.toString());
+            abandon();
+        }
+    }
+
+    /** Removes the unfinished file (the load failed); the mapping stays valid for whatever still points into it. */
+    void abandon() {
+        if (partial != null) {
+            try {
+                Files.deleteIfExists(partial);
+            } catch (IOException e) {
+                LOG.warn("{}: could not remove ({})", partial, e.toString());
+            }
+        }
+    }
+
+    private static ByteBuffer header(String key, long bytes) {
+        ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        header.put(MAGIC).putLong(bytes);
+        byte[] k = key.getBytes(StandardCharsets.US_ASCII);
+        header.putInt(k.length).put(k);
+        return header.clear();
+    }
+
+    /** A digest of what the prepared matrices are made from. */
+    static String key(List<Path> sources, String storage) {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            digest.update(LAYOUT.getBytes(StandardCharsets.UTF_8));
+            digest.update(storage.getBytes(StandardCharsets.UTF_8));
+            for (Path source : sources) {
+                Path real = source.toRealPath();
+                digest.update(real.toString().getBytes(StandardCharsets.UTF_8));
+                digest.update(ByteBuffer.allocate(16).putLong(Files.size(real))
+                        .putLong(Files.getLastModifiedTime(real).toMillis()).array());
+            }
+            return HexFormat.of().formatHex(digest.digest(), 0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
