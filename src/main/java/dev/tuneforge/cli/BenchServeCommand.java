@@ -49,6 +49,10 @@ public final class BenchServeCommand implements Callable<Integer> {
             + "the weights file is bf16) (default: ${DEFAULT-VALUE})")
     String dtype = "bf16";
 
+    @Option(names = "--prepared-weights", arity = "1", description = "whether the server maps the base's layer matrices "
+            + "from a prepared file (its preparedWeights setting) (default: ${DEFAULT-VALUE})")
+    boolean preparedWeights = true;
+
     @Option(names = "--clients", split = ",", description = "concurrent clients, one round each (default: 1,4,16,64)")
     List<Integer> clients = List.of(1, 4, 16, 64);
 
@@ -146,6 +150,7 @@ public final class BenchServeCommand implements Callable<Integer> {
     private Path writeServeConfig(Path dir, Path base, int models) throws IOException {
         ObjectNode c = JSON.createObjectNode();
         c.putArray("baseModels").addObject().put("id", BASE_ID).put("path", base.toString()).put("dtype", dtype);
+        c.put("preparedWeights", preparedWeights);
         c.putObject("serving").put("adapterCacheSize", Math.max(32, models))
                 .put("maxQueuedGenerations", Math.max(64, Collections.max(clients)));
         c.putObject("quotas").put("generateContentRequestsPerMinute", 1_000_000).put("tuningJobsInProgress", 1_000)
