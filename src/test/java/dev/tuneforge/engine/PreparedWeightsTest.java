@@ -112,6 +112,24 @@ class PreparedWeightsTest {
         assertEquals(List.of(file), files(prepared));
     }
 
+    /** A partial file whose process is gone (a load killed midway) is removed; one of a live process is left. */
+    @Test
+    void partialFilesOfDeadProcessesAreRemoved() throws IOException {
+        Path dir = TinyModels.write(tmp.resolve("model"), TinyModels.Spec.llama(), 7);
+        Path prepared = Files.createDirectories(tmp.resolve("prepared"));
+        Process gone = new ProcessBuilder("true").start();
+        try {
+            gone.waitFor();
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        Path dead = Files.writeString(prepared.resolve("0123.partial-" + gone.pid()), "half a file");
+        Path alive = Files.writeString(prepared.resolve("4567.partial-" + ProcessHandle.current().pid()), "busy");
+        Path file = LlamaModel.load(new HfModelDirectory(dir), ScalarType.Float, prepared).preparedWeightsFile();
+        assertEquals(List.of(alive, file).stream().sorted().toList(), files(prepared));
+        assertFalse(Files.exists(dead));
+    }
+
     @Test
     void whereNoFileCanBeWrittenTheMatricesStayInMemory() throws IOException {
         Path dir = TinyModels.write(tmp.resolve("model"), TinyModels.Spec.llama(), 6);

@@ -67,6 +67,7 @@ public final class PreparedWeights {
         Path file = directory.resolve(key + ".weights");
         try {
             Files.createDirectories(directory);
+            removeAbandoned(directory);
             if (Files.isRegularFile(file)) {
                 PreparedWeights existing = mapExisting(file, key, bytes);
                 if (existing != null) {
@@ -111,6 +112,33 @@ public final class PreparedWeights {
             }
             MemorySegment mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, HEADER_BYTES + bytes, Arena.global());
             return new PreparedWeights(file, null, mapped.asSlice(HEADER_BYTES, bytes), true, key);
+        }
+    }
+
+    /**
+     * Removes what loads that died left: a partial file whose process is gone. (A complete file of a checkpoint that
+     * has since changed stays: it is named by what it was made from, and another process may still map it.)
+     */
+    private static void removeAbandoned(Path directory) throws IOException {
+        try (var files = Files.list(directory)) {
+            for (Path f : files.toList()) {
+                String name = f.getFileName().toString();
+                int at = name.lastIndexOf(".partial-");
+                if (at < 0) {
+                    continue;
+                }
+                try {
+                    long pid = Long.parseLong(name.substring(at + ".partial-".length()));
+                    if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                        continue;
+                    }
+                } catch (NumberFormatException e) {
+                    // not one of ours
+                    continue;
+                }
+                Files.deleteIfExists(f);
+                LOG.info("{}: removed, left by a load that did not finish", f);
+            }
         }
     }
 
