@@ -33,8 +33,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A base's layer matrices prepared once in a file and memory-mapped (PreparedWeights): the first load writes the file,
- * later loads map it instead of reading the checkpoint's matrices, and every path computes what the model held in
+ * A base's matrices prepared once in a file and memory-mapped (PreparedWeights): the first load writes the file, later
+ * loads map it instead of reading the checkpoint's matrices (projections, embedding, head), and every path computes what the model held in
  * memory computes, bit for bit.
  */
 class PreparedWeightsTest {
@@ -47,7 +47,9 @@ class PreparedWeightsTest {
     @ValueSource(strings = {"fp32", "bf16", "int8"})
     void aSecondLoadMapsTheFileTheFirstWroteInsteadOfReadingTheMatrices(String dtypeName) throws IOException {
         ScalarType dtype = WeightDtype.parse(dtypeName, "dtype");
-        Path dir = TinyModels.write(tmp.resolve("model"), TinyModels.Spec.llama(), 3);
+        // bf16 with an untied head, the others tied
+        boolean tied = !dtypeName.equals("bf16");
+        Path dir = TinyModels.write(tmp.resolve("model"), new TinyModels.Spec("llama", tied, 2, false, ScalarType.Float, 1), 3);
         Path prepared = tmp.resolve("prepared");
         LlamaModel inMemory = LlamaModel.load(new HfModelDirectory(dir), dtype);
         assertNull(inMemory.preparedWeightsFile());
@@ -59,8 +61,8 @@ class PreparedWeightsTest {
         assertEquals(List.of(file), files(prepared), "the file under its final name, nothing partial left");
         assertTrue(mapped(file), "the first load's matrices are the file's mapping");
 
-        // the checkpoint's layer-0 query matrix overwritten, its size and time kept: a load that read it would differ
-        overwriteQueryMatrix(dir.resolve("model.safetensors"));
+        // the checkpoint's matrices overwritten, its size and time kept: a load that read them would differ
+        overwriteMatrices(dir.resolve("model.safetensors"));
         LlamaModel second = LlamaModel.load(new HfModelDirectory(dir), dtype, prepared);
         assertEquals(file, second.preparedWeightsFile());
 
@@ -163,18 +165,28 @@ class PreparedWeightsTest {
         return Files.readAllLines(Path.of("/proc/self/maps")).stream().anyMatch(line -> line.endsWith(path));
     }
 
-    /** Overwrites model.layers.0.self_attn.q_proj.weight's bytes with others, keeping the file's size and time. */
-    private static void overwriteQueryMatrix(Path weights) throws IOException {
+    /**
+     * Overwrites the bytes of a projection (layer 0's query), the embedding and the head where there is one with
+     * others, keeping the file's size and time.
+     */
+    private static void overwriteMatrices(Path weights) throws IOException {
         FileTime time = Files.getLastModifiedTime(weights);
         Safetensors.Header header = Safetensors.readHeader(weights);
-        Safetensors.Entry q = header.entries().get("model.layers.0.self_attn.q_proj.weight");
-        byte[] noise = new byte[(int) (q.end() - q.begin())];
-        new Random(1).nextBytes(noise);
-        for (int i = 3; i < noise.length; i += 4) {
-            noise[i] = (byte) (noise[i] & 0x3f); // fp32 values of modest size, no NaN
-        }
-        try (FileChannel channel = FileChannel.open(weights, StandardOpenOption.WRITE)) {
-            channel.write(ByteBuffer.wrap(noise), header.dataStart() + q.begin());
+        Random random = new Random(1);
+        for (String name : List.of("model.layers.0.self_attn.q_proj.weight", "model.embed_tokens.weight",
+                "lm_head.weight")) {
+            Safetensors.Entry e = header.entries().get(name);
+            if (e == null) {
+                continue;
+            }
+            byte[] noise = new byte[(int) (e.end() - e.begin())];
+            random.nextBytes(noise);
+            for (int i = 3; i < noise.length; i += 4) {
+                noise[i] = (byte) (noise[i] & 0x3f); // fp32 values of modest size, no NaN
+            }
+            try (FileChannel channel = FileChannel.open(weights, StandardOpenOption.WRITE)) {
+                channel.write(ByteBuffer.wrap(noise), header.dataStart() + e.begin());
+            }
         }
         Files.setLastModifiedTime(weights, time);
     }

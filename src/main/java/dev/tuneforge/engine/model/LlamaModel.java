@@ -111,12 +111,12 @@ public final class LlamaModel {
             return t;
         };
         Function<String, Tensor> get = required.andThen(this::frozen);
-        embedTokens = table("model.embed_tokens.weight", required, weights, consume);
-        lmHead = config.tieWordEmbeddings() ? embedTokens : table("lm_head.weight", required, weights, consume);
+        WeightArena arena = new WeightArena(config, storage, prepared);
+        embedTokens = table("model.embed_tokens.weight", 0, arena, required, weights, consume);
+        lmHead = config.tieWordEmbeddings() ? embedTokens : table("lm_head.weight", 1, arena, required, weights, consume);
         Function<String, Tensor> norm = name -> name == null ? null : normWeight(required.apply(name));
         finalNorm = norm.apply("model.norm.weight");
         layers = new Layer[config.numLayers()];
-        WeightArena arena = new WeightArena(config, storage, prepared);
         for (int l = 0; l < layers.length; l++) {
             Map<Projection, Tensor> w = new HashMap<>();
             Map<Projection, Tensor> b = new HashMap<>();
@@ -162,38 +162,22 @@ public final class LlamaModel {
     }
 
     /**
-     * The embedding or head matrix {@code name}: frozen in the model's dtype, or for a Q8_0 base quantized (a base
-     * that decodes reads its head for every token), the checkpoint's copy freed at once when consuming.
+     * The embedding ({@code which} 0) or head (1) matrix {@code name}, in the arena after the layers: in the model's
+     * dtype, or for a Q8_0 base quantized (a base that decodes reads its head for every token); read from the
+     * checkpoint only where the arena does not hold it already, the checkpoint's copy freed at once when consuming.
      */
-    private Tensor table(String name, Function<String, Tensor> required, Map<String, Tensor> weights, boolean consume) {
+    private Tensor table(String name, int which, WeightArena arena, Function<String, Tensor> required,
+                         Map<String, Tensor> weights, boolean consume) {
+        if (arena.ready()) {
+            return arena.table(which, null);
+        }
         Tensor raw = checkMatrixShape(required.apply(name), name, config.vocabSize(), config.hiddenSize());
-        if (!q8) {
-            return frozen(raw);
-        }
-        if (isQ8Blocks(raw)) {
-            // already Q8_0 (a GGUF file's)
-            raw.set_requires_grad(false);
-            return raw.contiguous();
-        }
-        Tensor t = quantized(raw);
+        Tensor t = arena.table(which, raw);
         if (consume) {
             weights.remove(name);
             raw.close();
         }
         return t;
-    }
-
-    /** {@code w} [rows, cols] as Q8_0 blocks, a uint8 tensor [rows, rowBytes]. */
-    private static Tensor quantized(Tensor w) {
-        Tensor out = torch.empty(new long[]{w.size(0), Q8Blocks.rowBytes(w.size(1))}, new TensorOptions(ScalarType.Byte),
-                new org.bytedeco.pytorch.MemoryFormatOptional());
-        try (PointerScope scope = new PointerScope()) {
-            Tensor floats = w.to(ScalarType.Float).contiguous();
-            Q8Blocks.quantize(floats, java.lang.foreign.MemorySegment.ofAddress(out.data_ptr().address())
-                    .reinterpret(out.nbytes()));
-        }
-        out.set_requires_grad(false);
-        return out;
     }
 
     /**
@@ -725,14 +709,18 @@ public final class LlamaModel {
      * streamed at 34–35.5 GB/s this way against 30–33 GB/s as separate tensors (bf16, two threads, Zen 4).
      */
     /**
-     * The layers' matrices in one block, in the order the layers use them (q/k/v stacked, o, gate/up stacked, down):
-     * a libtorch tensor of this process, or the mapping of a {@link PreparedWeights} file.
+     * The layers' matrices in one block, in the order the layers use them (q/k/v stacked, o, gate/up stacked, down),
+     * then the embedding and an untied head: a libtorch tensor of this process, or the mapping of a {@link
+     * PreparedWeights} file.
      */
     private static final class WeightArena {
         private final ModelConfig config;
         private final Tensor storage;
         private final boolean ready;
         private long offset;
+        /** Where the embedding (then an untied head) starts, and its row's width, in storage elements. */
+        private final long tablesAt;
+        private final long tableWidth;
 
         /** Whether the matrices are held as Q8_0 blocks (quantized as they are stacked), bytes of storage. */
         private final boolean q8;
@@ -745,7 +733,9 @@ public final class LlamaModel {
                 long[] shape = p.weightShape(config);
                 perLayer += q8 ? shape[0] * Q8Blocks.rowBytes(shape[1]) : shape[0] * shape[1];
             }
-            long[] shape = {perLayer * config.numLayers()};
+            this.tablesAt = perLayer * config.numLayers();
+            this.tableWidth = q8 ? Q8Blocks.rowBytes(config.hiddenSize()) : config.hiddenSize();
+            long[] shape = {tablesAt + tables(config) * config.vocabSize() * tableWidth};
             TensorOptions options = new TensorOptions(q8 ? ScalarType.Byte : dtype);
             if (prepared == null) {
                 storage = torch.empty(shape, options, new org.bytedeco.pytorch.MemoryFormatOptional());
@@ -766,10 +756,38 @@ public final class LlamaModel {
             long perLayer = 0;
             for (Projection p : Projection.values()) {
                 long[] shape = p.weightShape(config);
-                perLayer += shape[0] * (WeightDtype.isInt8(storage) ? Q8Blocks.rowBytes(shape[1])
-                        : shape[1] * elementBytes(storage));
+                perLayer += shape[0] * rowBytes(shape[1], storage);
             }
-            return perLayer * config.numLayers();
+            return perLayer * config.numLayers() + tables(config) * config.vocabSize() * rowBytes(config.hiddenSize(), storage);
+        }
+
+        private static long rowBytes(long cols, ScalarType storage) {
+            return WeightDtype.isInt8(storage) ? Q8Blocks.rowBytes(cols) : cols * elementBytes(storage);
+        }
+
+        /** The embedding, and the head where it is not the embedding's. */
+        private static int tables(ModelConfig config) {
+            return config.tieWordEmbeddings() ? 1 : 2;
+        }
+
+        /**
+         * The embedding ({@code which} 0) or head (1) [vocab, hidden]: copied from {@code raw} (converted; quantized
+         * for Q8_0, or copied as they are where they are Q8_0 blocks already) unless the block holds it already.
+         */
+        Tensor table(int which, Tensor raw) {
+            long rows = config.vocabSize();
+            Tensor slice = storage.narrow(0, tablesAt + which * rows * tableWidth, rows * tableWidth).view(rows, tableWidth);
+            if (ready) {
+                return slice;
+            }
+            if (q8) {
+                fillQuantized(slice, slice.data_ptr().address(), tableWidth, raw);
+            } else {
+                try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+                    slice.copy_(raw);
+                }
+            }
+            return slice;
         }
 
         private static long elementBytes(ScalarType dtype) {

@@ -22,7 +22,8 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * A base model's layer matrices as the decoders read them (q/k/v and gate/up stacked, Q8_0 blocks for an int8 base),
+ * A base model's matrices as the decoders read them (per layer q/k/v and gate/up stacked; the embedding and an untied
+ * head; Q8_0 blocks for an int8 base),
  * kept in a file of a cache directory and memory-mapped: the first load writes the file through its mapping, later
  * loads (this process or another, on one machine) map it and read nothing else of the checkpoint's matrices, so the
  * page cache holds one copy for every process serving that base and a restart does not stack or quantize again.
@@ -35,7 +36,7 @@ import java.util.List;
 public final class PreparedWeights {
     private static final Logger LOG = LoggerFactory.getLogger(PreparedWeights.class);
     /** Changes whenever the matrices' layout in the arena changes. */
-    private static final String LAYOUT = "tuneforge prepared weights 1: per layer qkv, o, gate/up, down; Q8_0 34-byte blocks";
+    private static final String LAYOUT = "tuneforge prepared weights 2: per layer qkv, o, gate/up, down; embedding; untied head; Q8_0 34-byte blocks";
     private static final byte[] MAGIC = "TFPW0001".getBytes(StandardCharsets.US_ASCII);
     /** The header's page; the matrices start page-aligned after it. */
     static final int HEADER_BYTES = 4096;
