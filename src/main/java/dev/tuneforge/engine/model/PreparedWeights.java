@@ -40,7 +40,7 @@ public final class PreparedWeights {
     private static final byte[] MAGIC = "TFPW0001".getBytes(StandardCharsets.US_ASCII);
     /** The header's page; the matrices start page-aligned after it. */
     static final int HEADER_BYTES = 4096;
-    /** Free space left on the disk beyond the file before one is written (a full disk would fault the mapping). */
+    /** Free space left on the disk beyond the file before one is written. */
     private static final long SPARE_BYTES = 256L << 20;
 
     private final Path file;
@@ -85,13 +85,30 @@ public final class PreparedWeights {
             Path partial = directory.resolve(key + ".partial-" + ProcessHandle.current().pid());
             try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.CREATE,
                     StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                allocate(channel, HEADER_BYTES + bytes);
                 MemorySegment mapped = channel.map(FileChannel.MapMode.READ_WRITE, 0, HEADER_BYTES + bytes,
                         Arena.global());
                 return new PreparedWeights(file, partial, mapped.asSlice(HEADER_BYTES, bytes), false, key);
+            } catch (IOException e) {
+                Files.deleteIfExists(partial);
+                throw e;
             }
         } catch (IOException | UncheckedIOException e) {
             LOG.warn("{}: cannot prepare the weights there ({}); holding them in memory", directory, e.toString());
             return null;
+        }
+    }
+
+    /**
+     * Writes the file's blocks before it is mapped: a write through the mapping to a block the disk cannot allocate
+     * would kill the process (SIGBUS), where this fails with an IOException (the load then holds the matrices in
+     * memory). Costs one more write of the base's bytes, on the first load only.
+     */
+    private static void allocate(FileChannel channel, long size) throws IOException {
+        ByteBuffer zeros = ByteBuffer.allocateDirect(8 << 20);
+        for (long at = 0; at < size; ) {
+            zeros.clear().limit((int) Math.min(zeros.capacity(), size - at));
+            at += channel.write(zeros, at);
         }
     }
 
