@@ -89,7 +89,7 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
         }
     }
 
-    /** Under the data directory: the base models' layer matrices, prepared once and memory-mapped. */
+    /** Under the data directory: the base models' matrices, prepared once and memory-mapped. */
     public static final String PREPARED_WEIGHTS = "prepared-weights";
 
     public static ServerConfig defaults(Path dataDir, Path projectRoot) {

@@ -51,7 +51,7 @@ public final class BaseModelCatalog {
     }
 
     /**
-     * Where the base models' layer matrices are prepared once and memory-mapped from (see
+     * Where the base models' matrices are prepared once and memory-mapped from (see
      * {@code engine.model.PreparedWeights}); null (the default) holds them in each process's memory.
      */
     public BaseModelCatalog preparedWeights(Path directory) {

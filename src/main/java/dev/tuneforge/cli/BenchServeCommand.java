@@ -49,7 +49,7 @@ public final class BenchServeCommand implements Callable<Integer> {
             + "the weights file is bf16) (default: ${DEFAULT-VALUE})")
     String dtype = "bf16";
 
-    @Option(names = "--prepared-weights", arity = "1", description = "whether the server maps the base's layer matrices "
+    @Option(names = "--prepared-weights", arity = "1", description = "whether the server maps the base's matrices "
             + "from a prepared file (its preparedWeights setting) (default: ${DEFAULT-VALUE})")
     boolean preparedWeights = true;
 

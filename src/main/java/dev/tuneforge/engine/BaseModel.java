@@ -33,7 +33,7 @@ public final class BaseModel implements AutoCloseable {
         this(directory, dtype, null);
     }
 
-    /** {@code preparedWeights}: where the layer matrices are prepared and mapped from, or null to hold them in memory. */
+    /** {@code preparedWeights}: where the matrices are prepared and mapped from, or null to hold them in memory. */
     public BaseModel(HfModelDirectory directory, ScalarType dtype, Path preparedWeights) {
         this.directory = directory;
         this.model = LlamaModel.load(directory, dtype, preparedWeights);

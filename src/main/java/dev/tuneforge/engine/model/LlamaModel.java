@@ -45,7 +45,7 @@ public final class LlamaModel {
     private final Architecture arch;
     /** √hidden rounded to the weights' dtype, as Gemma scales its embeddings; 1 where the architecture does not. */
     private final double embeddingScale;
-    /** The file the layer matrices are mapped from, or null where they are in this process's memory. */
+    /** The file the matrices (layers, embedding, head) are mapped from, or null where they are in this process's memory. */
     private final PreparedWeights prepared;
     private volatile SingleTokenDecoder decoder;
     private volatile boolean decoderUnavailable;
@@ -94,7 +94,7 @@ public final class LlamaModel {
         this(config, weights, storage, consume, null);
     }
 
-    /** {@code prepared}: the layer matrices' file (to fill, or filled: then {@code weights} need not hold them), or null. */
+    /** {@code prepared}: the matrices' file (to fill, or filled: then {@code weights} need not hold them), or null. */
     private LlamaModel(ModelConfig config, Map<String, Tensor> weights, ScalarType storage, boolean consume,
                        PreparedWeights prepared) {
         this.config = config;
@@ -221,7 +221,7 @@ public final class LlamaModel {
     }
 
     /**
-     * As {@link #load(HfModelDirectory, ScalarType)}, the layer matrices mapped from a file of {@code preparedWeights}
+     * As {@link #load(HfModelDirectory, ScalarType)}, the matrices mapped from a file of {@code preparedWeights}
      * (see {@link PreparedWeights}; written on the first load) where that directory is given and usable.
      */
     public static LlamaModel load(HfModelDirectory dir, ScalarType dtype, java.nio.file.Path preparedWeights) {
@@ -351,7 +351,7 @@ public final class LlamaModel {
         return config;
     }
 
-    /** The file the layer matrices are mapped from, or null where they are held in this process's memory. */
+    /** The file the matrices are mapped from, or null where they are held in this process's memory. */
     public java.nio.file.Path preparedWeightsFile() {
         return prepared == null ? null : prepared.file();
     }
@@ -702,16 +702,13 @@ public final class LlamaModel {
     }
 
     /**
-     * One allocation holding every layer's projection matrices in the order a forward pass reads them (q/k/v,
-     * o, gate/up, down, layer after layer), each a contiguous view. Decoding a token streams them front to back:
-     * one long sequential read on huge pages (the allocation is far above the 2 MB where libtorch asks for
-     * them) instead of a few hundred separate blocks of 0.5–2 MB on 4 KB pages. SmolLM2's 120 layer matrices
-     * streamed at 34–35.5 GB/s this way against 30–33 GB/s as separate tensors (bf16, two threads, Zen 4).
-     */
-    /**
-     * The layers' matrices in one block, in the order the layers use them (q/k/v stacked, o, gate/up stacked, down),
-     * then the embedding and an untied head: a libtorch tensor of this process, or the mapping of a {@link
-     * PreparedWeights} file.
+     * One block holding every layer's projection matrices in the order a forward pass reads them (q/k/v,
+     * o, gate/up, down, layer after layer), each a contiguous view, then the embedding and an untied head: a libtorch
+     * allocation of this process, or the mapping of a {@link PreparedWeights} file. Decoding a token streams the
+     * layers front to back: one long sequential read, on huge pages where it is an allocation (far above the 2 MB
+     * where libtorch asks for them), instead of a few hundred separate blocks of 0.5–2 MB on 4 KB pages. SmolLM2's
+     * 120 layer matrices streamed at 34–35.5 GB/s this way against 30–33 GB/s as separate tensors (bf16, two
+     * threads, Zen 4).
      */
     private static final class WeightArena {
         private final ModelConfig config;
