@@ -16,26 +16,33 @@ import java.util.function.LongSupplier;
  * prompts' intermediates, logits, sampling buffers of many sequences at once — left a server at its burst's size
  * for good. Checked every {@code period}: when the process used under {@code idleCpuShare} of one core over the
  * last period (no decoding, no training step) and its resident size grew by {@code minGrowthBytes} or more since
- * the last trim, it trims. Never while work runs, so a busy server or a tuning job does not pay for faulting the
- * memory in again.
+ * the last trim, or the garbage collector ran since then (a collection frees the native memory of unreachable
+ * tensors, e.g. an int8 base's 0.5 GB dequantized embedding copy, without growing the resident size: it stayed
+ * resident after a trim had already run), it trims. Never while work runs, so a busy server or a tuning job does not
+ * pay for faulting the memory in again.
  */
 public final class IdleMemoryTrimmer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(IdleMemoryTrimmer.class);
     private final ScheduledExecutorService timer;
     private final LongSupplier cpuNanos;
     private final LongSupplier resident;
+    private final LongSupplier collections;
     private final Runnable trim;
     private final double idleCpuShare;
     private final long minGrowthBytes;
     private final long periodNanos;
     private long lastCpu;
     private long residentAfterTrim;
+    private long collectionsAtTrim;
     private int trims;
 
+    /** {@code collections}: how many garbage collections have run (any count that grows with each). */
     IdleMemoryTrimmer(Duration period, double idleCpuShare, long minGrowthBytes, LongSupplier cpuNanos,
-                      LongSupplier resident, Runnable trim, boolean start) {
+                      LongSupplier resident, LongSupplier collections, Runnable trim, boolean start) {
         this.cpuNanos = cpuNanos;
         this.resident = resident;
+        this.collections = collections;
+        this.collectionsAtTrim = collections.getAsLong();
         this.trim = trim;
         this.idleCpuShare = idleCpuShare;
         this.minGrowthBytes = minGrowthBytes;
@@ -64,7 +71,15 @@ public final class IdleMemoryTrimmer implements AutoCloseable {
             return null;
         }
         return new IdleMemoryTrimmer(Duration.ofSeconds(5), 0.05, 32L << 20, os::getProcessCpuTime,
-                ProcessMemory::resident, FreedMemory::release, true);
+                ProcessMemory::resident, IdleMemoryTrimmer::garbageCollections, FreedMemory::release, true);
+    }
+
+    private static long garbageCollections() {
+        long count = 0;
+        for (var gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            count += Math.max(0, gc.getCollectionCount());
+        }
+        return count;
     }
 
     /** One check; returns whether it trimmed. */
@@ -74,15 +89,20 @@ public final class IdleMemoryTrimmer implements AutoCloseable {
             double share = (double) (cpu - lastCpu) / periodNanos;
             lastCpu = cpu;
             long before = resident.getAsLong();
-            if (share >= idleCpuShare || before < residentAfterTrim + minGrowthBytes) {
+            long collected = collections.getAsLong();
+            boolean grown = before >= residentAfterTrim + minGrowthBytes;
+            if (share >= idleCpuShare || !grown && collected == collectionsAtTrim) {
                 residentAfterTrim = Math.min(residentAfterTrim, before);
                 return false;
             }
             trim.run();
             residentAfterTrim = resident.getAsLong();
+            collectionsAtTrim = collected;
             trims++;
-            LOG.info("idle: returned {} MB of freed native memory to the system (resident {} MB)",
-                    (before - residentAfterTrim) >> 20, residentAfterTrim >> 20);
+            if (before - residentAfterTrim >= minGrowthBytes) {
+                LOG.info("idle: returned {} MB of freed native memory to the system (resident {} MB)",
+                        (before - residentAfterTrim) >> 20, residentAfterTrim >> 20);
+            }
             return true;
         } catch (RuntimeException e) {
             LOG.warn("cannot trim the C heap", e);
