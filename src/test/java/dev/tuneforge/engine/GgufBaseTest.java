@@ -23,6 +23,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -115,6 +116,11 @@ class GgufBaseTest {
                 () -> LlamaModel.load(new HfModelDirectory(folder), ScalarType.BFloat16));
         assertTrue(e.getMessage().contains("stories260K-Q8_0.gguf") && e.getMessage().contains("dtype int8"),
                 e.getMessage());
+        Path prepared = folder.resolveSibling("prepared");
+        e = assertThrows(IllegalArgumentException.class,
+                () -> LlamaModel.load(new HfModelDirectory(folder), ScalarType.BFloat16, prepared));
+        assertTrue(e.getMessage().contains("dtype int8"), "with prepared weights too: " + e.getMessage());
+        assertFalse(Files.exists(prepared), "refused before anything is prepared");
         Files.copy(FIXTURES.resolve("tiny-qwen3-Q8_0.gguf"), folder.resolve("second.gguf"));
         e = assertThrows(IllegalArgumentException.class,
                 () -> LlamaModel.load(new HfModelDirectory(folder), WeightDtype.INT8));

@@ -226,49 +226,49 @@ public final class LlamaModel {
      */
     public static LlamaModel load(HfModelDirectory dir, ScalarType dtype, java.nio.file.Path preparedWeights) {
         java.nio.file.Path gguf = dir.ggufFile();
-        if (preparedWeights != null) {
-            java.util.List<java.nio.file.Path> sources = new java.util.ArrayList<>();
-            sources.add(dir.path().resolve("config.json"));
+        if (gguf != null && !WeightDtype.isInt8(dtype)) {
+            throw new IllegalArgumentException(dir.path() + " holds its weights as a GGUF file ("
+                    + gguf.getFileName() + "), which loads with dtype int8, not " + WeightDtype.name(dtype));
+        }
+        PreparedWeights prepared = preparedWeights == null ? null : PreparedWeights.open(preparedWeights,
+                checkpointFiles(dir, gguf), WeightDtype.name(dtype), WeightArena.bytes(dir.config(), dtype));
+        try {
+            Map<String, Tensor> weights;
             if (gguf != null) {
-                sources.add(gguf);
+                weights = new GgufCheckpoint(dir.config(), gguf, WeightDtype.compute(dtype));
+            } else if (prepared != null || WeightDtype.isInt8(dtype)) {
+                // each matrix read when it is needed (not at all from a prepared file); for Q8_0 quantized then: one
+                // layer's matrices in full precision at once
+                weights = new CheckpointTensors(dir, WeightDtype.compute(dtype));
             } else {
-                sources.addAll(dir.weightFiles());
-            }
-            PreparedWeights prepared = PreparedWeights.open(preparedWeights, sources, WeightDtype.name(dtype),
-                    WeightArena.bytes(dir.config(), dtype));
-            if (prepared != null) {
-                try {
-                    Map<String, Tensor> weights = gguf != null
-                            ? new GgufCheckpoint(dir.config(), gguf, WeightDtype.compute(dtype))
-                            : new CheckpointTensors(dir, WeightDtype.compute(dtype));
-                    return ownedCopy(new LlamaModel(dir.config(), weights, dtype, true, prepared), weights);
-                } catch (RuntimeException | Error e) {
-                    prepared.abandon();
-                    throw e;
+                weights = new HashMap<>();
+                boolean multimodal = dir.config().languageModelOfMultimodal();
+                for (var file : dir.weightFiles()) {
+                    Map<String, Tensor> read = Safetensors.read(file,
+                            name -> !multimodal || languageModelName(name) != null,
+                            t -> t.is_floating_point() ? t.to(dtype) : t);
+                    read.forEach((name, t) -> weights.put(multimodal ? languageModelName(name) : name, t));
                 }
             }
-        }
-        if (gguf != null) {
-            if (!WeightDtype.isInt8(dtype)) {
-                throw new IllegalArgumentException(dir.path() + " holds its weights as a GGUF file ("
-                        + gguf.getFileName() + "), which loads with dtype int8, not " + WeightDtype.name(dtype));
+            return ownedCopy(new LlamaModel(dir.config(), weights, dtype, true, prepared), weights);
+        } catch (RuntimeException | Error e) {
+            if (prepared != null) {
+                prepared.abandon();
             }
-            GgufCheckpoint weights = new GgufCheckpoint(dir.config(), gguf, WeightDtype.compute(dtype));
-            return ownedCopy(new LlamaModel(dir.config(), weights, dtype, true), weights);
+            throw e;
         }
-        if (WeightDtype.isInt8(dtype)) {
-            // each matrix read when its layer is built and quantized then: one layer's matrices in full precision at once
-            CheckpointTensors weights = new CheckpointTensors(dir, WeightDtype.compute(dtype));
-            return ownedCopy(new LlamaModel(dir.config(), weights, dtype, true), weights);
+    }
+
+    /** The files a checkpoint is made of: config.json and the GGUF file or the safetensors files. */
+    private static java.util.List<java.nio.file.Path> checkpointFiles(HfModelDirectory dir, java.nio.file.Path gguf) {
+        java.util.List<java.nio.file.Path> files = new java.util.ArrayList<>();
+        files.add(dir.path().resolve("config.json"));
+        if (gguf != null) {
+            files.add(gguf);
+        } else {
+            files.addAll(dir.weightFiles());
         }
-        Map<String, Tensor> weights = new HashMap<>();
-        boolean multimodal = dir.config().languageModelOfMultimodal();
-        for (var file : dir.weightFiles()) {
-            Map<String, Tensor> read = Safetensors.read(file, name -> !multimodal || languageModelName(name) != null,
-                    t -> t.is_floating_point() ? t.to(dtype) : t);
-            read.forEach((name, t) -> weights.put(multimodal ? languageModelName(name) : name, t));
-        }
-        return ownedCopy(new LlamaModel(dir.config(), weights, dtype, true), weights);
+        return files;
     }
 
     /**
@@ -725,14 +725,9 @@ public final class LlamaModel {
         WeightArena(ModelConfig config, ScalarType dtype, PreparedWeights prepared) {
             this.config = config;
             this.q8 = WeightDtype.isInt8(dtype);
-            long perLayer = 0;
-            for (Projection p : Projection.values()) {
-                long[] shape = p.weightShape(config);
-                perLayer += q8 ? shape[0] * Q8Blocks.rowBytes(shape[1]) : shape[0] * shape[1];
-            }
-            this.tablesAt = perLayer * config.numLayers();
-            this.tableWidth = q8 ? Q8Blocks.rowBytes(config.hiddenSize()) : config.hiddenSize();
-            long[] shape = {tablesAt + tables(config) * config.vocabSize() * tableWidth};
+            this.tablesAt = layerElements(config, q8);
+            this.tableWidth = width(config.hiddenSize(), q8);
+            long[] shape = {elements(config, q8)};
             TensorOptions options = new TensorOptions(q8 ? ScalarType.Byte : dtype);
             if (prepared == null) {
                 storage = torch.empty(shape, options, new org.bytedeco.pytorch.MemoryFormatOptional());
@@ -748,18 +743,28 @@ public final class LlamaModel {
             }
         }
 
-        /** Bytes of all layers' matrices in {@code storage} dtype. */
+        /** Bytes of the block in {@code storage} dtype: every layer's matrices, the embedding and an untied head. */
         static long bytes(ModelConfig config, ScalarType storage) {
+            return elements(config, WeightDtype.isInt8(storage)) * elementBytes(storage);
+        }
+
+        /** The block's storage elements (bytes of Q8_0 blocks where {@code q8}). */
+        private static long elements(ModelConfig config, boolean q8) {
+            return layerElements(config, q8) + tables(config) * config.vocabSize() * width(config.hiddenSize(), q8);
+        }
+
+        private static long layerElements(ModelConfig config, boolean q8) {
             long perLayer = 0;
             for (Projection p : Projection.values()) {
                 long[] shape = p.weightShape(config);
-                perLayer += shape[0] * rowBytes(shape[1], storage);
+                perLayer += shape[0] * width(shape[1], q8);
             }
-            return perLayer * config.numLayers() + tables(config) * config.vocabSize() * rowBytes(config.hiddenSize(), storage);
+            return perLayer * config.numLayers();
         }
 
-        private static long rowBytes(long cols, ScalarType storage) {
-            return WeightDtype.isInt8(storage) ? Q8Blocks.rowBytes(cols) : cols * elementBytes(storage);
+        /** Storage elements of a row of {@code cols} columns: its Q8_0 blocks' bytes, else the columns. */
+        private static long width(long cols, boolean q8) {
+            return q8 ? Q8Blocks.rowBytes(cols) : cols;
         }
 
         /** The embedding, and the head where it is not the embedding's. */
@@ -806,7 +811,7 @@ public final class LlamaModel {
             for (Projection p : ps) {
                 rows += p.weightShape(config)[0];
             }
-            long width = q8 ? Q8Blocks.rowBytes(cols) : cols;
+            long width = width(cols, q8);
             Tensor slice = storage.narrow(0, offset, rows * width).view(rows, width);
             long at = offset;
             offset += rows * width;
