@@ -88,9 +88,9 @@ static struct {
     }
 
 /*
- * The lane sums of 16 vectors, out[4 * (k % 4) + k / 4] = Σ lanes of v[k], by one tree of shuffles and adds (46
- * instructions against ~130 for 16 separate reductions, which took a third of a tile's time at 576 columns). Each
- * output lane only ever adds lanes of one vector, always in the same order.
+ * The lane sums of 16 vectors, out[4 * (k % 4) + k / 4] = Σ lanes of v[k], by one tree of shuffles and adds (a third
+ * of the instructions of 16 separate reductions, which weighed on a tile of few columns). Each output lane only ever
+ * adds lanes of one vector, always in the same order.
  */
 static inline __attribute__((always_inline)) void sum_lanes16(const __m512 *v, float *out) {
     __m512 halves[8], quarters[4];
@@ -124,9 +124,9 @@ static inline __attribute__((always_inline)) void sum_lanes16(const __m512 *v, f
 
 /*
  * While a tile of weight rows r works on the first inputs, the next rows' same columns are fetched (ALL_TILES takes rows
- * r + 1 next): at 16 inputs a row's lines are in use for ~150 ns, about one trip to memory, and without the prefetch the
- * products waited on the weights (75 against 105 G multiply-adds/s a core on 1536 x 576). Past a thread's last row it
- * fetches lines it will not use; a prefetch never faults.
+ * r + 1 next): at 16 inputs a row's lines are in use for about one trip to memory, and without the prefetch the
+ * products waited on the weights. Past a thread's last row it fetches lines it will not use; a prefetch never
+ * faults.
  */
 #define PREFETCH_NEXT_ROWS(address)                                                                                    \
     if (b == 0) {                                                                                                      \
@@ -245,19 +245,10 @@ static void f32_rows_multi(const float *w, int32_t cols, int32_t n, const float 
 /*
  * bf16 products multiply the bf16 weights by the inputs rounded to bf16 (to nearest, ties to even) and sum in fp32 (as
  * llama.cpp's BF16 matrices and GPU bf16 kernels do). With AVX512-BF16 one VDPBF16PS does a 32-column line's 32
- * multiply-adds (a pair per lane), twice an FMA's, with no widening: 16 batch rows step ~30% faster. Without it the
+ * multiply-adds (a pair per lane), twice an FMA's, with no widening. Without it the
  * same products (each exact in fp32) are summed by FMAs, in another order: the last bits may differ between the two
  * CPUs, never between batches on one.
  */
-static inline uint16_t round_to_bf16(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    if ((u & 0x7fffffff) > 0x7f800000) {
-        return (uint16_t) ((u >> 16) | 0x40); /* a NaN stays one, quiet */
-    }
-    return (uint16_t) ((u + 0x7fff + ((u >> 16) & 1)) >> 16);
-}
-
 /* work: n * up16(cols) floats for the regrouped, rounded inputs */
 static void bf16_rows_multi_emulated(const uint16_t *w, int32_t cols, int32_t n, const float *const *x,
                                      float *const *y, int32_t from, int32_t to, float *work, const float **regrouped) {
@@ -267,7 +258,7 @@ static void bf16_rows_multi_emulated(const uint16_t *w, int32_t cols, int32_t n,
         tuneforge_even_odd(x[b], cols, g);
         memcpy(g + vec, x[b] + vec, sizeof(float) * (cols - vec));
         for (int c = 0; c < cols; c++) {
-            g[c] = bf16_to_float(round_to_bf16(g[c]));
+            g[c] = bf16_to_float(float_to_bf16(g[c]));
         }
         regrouped[b] = g;
     }
@@ -283,7 +274,7 @@ static void inputs_to_bf16(const float *x, int cols, uint16_t *out) {
         _mm512_storeu_si512((void *) (out + c), (__m512i) pair);
     }
     for (; c < cols; c++) {
-        out[c] = round_to_bf16(x[c]);
+        out[c] = float_to_bf16(x[c]);
     }
 }
 
@@ -846,9 +837,8 @@ static int prepare(const tf_model_t *m, const tf_batch_row_t *rows, int n, int t
 /*
  * After a step the workers spin ~55 µs (2^11 pauses of ~27 ns), not the single-token decoder's ~7 ms, before they
  * sleep: between steps the batch thread chooses tokens and hands text to the HTTP threads for 1-3 ms, and a worker
- * spinning on the other core meanwhile made each woken HTTP thread preempt the batch thread (measured at 16 clients:
- * 1.9 ms a step handing out text, 0.9 ms with the short spin). Waking a sleeping worker costs tens of microseconds
- * against a step's 6-30 ms.
+ * spinning on the other core meanwhile made each woken HTTP thread preempt the batch thread. Waking a sleeping worker
+ * costs tens of microseconds against a step's milliseconds.
  */
 #define BATCH_IDLE_SPINS (1 << 11)
 

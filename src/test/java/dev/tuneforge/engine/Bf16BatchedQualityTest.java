@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tuneforge.engine.model.BatchDecoder;
 import dev.tuneforge.engine.model.HfModelDirectory;
 import dev.tuneforge.engine.model.LlamaModel;
-import dev.tuneforge.engine.tensor.Tensors;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -44,11 +42,12 @@ class Bf16BatchedQualityTest {
         int libtorchAgree = 0;
         try (BatchDecoder decoder = TeamBatchDecoderTest.batchDecoder(bf16)) {
             for (JsonNode c : cases) {
-                long[] prompt = longs(stories ? c.get("prompt_ids") : c.get("ids"));
-                long[] path = concat(prompt, longs(stories ? c.get("new_ids") : c.get("greedy").get("new_ids")));
+                long[] prompt = ModelReferenceTest.longs(stories ? c.get("prompt_ids") : c.get("ids"));
+                long[] path = concat(prompt,
+                        ModelReferenceTest.longs(stories ? c.get("new_ids") : c.get("greedy").get("new_ids")));
                 float[][] batched = TeamBatchDecoderTest.decode(decoder, null, path, 7);
-                float[] libtorchBf16 = logits(bf16, path);
-                float[] libtorchFp32 = logits(fp32, path);
+                float[] libtorchBf16 = ModelReferenceTest.logits(bf16, path);
+                float[] libtorchFp32 = ModelReferenceTest.logits(fp32, path);
                 for (int p = prompt.length - 1; p < path.length - 1; p++) {
                     for (int v = 0; v < vocab; v++) {
                         int at = p * vocab + v;
@@ -56,8 +55,8 @@ class Bf16BatchedQualityTest {
                         weightsApart = Math.max(weightsApart, Math.abs(libtorchBf16[at] - libtorchFp32[at]));
                     }
                     positions++;
-                    batchedAgree += argmax(batched[p], 0, vocab) == path[p + 1] ? 1 : 0;
-                    libtorchAgree += argmax(libtorchBf16, p * vocab, vocab) == path[p + 1] ? 1 : 0;
+                    batchedAgree += ModelReferenceTest.argmax(batched[p], 0, vocab) == path[p + 1] ? 1 : 0;
+                    libtorchAgree += ModelReferenceTest.argmax(libtorchBf16, p * vocab, vocab) == path[p + 1] ? 1 : 0;
                 }
             }
         }
@@ -68,31 +67,9 @@ class Bf16BatchedQualityTest {
                 + batchedAgree + " of " + positions + " positions, libtorch's bf16 at " + libtorchAgree);
     }
 
-    private static float[] logits(LlamaModel model, long[] ids) {
-        try (NoGradGuard g = new NoGradGuard()) {
-            return Tensors.toFloats(model.logits(model.forward(Tensors.longs(ids, 1, ids.length), 0, null, null), null));
-        }
-    }
-
-    private static long[] longs(JsonNode array) {
-        long[] out = new long[array.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = array.get(i).asLong();
-        }
-        return out;
-    }
-
     private static long[] concat(long[] a, long[] b) {
         long[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
-    }
-
-    private static int argmax(float[] x, int offset, int n) {
-        int best = 0;
-        for (int i = 1; i < n; i++) {
-            best = x[offset + i] > x[offset + best] ? i : best;
-        }
-        return best;
     }
 }

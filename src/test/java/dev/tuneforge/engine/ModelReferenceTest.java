@@ -273,7 +273,7 @@ class ModelReferenceTest {
         assertClose(greedy.get("last_step_logits"), row, 0, row.length, c, "last_step_logits");
     }
 
-    private static float[] logits(LlamaModel model, long[] ids) {
+    static float[] logits(LlamaModel model, long[] ids) {
         try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
             Tensor hidden = model.forward(Tensors.longs(ids, 1, ids.length), 0, null, null);
             return Tensors.toFloats(model.logits(hidden, null));
@@ -290,7 +290,7 @@ class ModelReferenceTest {
         assertTrue(max < TOLERANCE, () -> c.get("name").asText() + " " + what + ": max |diff| " + worst);
     }
 
-    private static int argmax(float[] x, int offset, int n) {
+    static int argmax(float[] x, int offset, int n) {
         int best = 0;
         for (int i = 1; i < n; i++) {
             if (x[offset + i] > x[offset + best]) {
@@ -320,7 +320,7 @@ class ModelReferenceTest {
         }
     }
 
-    private static long[] longs(JsonNode array) {
+    static long[] longs(JsonNode array) {
         long[] out = new long[array.size()];
         for (int i = 0; i < out.length; i++) {
             out[i] = array.get(i).asLong();

@@ -5,8 +5,6 @@ import dev.tuneforge.engine.model.HfModelDirectory;
 import dev.tuneforge.engine.model.LlamaModel;
 import dev.tuneforge.engine.model.WeightDtype;
 import dev.tuneforge.engine.tensor.Safetensors;
-import dev.tuneforge.engine.tensor.Tensors;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -142,9 +140,7 @@ class PreparedWeightsTest {
     }
 
     private static float[] logits(LlamaModel model) {
-        try (NoGradGuard g = new NoGradGuard()) {
-            return Tensors.toFloats(model.logits(model.forward(Tensors.longs(IDS, 1, IDS.length), 0, null, null), null));
-        }
+        return ModelReferenceTest.logits(model, IDS);
     }
 
     private static float[][] batchedLogits(LlamaModel model) {

@@ -6,6 +6,7 @@ import dev.tuneforge.engine.kernel.CpuFeatures;
 import dev.tuneforge.engine.lora.LoraAdapter;
 import dev.tuneforge.engine.lora.LoraConfig;
 import dev.tuneforge.engine.model.Adapter;
+import dev.tuneforge.engine.generate.TokenSampler;
 import dev.tuneforge.engine.model.BatchDecoder;
 import dev.tuneforge.engine.model.HfModelDirectory;
 import dev.tuneforge.engine.model.KvCache;
@@ -123,7 +124,7 @@ class TeamBatchDecoderTest {
                         worst = Math.max(worst, Math.abs(want[v] - alone[p][v]));
                         largest = Math.max(largest, Math.abs(want[v]));
                     }
-                    sameArgmax += argmax(want) == argmax(alone[p]) ? 1 : 0;
+                    sameArgmax += TokenSampler.argmax(want) == TokenSampler.argmax(alone[p]) ? 1 : 0;
                 }
             }
             assertTrue(largest > 0.5, "logits large enough for the comparison to mean something: " + largest);
@@ -132,14 +133,6 @@ class TeamBatchDecoderTest {
             assertTrue(sameArgmax >= ids.length - 2, "the same most likely token at " + sameArgmax + " of "
                     + ids.length + " positions");
         }
-    }
-
-    private static int argmax(float[] values) {
-        int best = 0;
-        for (int i = 1; i < values.length; i++) {
-            best = values[i] > values[best] ? i : best;
-        }
-        return best;
     }
 
     @Test

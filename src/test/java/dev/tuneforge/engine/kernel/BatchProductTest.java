@@ -1,5 +1,6 @@
 package dev.tuneforge.engine.kernel;
 
+import dev.tuneforge.engine.tensor.BFloat16;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -42,7 +43,7 @@ class BatchProductTest {
         Random random = new Random(5);
         short[] w = new short[ROWS * COLS];
         for (int i = 0; i < w.length; i++) {
-            w[i] = toBf16((float) random.nextGaussian() * 0.1f);
+            w[i] = BFloat16.round((float) random.nextGaussian() * 0.1f);
         }
         float[] x = inputs(random);
         float[] y = NativeTeam.batchProduct(BF16, MemorySegment.ofArray(w), ROWS, COLS, x, emulated);
@@ -53,8 +54,8 @@ class BatchProductTest {
                 double unrounded = 0;
                 double magnitude = 0;
                 for (int c = 0; c < COLS; c++) {
-                    double weight = fromBf16(w[r * COLS + c]);
-                    rounded += weight * fromBf16(toBf16(x[b * COLS + c]));
+                    double weight = BFloat16.toFloat(w[r * COLS + c]);
+                    rounded += weight * BFloat16.toFloat(BFloat16.round(x[b * COLS + c]));
                     unrounded += weight * x[b * COLS + c];
                     magnitude += Math.abs(weight * x[b * COLS + c]);
                 }
@@ -104,7 +105,7 @@ class BatchProductTest {
         if (dtype == BF16) {
             short[] bf16 = new short[ROWS * COLS];
             for (int i = 0; i < bf16.length; i++) {
-                bf16[i] = toBf16((float) random.nextGaussian());
+                bf16[i] = BFloat16.round((float) random.nextGaussian());
             }
             w = MemorySegment.ofArray(bf16);
         } else {
@@ -130,15 +131,5 @@ class BatchProductTest {
             x[i] = (float) (random.nextGaussian() * Math.pow(10, random.nextInt(5) - 2));
         }
         return x;
-    }
-
-    /** Round to nearest, ties to even (the inputs of a NaN never occur here). */
-    static short toBf16(float value) {
-        int bits = Float.floatToRawIntBits(value);
-        return (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16);
-    }
-
-    static float fromBf16(short value) {
-        return Float.intBitsToFloat((value & 0xffff) << 16);
     }
 }
