@@ -1,13 +1,11 @@
 package dev.tuneforge.api;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -30,21 +28,6 @@ class GgufBaseApiTest {
         Files.writeString(file, "{\"baseModels\": [{\"id\": \"stories-gguf\", \"path\": \"stories-q8_0\", \"dtype\": \"int8\"}],"
                 + " \"aliases\": {\"gemini-1.0-pro-001\": \"stories-gguf\"}}");
         ServerConfig config = ServerConfig.read(file, dataDir);
-        try (TuneforgeServer server = new TuneforgeServer(config).start("127.0.0.1", 0)) {
-            Http http = Callers.http(server, "p");
-            JsonNode op = http.post("/v1beta/tunedModels", SeedWalkthroughTest.SEED_BODY).json();
-            JsonNode done = SeedWalkthroughTest.waitUntilDone(http, op.get("name").asText());
-            assertTrue(config.catalog().load(config.catalog().resolve("stories-gguf")).model().int8());
-            JsonNode snapshots = done.get("metadata").get("snapshots");
-            double first = snapshots.get(0).get("meanLoss").asDouble();
-            double last = snapshots.get(snapshots.size() - 1).get("meanLoss").asDouble();
-            assertTrue(last < first, "loss " + first + " -> " + last);
-            String model = op.get("metadata").get("tunedModel").asText();
-            JsonNode c = http.post("/v1beta/" + model + ":generateContent",
-                    "{\"contents\":[{\"parts\":[{\"text\":\"LXIII\"}]}],\"generationConfig\":{\"temperature\":0}}")
-                    .json().get("candidates").get(0);
-            assertFalse(c.get("content").get("parts").get(0).get("text").asText().isEmpty());
-            assertTrue(c.get("finishReason").asText().matches("STOP|MAX_TOKENS"), c.toString());
-        }
+        Bf16BaseApiTest.tunesAndAnswers(config, "stories-gguf", base -> assertTrue(base.int8()));
     }
 }
