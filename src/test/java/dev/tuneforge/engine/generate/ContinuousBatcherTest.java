@@ -38,18 +38,52 @@ class ContinuousBatcherTest {
     private static final Set<Long> EOS = Set.of(2L);
     private static final Set<Long> NEVER = Set.of();
 
+    /** The stories model's real batched decoder, which a test decoder wraps: every call but the ones it adds to. */
+    private abstract static class Wrapping implements BatchDecoder {
+        final BatchDecoder real = BatchDecoders.forModel(Stories.model());
+
+        @Override
+        public Sequence open(Adapter adapter, int expectedPositions) {
+            return real.open(adapter, expectedPositions);
+        }
+
+        @Override
+        public float[][] step(List<Row> rows) {
+            return real.step(rows);
+        }
+
+        @Override
+        public int preferredRowsPerStep() {
+            return real.preferredRowsPerStep();
+        }
+
+        @Override
+        public long kvBytesInUse() {
+            return real.kvBytesInUse();
+        }
+
+        @Override
+        public String describe() {
+            return "test decoder over " + real.describe();
+        }
+
+        @Override
+        public void close() {
+            real.close();
+        }
+    }
+
     /** The real decoder, with every step's rows recorded (which sequence, how many rows, at which position). */
-    private static final class Recording implements BatchDecoder {
+    private static final class Recording extends Wrapping {
         record Run(Sequence sequence, int start, int rows) {
         }
 
-        final BatchDecoder real = BatchDecoders.forModel(Stories.model());
         final List<List<Run>> steps = new CopyOnWriteArrayList<>();
         final List<Sequence> opened = new CopyOnWriteArrayList<>();
 
         @Override
         public Sequence open(Adapter adapter, int expectedPositions) {
-            Sequence s = real.open(adapter, expectedPositions);
+            Sequence s = super.open(adapter, expectedPositions);
             opened.add(s);
             return s;
         }
@@ -79,31 +113,10 @@ class ContinuousBatcherTest {
             steps.add(runs);
             return real.step(rows);
         }
-
-        @Override
-        public int preferredRowsPerStep() {
-            return real.preferredRowsPerStep();
-        }
-
-        @Override
-        public long kvBytesInUse() {
-            return real.kvBytesInUse();
-        }
-
-        @Override
-        public String describe() {
-            return "recorded " + real.describe();
-        }
-
-        @Override
-        public void close() {
-            real.close();
-        }
     }
 
     /** The real decoder, whose steps each wait for a permit: a test looks at the batch between steps. */
-    private static final class Gated implements BatchDecoder {
-        final BatchDecoder real = BatchDecoders.forModel(Stories.model());
+    private static final class Gated extends Wrapping {
         final java.util.concurrent.Semaphore permits = new java.util.concurrent.Semaphore(0);
         final java.util.concurrent.atomic.AtomicInteger called = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -114,35 +127,10 @@ class ContinuousBatcherTest {
         }
 
         @Override
-        public Sequence open(Adapter adapter, int expectedPositions) {
-            return real.open(adapter, expectedPositions);
-        }
-
-        @Override
         public float[][] step(List<Row> rows) {
             called.incrementAndGet();
             permits.acquireUninterruptibly();
-            return real.step(rows);
-        }
-
-        @Override
-        public int preferredRowsPerStep() {
-            return real.preferredRowsPerStep();
-        }
-
-        @Override
-        public long kvBytesInUse() {
-            return real.kvBytesInUse();
-        }
-
-        @Override
-        public String describe() {
-            return "gated " + real.describe();
-        }
-
-        @Override
-        public void close() {
-            real.close();
+            return super.step(rows);
         }
     }
 
