@@ -417,16 +417,22 @@ static void low_rank_down(int l, int g, int cols, const float *x, int x_stride, 
         }
         const tf_adapter_layer_t *aw = adapter_of(b, l);
         if (aw && aw->groups[g].stacked) {
-            const float *a = aw->groups[g].stacked;
+            const void *a = aw->groups[g].stacked;
+            const int bf16 = (int) aw->bf16;
             int rows_count = (int) aw->groups[g].rows, blocks = rows_count / 4, blocked = blocks * 4;
             int from = (int) ((int64_t) blocks * t / threads) * 4, to = (int) ((int64_t) blocks * (t + 1) / threads) * 4;
+            /* the next rows' adapter's A of the same shape, prefetched while this one is read (by the first row) */
+            const tf_adapter_layer_t *after = end < n ? adapter_of(end, l) : NULL;
+            const void *next = after && after->groups[g].stacked && after->groups[g].rows == rows_count
+                               && after->bf16 == aw->bf16 ? after->groups[g].stacked : NULL;
             for (int r = from; r < to; r += 4) {
                 for (int c = b; c < end; c++) {
-                    low_rank_rows_times_x(a + (int64_t) r * cols, 4, cols, x + (int64_t) c * x_stride, low_rank_of(c) + r);
+                    low_rank_rows_times_x(a, c == b ? next : NULL, bf16, r, 4, cols, x + (int64_t) c * x_stride,
+                                          low_rank_of(c) + r);
                 }
             }
             for (int c = b; t == threads - 1 && blocked < rows_count && c < end; c++) {
-                low_rank_rows_times_x(a + (int64_t) blocked * cols, rows_count - blocked, cols,
+                low_rank_rows_times_x(a, c == b ? next : NULL, bf16, blocked, rows_count - blocked, cols,
                                       x + (int64_t) c * x_stride, low_rank_of(c) + blocked);
             }
         }
@@ -457,20 +463,24 @@ static void await_low_rank(int t) {
 
 /*
  * y[lo, hi) += up^T t for each member of group g with an update, y holding the members' outputs one after another
- * (offsets): every output element by a fused multiply-add per rank in rank order, whichever part of y it is in.
+ * (offsets): every output element by a fused multiply-add per rank in rank order, whichever part of y it is in (up
+ * float32, or bf16 widened as it is read: bf16 1). The same lines of `next` (the next row's adapter, or NULL) are
+ * prefetched as they are read: each thread reads only its rows of each rank row, a few short streams a member.
  */
-static void low_rank_up(const tf_adapter_layer_t *aw, int g, const int *members, const int *offsets, int count,
-                        int rows_count, const float *low_rank, float *y, int lo, int hi) {
-    if (!aw || !aw->groups[g].stacked) {
-        return;
-    }
+static inline __attribute__((always_inline)) void low_rank_up_of(const tf_adapter_layer_t *aw,
+                                                                 const tf_adapter_layer_t *next, int bf16, int g,
+                                                                 const int *members, const int *offsets, int count,
+                                                                 int rows_count, const float *low_rank, float *y,
+                                                                 int lo, int hi) {
     int at = 0;
     for (int k = 0; k < count; k++) {
-        const float *up = aw->projections[members[k]].up;
+        const void *up = aw->projections[members[k]].up;
         int rank = (int) aw->projections[members[k]].rank;
         if (!up || rank == 0) {
             continue;
         }
+        const void *next_up = next && next->projections[members[k]].rank == rank ? next->projections[members[k]].up
+                                                                                   : NULL;
         int out = (k + 1 < count ? offsets[k + 1] : rows_count) - offsets[k];
         int from = lo > offsets[k] ? lo - offsets[k] : 0, to = hi < offsets[k] + out ? hi - offsets[k] : out;
         float *yk = y + offsets[k];
@@ -479,7 +489,10 @@ static void low_rank_up(const tf_adapter_layer_t *aw, int g, const int *members,
             __mmask16 mask = first_lanes(to - r);
             __m512 acc = _mm512_maskz_loadu_ps(mask, yk + r);
             for (int j = 0; j < rank; j++) {
-                acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, up + (int64_t) j * out + r), _mm512_set1_ps(tk[j]),
+                if (next_up) {
+                    prefetch_of(next_up, bf16, (int64_t) j * out + r);
+                }
+                acc = _mm512_fmadd_ps(load16_masked_of(up, bf16, (int64_t) j * out + r, mask), _mm512_set1_ps(tk[j]),
                                       acc);
             }
             _mm512_mask_storeu_ps(yk + r, mask, acc);
@@ -488,12 +501,25 @@ static void low_rank_up(const tf_adapter_layer_t *aw, int g, const int *members,
     }
 }
 
+static void low_rank_up(const tf_adapter_layer_t *aw, const tf_adapter_layer_t *next, int g, const int *members,
+                        const int *offsets, int count, int rows_count, const float *low_rank, float *y, int lo, int hi) {
+    if (!aw || !aw->groups[g].stacked) {
+        return;
+    }
+    next = next && next != aw && next->bf16 == aw->bf16 && next->groups[g].stacked ? next : NULL;
+    if (aw->bf16) {
+        low_rank_up_of(aw, next, 1, g, members, offsets, count, rows_count, low_rank, y, lo, hi);
+    } else {
+        low_rank_up_of(aw, next, 0, g, members, offsets, count, rows_count, low_rank, y, lo, hi);
+    }
+}
+
 /* low_rank_up on rows [lo, hi) of every row of the step whose adapter updates group g */
 static void low_rank_up_rows(int l, int g, const int *members, const int *offsets, int count, int rows_count,
                              float *y, int y_stride, int lo, int hi) {
     for (int b = 0; lo < hi && b < batch.n; b++) {
-        low_rank_up(adapter_of(b, l), g, members, offsets, count, rows_count, low_rank_of(b),
-                    y + (int64_t) b * y_stride, lo, hi);
+        low_rank_up(adapter_of(b, l), b + 1 < batch.n ? adapter_of(b + 1, l) : NULL, g, members, offsets, count,
+                    rows_count, low_rank_of(b), y + (int64_t) b * y_stride, lo, hi);
     }
 }
 

@@ -48,7 +48,7 @@ int64_t tuneforge_offset_of(const char *name, const char *member) {
     FIELD(tf_model_t, threads); FIELD(tf_model_t, activation); FIELD(tf_model_t, eps);
     FIELD(tf_model_t, attention_scale); FIELD(tf_model_t, ropes); FIELD(tf_model_t, lm_head);
     FIELD(tf_model_t, final_norm); FIELD(tf_model_t, layer);
-    FIELD(tf_adapter_layer_t, groups); FIELD(tf_adapter_layer_t, projections);
+    FIELD(tf_adapter_layer_t, groups); FIELD(tf_adapter_layer_t, projections); FIELD(tf_adapter_layer_t, bf16);
     FIELD(tf_cache_layer_t, keys); FIELD(tf_cache_layer_t, values);
     FIELD(tf_cache_t, capacity); FIELD(tf_cache_t, bf16); FIELD(tf_cache_t, layer);
     FIELD(tf_batch_row_t, adapter); FIELD(tf_batch_row_t, pages); FIELD(tf_batch_row_t, cos);
@@ -219,6 +219,29 @@ static inline exchange_slot_t *exchange_slot(int t) {
 }
 
 /*
+ * y[lo, hi) += up^T tm, y's rows from `offset` on being up's columns (up [rank, out], float32 or bf16 widened as it is
+ * read): sixteen rows at a time, the rank rows read side by side.
+ */
+static inline __attribute__((always_inline)) void add_up_of(const void *up, int bf16, int rank, int out, int offset,
+                                                            const float *tm, float *y, int lo, int hi) {
+    int r = lo;
+    for (; r + 16 <= hi; r += 16) {
+        __m512 acc = _mm512_loadu_ps(y + r);
+        for (int j = 0; j < rank; j++) {
+            acc = _mm512_fmadd_ps(load16_of(up, bf16, (int64_t) j * out + r - offset), _mm512_set1_ps(tm[j]), acc);
+        }
+        _mm512_storeu_ps(y + r, acc);
+    }
+    for (; r < hi; r++) {
+        float sum = y[r];
+        for (int j = 0; j < rank; j++) {
+            sum += load1_of(up, bf16, (int64_t) j * out + r - offset) * tm[j];
+        }
+        y[r] = sum;
+    }
+}
+
+/*
  * One projection group's product: this thread's share of y = W x, then on the same rows the bias and each member's
  * low-rank update up^T t. Each thread computes its part of t = A x first and publishes it with a sequence number;
  * after its share of the product it collects the other threads' parts (long since written by then, so the wait
@@ -227,11 +250,11 @@ static inline exchange_slot_t *exchange_slot(int t) {
 static void product(const tf_model_t *model, const tf_adapter_layer_t *adapter_layer, int group, const int *member_projections,
                     const int *member_offsets, int members, const void *w, const float *bias, int rows_count,
                     int cols, const float *x, float *y, scratch_t *s, int t, int threads) {
-    const float *stacked = adapter_layer ? adapter_layer->groups[group].stacked : NULL;
+    const void *stacked = adapter_layer ? adapter_layer->groups[group].stacked : NULL;
     int low_rank_rows = stacked ? (int) adapter_layer->groups[group].rows : 0;
     if (stacked) {
         int lo = low_rank_rows * t / threads, hi = low_rank_rows * (t + 1) / threads;
-        low_rank_rows_times_x(stacked + (int64_t) lo * cols, hi - lo, cols, x, exchange_slot(t)->rows);
+        low_rank_rows_times_x(stacked, NULL, (int) adapter_layer->bf16, lo, hi - lo, cols, x, exchange_slot(t)->rows);
         atomic_store_explicit(&exchange_slot(t)->sequence, ++s->low_rank_sequence, memory_order_release);
     }
     int range[4];
@@ -258,7 +281,7 @@ static void product(const tf_model_t *model, const tf_adapter_layer_t *adapter_l
         int low_rank_at = 0;
         for (int m = 0; m < members; m++) {
             int p = member_projections[m];
-            const float *up = adapter_layer->projections[p].up;
+            const void *up = adapter_layer->projections[p].up;
             int rank = (int) adapter_layer->projections[p].rank;
             if (!up || rank == 0) {
                 continue;
@@ -266,23 +289,10 @@ static void product(const tf_model_t *model, const tf_adapter_layer_t *adapter_l
             int out = (m + 1 < members ? member_offsets[m + 1] : rows_count) - member_offsets[m];
             int lo = from > member_offsets[m] ? from : member_offsets[m];
             int hi = to < member_offsets[m] + out ? to : member_offsets[m] + out;
-            /* up is [rank, out]: sixteen rows at a time, the rank rows read side by side */
-            const float *u = up - member_offsets[m];
-            const float *tm = s->low_rank + low_rank_at;
-            int r = lo;
-            for (; r + 16 <= hi; r += 16) {
-                __m512 acc = _mm512_loadu_ps(y + r);
-                for (int j = 0; j < rank; j++) {
-                    acc = _mm512_fmadd_ps(_mm512_loadu_ps(u + (int64_t) j * out + r), _mm512_set1_ps(tm[j]), acc);
-                }
-                _mm512_storeu_ps(y + r, acc);
-            }
-            for (; r < hi; r++) {
-                float sum = y[r];
-                for (int j = 0; j < rank; j++) {
-                    sum += u[(int64_t) j * out + r] * tm[j];
-                }
-                y[r] = sum;
+            if (adapter_layer->bf16) {
+                add_up_of(up, 1, rank, out, member_offsets[m], s->low_rank + low_rank_at, y, lo, hi);
+            } else {
+                add_up_of(up, 0, rank, out, member_offsets[m], s->low_rank + low_rank_at, y, lo, hi);
             }
             low_rank_at += rank;
         }

@@ -38,11 +38,13 @@ typedef struct {
 } tf_model_t;
 
 /* An adapter's low-rank matrices for one layer: for each of the 4 projection groups (q/k/v, o, gate/up, down) the
- * stacked A rows (float32 [rows, in]); for each of the 7 projections (q, k, v, o, gate, up, down) its up matrix (B
- * transposed with the scale folded in, float32 [rank, out]) and rank (0: no update). */
+ * stacked A rows ([rows, in]); for each of the 7 projections (q, k, v, o, gate, up, down) its up matrix (B
+ * transposed with the scale folded in, [rank, out]) and rank (0: no update); all float32, or all bf16 where bf16 is 1
+ * (the products still sum in float32). */
 typedef struct {
-    struct { const float *stacked; int64_t rows; } groups[4];
-    struct { const float *up; int64_t rank; } projections[7];
+    struct { const void *stacked; int64_t rows; } groups[4];
+    struct { const void *up; int64_t rank; } projections[7];
+    int64_t bf16;
 } tf_adapter_layer_t;
 
 typedef struct {

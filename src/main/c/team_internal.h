@@ -61,36 +61,104 @@ static inline float dot(const float *a, const float *b, int n) {
     return s;
 }
 
-/* y[r] = A[r] . x for the rows of a group's stacked A (float32): four rows at a time, for more loads in flight */
-static inline void low_rank_rows_times_x(const float *a, int rows_count, int cols, const float *x, float *y) {
+/* 16 elements of a float32 (bf16 0) or bf16 (bf16 1) array from element i on, as float32 (bf16 widens exactly) */
+static inline __attribute__((always_inline)) __m512 load16_of(const void *a, int bf16, int64_t i) {
+    if (bf16) {
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(
+                _mm256_loadu_si256((const __m256i *) ((const uint16_t *) a + i))), 16));
+    }
+    return _mm512_loadu_ps((const float *) a + i);
+}
+
+/* as load16_of, the lanes outside mask zero (and not read) */
+static inline __attribute__((always_inline)) __m512 load16_masked_of(const void *a, int bf16, int64_t i, __mmask16 mask) {
+    if (bf16) {
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(
+                _mm512_castsi512_si256(_mm512_maskz_loadu_epi16((__mmask32) mask, (const uint16_t *) a + i))), 16));
+    }
+    return _mm512_maskz_loadu_ps(mask, (const float *) a + i);
+}
+
+static inline __attribute__((always_inline)) float load1_of(const void *a, int bf16, int64_t i) {
+    return bf16 ? bf16_to_float(((const uint16_t *) a)[i]) : ((const float *) a)[i];
+}
+
+/* a prefetch of the line holding element i of a float32 (bf16 0) or bf16 array */
+static inline __attribute__((always_inline)) void prefetch_of(const void *a, int bf16, int64_t i) {
+    _mm_prefetch(bf16 ? (const char *) ((const uint16_t *) a + i) : (const char *) ((const float *) a + i), _MM_HINT_T0);
+}
+
+/*
+ * y[r] = A[r] . x for the rows of a group's stacked A: four rows at a time, for more loads in flight. A is float32,
+ * or bf16 (bf16 1) widened to float32 as it is read: the same arithmetic on the same values either way. next (NULL
+ * for none): another matrix of A's shape and storage that is read next, its lines prefetched as A's are read — an
+ * adapter's few kilobytes a thread reads are too short a stream for the hardware prefetcher to run ahead of.
+ */
+static inline __attribute__((always_inline)) void low_rank_rows_times_x_of(const void *a, const void *next, int bf16,
+                                                                         int rows_count, int cols, const float *x,
+                                                                         float *y) {
     int r = 0;
     int vec = cols - cols % 16;
     for (; r + 4 <= rows_count; r += 4) {
-        const float *a0 = a + (int64_t) r * cols, *a1 = a0 + cols, *a2 = a1 + cols, *a3 = a2 + cols;
+        const int64_t a0 = (int64_t) r * cols, a1 = a0 + cols, a2 = a1 + cols, a3 = a2 + cols;
         __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
         int c = 0;
         for (; c < vec; c += 16) {
+            if (next) {
+                prefetch_of(next, bf16, a0 + c);
+                prefetch_of(next, bf16, a1 + c);
+                prefetch_of(next, bf16, a2 + c);
+                prefetch_of(next, bf16, a3 + c);
+            }
             __m512 xv = _mm512_loadu_ps(x + c);
-            s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a0 + c), xv, s0);
-            s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a1 + c), xv, s1);
-            s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a2 + c), xv, s2);
-            s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a3 + c), xv, s3);
+            s0 = _mm512_fmadd_ps(load16_of(a, bf16, a0 + c), xv, s0);
+            s1 = _mm512_fmadd_ps(load16_of(a, bf16, a1 + c), xv, s1);
+            s2 = _mm512_fmadd_ps(load16_of(a, bf16, a2 + c), xv, s2);
+            s3 = _mm512_fmadd_ps(load16_of(a, bf16, a3 + c), xv, s3);
         }
         float t0 = _mm512_reduce_add_ps(s0), t1 = _mm512_reduce_add_ps(s1);
         float t2 = _mm512_reduce_add_ps(s2), t3 = _mm512_reduce_add_ps(s3);
         for (; c < cols; c++) {
-            t0 += a0[c] * x[c];
-            t1 += a1[c] * x[c];
-            t2 += a2[c] * x[c];
-            t3 += a3[c] * x[c];
+            t0 += load1_of(a, bf16, a0 + c) * x[c];
+            t1 += load1_of(a, bf16, a1 + c) * x[c];
+            t2 += load1_of(a, bf16, a2 + c) * x[c];
+            t3 += load1_of(a, bf16, a3 + c) * x[c];
         }
         y[r] = t0;
         y[r + 1] = t1;
         y[r + 2] = t2;
         y[r + 3] = t3;
     }
+    /* the last rows as dot() does */
     for (; r < rows_count; r++) {
-        y[r] = dot(a + (int64_t) r * cols, x, cols);
+        const int64_t row = (int64_t) r * cols;
+        __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+        int i = 0;
+        for (; i + 32 <= cols; i += 32) {
+            if (next) {
+                prefetch_of(next, bf16, row + i);
+                prefetch_of(next, bf16, row + i + 16);
+            }
+            s0 = _mm512_fmadd_ps(load16_of(a, bf16, row + i), _mm512_loadu_ps(x + i), s0);
+            s1 = _mm512_fmadd_ps(load16_of(a, bf16, row + i + 16), _mm512_loadu_ps(x + i + 16), s1);
+        }
+        float sum = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+        for (; i < cols; i++) {
+            sum += load1_of(a, bf16, row + i) * x[i];
+        }
+        y[r] = sum;
+    }
+}
+
+/* low_rank_rows_times_x_of for the first row `first` of A (and of next) on, compiled once for each storage */
+static inline void low_rank_rows_times_x(const void *a, const void *next, int bf16, int64_t first, int rows_count,
+                                         int cols, const float *x, float *y) {
+    if (bf16) {
+        low_rank_rows_times_x_of((const uint16_t *) a + first * cols, next ? (const uint16_t *) next + first * cols : NULL,
+                                 1, rows_count, cols, x, y);
+    } else {
+        low_rank_rows_times_x_of((const float *) a + first * cols, next ? (const float *) next + first * cols : NULL, 0,
+                                 rows_count, cols, x, y);
     }
 }
 

@@ -3,6 +3,7 @@ package dev.tuneforge.engine.bench;
 import dev.tuneforge.engine.generate.TokenSampler;
 import dev.tuneforge.engine.lora.LoraAdapter;
 import dev.tuneforge.engine.lora.LoraConfig;
+import dev.tuneforge.engine.lora.ServedAdapter;
 import dev.tuneforge.engine.model.BatchDecoder;
 import dev.tuneforge.engine.model.LlamaModel;
 import dev.tuneforge.engine.model.TeamBatchDecoder;
@@ -42,31 +43,42 @@ final class BatchedDecodeRound {
                 out.println("batched decode: not measured, " + TeamBatchDecoder.unavailableReason());
                 return;
             }
-            List<LoraAdapter> adapters = new ArrayList<>();
+            // as a server holds them (ServedAdapter: bf16 on a bf16 or int8 base)
+            List<ServedAdapter> adapters = new ArrayList<>();
             for (int i = 0; i < SEQUENCES[SEQUENCES.length - 1]; i++) {
-                adapters.add(LoraAdapter.initialize(model, LoraConfig.defaults(), 100 + i));
+                adapters.add(ServedAdapter.of(LoraAdapter.initialize(model, LoraConfig.defaults(), 100 + i),
+                        model.dtype()));
             }
-            // warm-up: the step's Java (inputs, logits, the greedy choice over the vocabulary) runs interpreted at
-            // first; with 8 tokens of warm-up the one-sequence round, measured first, ran partly so
-            for (int round = 0; round < WARM_UP_ROUNDS; round++) {
-                measure(decoder, adapters.subList(0, 1), promptTokens, newTokens);
-            }
-            measure(decoder, adapters.subList(0, 4), promptTokens, 8);
-            double single = 0;
-            for (int count : SEQUENCES) {
-                double[] rates = medianRound(decoder, adapters.subList(0, count), promptTokens, newTokens);
-                single = count == 1 ? rates[0] : single;
-                out.printf(Locale.ROOT, "decode %d sequence%s together (%s; %d-token prompts prefilled in %.0f ms, "
-                                + "%d new tokens each, own adapter each): %.1f tokens/s aggregate (%.2f× one "
-                                + "sequence), %.1f tokens/s per sequence; KV in use %.1f MB%n", count,
-                        count == 1 ? "" : "s", decoder.describe(), promptTokens, rates[2], newTokens, rates[0],
-                        rates[0] / single, rates[1], rates[3] / 1e6);
+            try {
+                measureAll(decoder, adapters, promptTokens, newTokens);
+            } finally {
+                adapters.forEach(ServedAdapter::release);
             }
         }
     }
 
+    /** Warm-up, then the measured rounds of every count of sequences, each with its own adapter. */
+    private void measureAll(BatchDecoder decoder, List<ServedAdapter> adapters, int promptTokens, int newTokens) {
+        // warm-up: the step's Java (inputs, logits, the greedy choice over the vocabulary) runs interpreted at
+        // first; with 8 tokens of warm-up the one-sequence round, measured first, ran partly so
+        for (int round = 0; round < WARM_UP_ROUNDS; round++) {
+            measure(decoder, adapters.subList(0, 1), promptTokens, newTokens);
+        }
+        measure(decoder, adapters.subList(0, 4), promptTokens, 8);
+        double single = 0;
+        for (int count : SEQUENCES) {
+            double[] rates = medianRound(decoder, adapters.subList(0, count), promptTokens, newTokens);
+            single = count == 1 ? rates[0] : single;
+            out.printf(Locale.ROOT, "decode %d sequence%s together (%s; %d-token prompts prefilled in %.0f ms, "
+                            + "%d new tokens each, own adapter each): %.1f tokens/s aggregate (%.2f× one "
+                            + "sequence), %.1f tokens/s per sequence; KV in use %.1f MB%n", count,
+                    count == 1 ? "" : "s", decoder.describe(), promptTokens, rates[2], newTokens, rates[0],
+                    rates[0] / single, rates[1], rates[3] / 1e6);
+        }
+    }
+
     /** The round with the median aggregate rate of three where {@code adapters} are few, else of one. */
-    private double[] medianRound(BatchDecoder decoder, List<LoraAdapter> adapters, int promptTokens, int newTokens) {
+    private double[] medianRound(BatchDecoder decoder, List<ServedAdapter> adapters, int promptTokens, int newTokens) {
         int rounds = adapters.size() <= FEW ? 3 : 1;
         List<double[]> measured = new ArrayList<>();
         for (int i = 0; i < rounds; i++) {
@@ -77,13 +89,13 @@ final class BatchedDecodeRound {
     }
 
     /** {aggregate tokens/s, per-sequence tokens/s, prefill ms, KV bytes at the end} of one round. */
-    private double[] measure(BatchDecoder decoder, List<LoraAdapter> adapters, int promptTokens, int newTokens) {
+    private double[] measure(BatchDecoder decoder, List<ServedAdapter> adapters, int promptTokens, int newTokens) {
         int vocab = model.config().vocabSize();
         Random random = new Random(7);
         List<BatchDecoder.Sequence> sequences = new ArrayList<>();
         int[] next = new int[adapters.size()];
         try {
-            for (LoraAdapter adapter : adapters) {
+            for (ServedAdapter adapter : adapters) {
                 sequences.add(decoder.open(adapter, promptTokens + newTokens));
             }
             long start = System.nanoTime();

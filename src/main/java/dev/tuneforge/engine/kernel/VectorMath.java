@@ -2,6 +2,7 @@ package dev.tuneforge.engine.kernel;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -15,6 +16,8 @@ public final class VectorMath {
             ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
     private static final int LANES = F.length();
     private static final VectorSpecies<Integer> I = F.vectorBitSize() == 512 ? IntVector.SPECIES_512 : IntVector.SPECIES_256;
+    /** LANES shorts: bfloat16 values to widen to one float vector. */
+    private static final VectorSpecies<Short> S = F.vectorBitSize() == 512 ? ShortVector.SPECIES_256 : ShortVector.SPECIES_128;
     /** The even and the odd elements of two vectors side by side, and back. */
     private static final VectorShuffle<Float> EVENS = twoVectorShuffle(i -> 2 * i);
     private static final VectorShuffle<Float> ODDS = twoVectorShuffle(i -> 2 * i + 1);
@@ -88,6 +91,26 @@ public final class VectorMath {
             s += a[aOff + i] * seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, segIndex + i);
         }
         return s;
+    }
+
+    /** As {@link #dot(float[], int, MemorySegment, long, int)} over bfloat16 elements, each widened to float32. */
+    public static float dotBf16(float[] a, int aOff, MemorySegment seg, long segIndex, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (; i + LANES <= n; i += LANES) {
+            acc = FloatVector.fromArray(F, a, aOff + i).fma(bf16Floats(seg, (segIndex + i) * 2), acc);
+        }
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            s += a[aOff + i] * bf16At(seg, segIndex + i);
+        }
+        return s;
+    }
+
+    /** LANES bfloat16 values at {@code byteOffset}, widened to float32. */
+    private static FloatVector bf16Floats(MemorySegment seg, long byteOffset) {
+        return ((IntVector) ShortVector.fromMemorySegment(S, seg, byteOffset, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
     /**
@@ -173,6 +196,25 @@ public final class VectorMath {
             float acc = out[outOff + i];
             for (int k = 0; k < rank; k++) {
                 acc += w[wOff + k] * a.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, (long) k * n + i);
+            }
+            out[outOff + i] = acc;
+        }
+    }
+
+    /** As {@link #addScaledRows(float[], int, float[], int, MemorySegment, int, int)} with {@code a} bfloat16. */
+    public static void addScaledRowsBf16(float[] out, int outOff, float[] w, int wOff, MemorySegment a, int rank, int n) {
+        int i = 0;
+        for (; i + LANES <= n; i += LANES) {
+            FloatVector acc = FloatVector.fromArray(F, out, outOff + i);
+            for (int k = 0; k < rank; k++) {
+                acc = bf16Floats(a, ((long) k * n + i) * 2).fma(FloatVector.broadcast(F, w[wOff + k]), acc);
+            }
+            acc.intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) {
+            float acc = out[outOff + i];
+            for (int k = 0; k < rank; k++) {
+                acc += w[wOff + k] * bf16At(a, (long) k * n + i);
             }
             out[outOff + i] = acc;
         }

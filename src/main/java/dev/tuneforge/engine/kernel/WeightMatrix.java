@@ -148,20 +148,20 @@ public final class WeightMatrix {
 
     /**
      * As {@link #multiply(float[], float[])}, and in the same parallel job {@code extraY[i] = extraRows[i] · x} for
-     * the float32 rows {@code extraRows} ([n, cols], row-major, in native memory; null for none): an adapter's down (A) rows, which
+     * the rows {@code extraRows} ([n, cols], row-major, float32 or bf16; null for none): an adapter's down (A) rows, which
      * read the same input. The cores take them on after the matrix's rows, so that they are read at the speed of
      * two cores rather than by the calling core alone. {@code scratch} (null for none) is room for x's columns as the
      * native bf16 loop reads them, at least {@link #cols()} floats: a decoder passes the same one for every product
      * instead of a fresh array each time (null, or one too short: a fresh array).
      */
-    public void multiply(float[] x, float[] y, MemorySegment extraRows, float[] extraY, float[] scratch) {
+    public void multiply(float[] x, float[] y, NativeMatrix extraRows, float[] extraY, float[] scratch) {
         // the native loop reads and writes the arrays without bounds checks
         if (x.length < cols || y.length < rows) {
             throw new IllegalArgumentException("a " + rows + "×" + cols + " product needs x of at least " + cols
                     + " and y of at least " + rows + " elements, got " + x.length + " and " + y.length);
         }
         int half = rows / 2;
-        int extra = extraRows == null ? 0 : (int) (extraRows.byteSize() / Float.BYTES / cols);
+        int extra = extraRows == null ? 0 : (int) (extraRows.elements() / cols);
         if (q8) {
             multiplyQ8(x, y, extraRows, extraY, half, extra);
             return;
@@ -177,7 +177,7 @@ public final class WeightMatrix {
                     multiplyRowPairs(x, regrouped, y, from, Math.min(to, half), half);
                 }
                 for (int i = Math.max(from, half) - half; i < to - half; i++) {
-                    extraY[i] = VectorMath.dot(x, 0, extraRows, (long) i * cols, cols);
+                    extraY[i] = extraRows.dot(x, (long) i * cols, cols);
                 }
             });
         }
@@ -187,7 +187,7 @@ public final class WeightMatrix {
     }
 
     /** As {@link #multiply} for Q8_0 blocks: x quantized once, then the rows in pairs across the cores. */
-    private void multiplyQ8(float[] x, float[] y, MemorySegment extraRows, float[] extraY, int half, int extra) {
+    private void multiplyQ8(float[] x, float[] y, NativeMatrix extraRows, float[] extraY, int half, int extra) {
         byte[] quantized = new byte[(int) NativeRowPairs.q8ActivationBytes(cols)];
         NativeRowPairs.q8Quantize(x, cols, quantized);
         RowParallel.forRows(half + extra, blockPairs, (from, to) -> {
@@ -195,7 +195,7 @@ public final class WeightMatrix {
                 NativeRowPairs.q8RowPairs(data, cols, quantized, y, from, Math.min(to, half), half);
             }
             for (int i = Math.max(from, half) - half; i < to - half; i++) {
-                extraY[i] = VectorMath.dot(x, 0, extraRows, (long) i * cols, cols);
+                extraY[i] = extraRows.dot(x, (long) i * cols, cols);
             }
         });
         if (rows % 2 == 1) {

@@ -194,7 +194,7 @@ public final class LoraAdapter implements Adapter {
             synchronized (this) {
                 w = decodeWeights;
                 if (w == null) {
-                    w = buildDecodeWeights();
+                    w = buildDecodeWeights(false);
                     decodeWeights = w;
                 }
             }
@@ -204,9 +204,10 @@ public final class LoraAdapter implements Adapter {
 
     /**
      * A new copy of the parameters as the decoders read them, in one native block: A as it is, B transposed with the
-     * scale folded in (each value B·scale rounded once to float32), the token rows as arrays.
+     * scale folded in (each value B·scale rounded once to float32, then where {@code bf16} both rounded to bf16), the
+     * token rows as arrays.
      */
-    AdapterWeights buildDecodeWeights() {
+    AdapterWeights buildDecodeWeights(boolean bf16) {
         try (var scope = new org.bytedeco.javacpp.PointerScope(); var g = new org.bytedeco.pytorch.NoGradGuard()) {
             AdapterWeights.Source source = new AdapterWeights.Source() {
                 @Override
@@ -239,7 +240,7 @@ public final class LoraAdapter implements Adapter {
             Map<Integer, float[]> headRows = rows(head);
             int[] headIds = headRows.keySet().stream().mapToInt(Integer::intValue).toArray();
             float[][] headValues = java.util.Arrays.stream(headIds).mapToObj(headRows::get).toArray(float[][]::new);
-            return new AdapterWeights(modelConfig, source, rows(embedTokens), headIds, headValues);
+            return new AdapterWeights(modelConfig, source, bf16, rows(embedTokens), headIds, headValues);
         }
     }
 

@@ -1,9 +1,11 @@
 package dev.tuneforge.engine.lora;
 
+import dev.tuneforge.engine.kernel.NativeMatrix;
 import dev.tuneforge.engine.model.Adapter;
 import dev.tuneforge.engine.model.AdapterWeights;
 import dev.tuneforge.engine.model.ModelConfig;
 import dev.tuneforge.engine.model.Projection;
+import dev.tuneforge.engine.model.WeightDtype;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -43,10 +45,14 @@ public final class ServedAdapter implements Adapter {
         this.weights = weights;
     }
 
-    /** {@code adapter}'s current weights, copied once into their native block; nothing else of it is kept. */
-    public static ServedAdapter of(LoraAdapter adapter) {
+    /**
+     * {@code adapter}'s current weights, copied once into their native block, to serve on a base held in
+     * {@code baseDtype}: in bf16 but on a float32 base ({@link WeightDtype#servesAdaptersInBf16}); nothing else of it
+     * is kept.
+     */
+    public static ServedAdapter of(LoraAdapter adapter, ScalarType baseDtype) {
         return new ServedAdapter(adapter.config(), adapter.modelConfig(), adapter.computeDtype(),
-                adapter.buildDecodeWeights());
+                adapter.buildDecodeWeights(WeightDtype.servesAdaptersInBf16(baseDtype)));
     }
 
     public LoraConfig config() {
@@ -110,7 +116,8 @@ public final class ServedAdapter implements Adapter {
 
     /**
      * {A of every member stacked, the scaled Bs block-diagonal} in the compute dtype, from the block: the same values
-     * as {@link LoraAdapter}'s copies for the same parameters (the block's Bᵀ holds B·scale rounded to float32).
+     * as {@link LoraAdapter}'s copies for the same parameters (the block's Bᵀ holds B·scale rounded to float32, and
+     * both to bf16 where the block is bf16).
      */
     private Tensor[] groupedInferenceWeights(int layer, List<Projection> group) {
         try (var scope = new PointerScope(); var g = new NoGradGuard()) {
@@ -145,12 +152,13 @@ public final class ServedAdapter implements Adapter {
         }
     }
 
-    /** A float32 tensor [rows, cols] holding a copy of {@code values}. */
-    private static Tensor tensor(MemorySegment values, long rows, long cols) {
-        Tensor t = torch.empty(new long[]{rows, cols}, new TensorOptions(ScalarType.Float), new MemoryFormatOptional());
-        MemorySegment.copy(values, 0, MemorySegment.ofAddress(t.data_ptr().address()).reinterpret(t.nbytes()), 0,
-                t.nbytes());
-        return t;
+    /** A float32 tensor [rows, cols] holding a copy of {@code values} (bf16 ones widened). */
+    private static Tensor tensor(NativeMatrix values, long rows, long cols) {
+        Tensor t = torch.empty(new long[]{rows, cols},
+                new TensorOptions(values.bf16() ? ScalarType.BFloat16 : ScalarType.Float), new MemoryFormatOptional());
+        MemorySegment.copy(values.data(), 0, MemorySegment.ofAddress(t.data_ptr().address()).reinterpret(t.nbytes()),
+                0, t.nbytes());
+        return values.bf16() ? t.to(ScalarType.Float) : t;
     }
 
     @Override

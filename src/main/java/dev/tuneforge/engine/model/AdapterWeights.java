@@ -1,5 +1,7 @@
 package dev.tuneforge.engine.model;
 
+import dev.tuneforge.engine.kernel.NativeMatrix;
+import dev.tuneforge.engine.tensor.BFloat16;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -7,6 +9,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.ref.Cleaner;
@@ -30,7 +33,8 @@ public final class AdapterWeights {
     private static final Cleaner CLEANER = Cleaner.create();
     private final LowRank[][] lowRanks;
     /** Indexed [group][layer]; null where no member of the group is adapted. */
-    private final MemorySegment[][] stackedDowns;
+    private final NativeMatrix[][] stackedDowns;
+    private final boolean bf16;
     private final Map<Integer, float[]> embeddingRows;
     private final int[] headTokens;
     private final float[][] headRows;
@@ -44,7 +48,7 @@ public final class AdapterWeights {
      * The up half of {@code y += upᵀ · (down · x)}: up is [rank, out] (LoRA's B transposed, row-major) with the
      * adapter's scale folded in; the down half (LoRA's A) is in {@link #stackedDown}.
      */
-    public record LowRank(int rank, int out, MemorySegment up) {
+    public record LowRank(int rank, int out, NativeMatrix up) {
     }
 
     /** Where the low-rank matrices come from: each written once, straight into the block. */
@@ -89,88 +93,129 @@ public final class AdapterWeights {
     }
 
     /**
-     * Copies the low-rank matrices of {@code source} into one block for a model of {@code config}; the token rows
-     * ({@code embeddingRows} by token id, {@code headRows[j]} for token {@code headTokens[j]}) are kept as given.
+     * Copies the low-rank matrices of {@code source} into one block for a model of {@code config}, as float32 or,
+     * where {@code bf16}, rounded to bfloat16 (half the bytes to hold and to read for every token; the decoders
+     * widen them to float32 as they read); the token rows ({@code embeddingRows} by token id, {@code headRows[j]}
+     * for token {@code headTokens[j]}) are kept as given.
      */
-    public AdapterWeights(ModelConfig config, Source source, Map<Integer, float[]> embeddingRows, int[] headTokens,
-                          float[][] headRows) {
+    public AdapterWeights(ModelConfig config, Source source, boolean bf16, Map<Integer, float[]> embeddingRows,
+                          int[] headTokens, float[][] headRows) {
         int layers = config.numLayers();
         int groups = Projection.GROUPS.size();
+        int elementBytes = bf16 ? 2 : Float.BYTES;
         int[] inputs = new int[groups];
         for (int g = 0; g < groups; g++) {
             inputs[g] = (int) Projection.GROUPS.get(g).getFirst().weightShape(config)[1];
         }
-        long floats = 0;
+        long elements = 0;
+        long largest = 0;
         for (int l = 0; l < layers; l++) {
             for (int g = 0; g < groups; g++) {
                 long stacked = 0;
                 for (Projection p : Projection.GROUPS.get(g)) {
                     int rank = source.rank(l, p);
                     stacked += (long) rank * inputs[g];
-                    floats += lines((long) rank * p.weightShape(config)[0]);
+                    long up = (long) rank * p.weightShape(config)[0];
+                    elements += lines(up, elementBytes);
+                    largest = Math.max(largest, Math.max(up, (long) rank * inputs[g]));
                 }
-                floats += lines(stacked);
+                elements += lines(stacked, elementBytes);
             }
         }
-        this.blockBytes = floats * Float.BYTES;
+        this.bf16 = bf16;
+        this.blockBytes = elements * elementBytes;
         this.block = new Block(blockBytes);
         CLEANER.register(this, block);
         MemorySegment memory = block.segment(blockBytes);
         this.teamWords = block.arena.allocate(TeamLayouts.ADAPTER_LAYER, layers);
         this.lowRanks = new LowRank[layers][Projection.values().length];
-        this.stackedDowns = new MemorySegment[groups][layers];
-        long floatsPerToken = 0;
+        this.stackedDowns = new NativeMatrix[groups][layers];
+        long elementsPerToken = 0;
         long next = 0;
-        for (int l = 0; l < layers; l++) {
-            long at = l * TeamLayouts.ADAPTER_LAYER.byteSize();
-            for (int g = 0; g < groups; g++) {
-                List<Projection> group = Projection.GROUPS.get(g);
-                long start = next;
-                for (Projection p : group) {
-                    int rank = source.rank(l, p);
-                    if (rank > 0) {
-                        long n = (long) rank * inputs[g];
-                        source.writeDown(l, p, memory.asSlice(next * Float.BYTES, n * Float.BYTES));
-                        next += n;
+        try (Arena scratchArena = Arena.ofConfined()) {
+            // the source writes float32: where the block holds bf16, into this first
+            MemorySegment scratch = bf16 ? scratchArena.allocate(Math.max(1, largest) * Float.BYTES, 64) : null;
+            for (int l = 0; l < layers; l++) {
+                long at = l * TeamLayouts.ADAPTER_LAYER.byteSize();
+                teamWords.set(ValueLayout.JAVA_LONG, at + TeamLayouts.ADAPTER_LAYER.byteOffset(
+                        MemoryLayout.PathElement.groupElement("bf16")), bf16 ? 1 : 0);
+                for (int g = 0; g < groups; g++) {
+                    List<Projection> group = Projection.GROUPS.get(g);
+                    long start = next;
+                    for (Projection p : group) {
+                        int rank = source.rank(l, p);
+                        if (rank > 0) {
+                            long n = (long) rank * inputs[g];
+                            int layer = l;
+                            write(memory, next, n, scratch, into -> source.writeDown(layer, p, into));
+                            next += n;
+                        }
                     }
-                }
-                long rows = (next - start) / inputs[g];
-                if (rows > 0) {
-                    stackedDowns[g][l] = memory.asSlice(start * Float.BYTES, (next - start) * Float.BYTES);
-                    floatsPerToken += next - start;
-                }
-                teamWords.set(ValueLayout.JAVA_LONG, at + TeamLayouts.adapterOffset("groups", g, "stacked"),
-                        rows == 0 ? 0 : memory.address() + start * Float.BYTES);
-                teamWords.set(ValueLayout.JAVA_LONG, at + TeamLayouts.adapterOffset("groups", g, "rows"), rows);
-                next = start + lines(next - start);
-                for (Projection p : group) {
-                    int rank = source.rank(l, p);
-                    int out = (int) p.weightShape(config)[0];
-                    MemorySegment up = null;
-                    if (rank > 0) {
-                        up = memory.asSlice(next * Float.BYTES, (long) rank * out * Float.BYTES);
-                        source.writeUp(l, p, up);
-                        lowRanks[l][p.ordinal()] = new LowRank(rank, out, up);
-                        floatsPerToken += (long) rank * out;
-                        next += lines((long) rank * out);
+                    long rows = (next - start) / inputs[g];
+                    if (rows > 0) {
+                        stackedDowns[g][l] = new NativeMatrix(
+                                memory.asSlice(start * elementBytes, (next - start) * elementBytes), bf16);
+                        elementsPerToken += next - start;
                     }
-                    teamWords.set(ValueLayout.JAVA_LONG, at + TeamLayouts.adapterOffset("projections", p.ordinal(), "up"),
-                            up == null ? 0 : up.address());
-                    teamWords.set(ValueLayout.JAVA_LONG, at + TeamLayouts.adapterOffset("projections", p.ordinal(), "rank"),
-                            (long) rank);
+                    teamWords.set(ValueLayout.JAVA_LONG, at + TeamLayouts.adapterOffset("groups", g, "stacked"),
+                            rows == 0 ? 0 : memory.address() + start * elementBytes);
+                    teamWords.set(ValueLayout.JAVA_LONG, at + TeamLayouts.adapterOffset("groups", g, "rows"), rows);
+                    next = start + lines(next - start, elementBytes);
+                    for (Projection p : group) {
+                        int rank = source.rank(l, p);
+                        int out = (int) p.weightShape(config)[0];
+                        NativeMatrix up = null;
+                        if (rank > 0) {
+                            long n = (long) rank * out;
+                            int layer = l;
+                            up = new NativeMatrix(memory.asSlice(next * elementBytes, n * elementBytes), bf16);
+                            write(memory, next, n, scratch, into -> source.writeUp(layer, p, into));
+                            lowRanks[l][p.ordinal()] = new LowRank(rank, out, up);
+                            elementsPerToken += n;
+                            next += lines(n, elementBytes);
+                        }
+                        teamWords.set(ValueLayout.JAVA_LONG,
+                                at + TeamLayouts.adapterOffset("projections", p.ordinal(), "up"),
+                                up == null ? 0 : up.data().address());
+                        teamWords.set(ValueLayout.JAVA_LONG,
+                                at + TeamLayouts.adapterOffset("projections", p.ordinal(), "rank"), (long) rank);
+                    }
                 }
             }
         }
         this.embeddingRows = Map.copyOf(embeddingRows);
         this.headTokens = headTokens.clone();
         this.headRows = headRows.clone();
-        floatsPerToken += Arrays.stream(headRows).mapToLong(row -> row.length).sum();
-        this.bytesReadPerToken = floatsPerToken * Float.BYTES;
+        this.bytesReadPerToken = elementsPerToken * elementBytes
+                + Arrays.stream(headRows).mapToLong(row -> row.length).sum() * Float.BYTES;
     }
 
-    /** n floats rounded up to whole 64-byte lines. */
-    private static long lines(long n) {
-        return (n + 15) & ~15L;
+    /**
+     * Has {@code writer} write n float32 values: straight into the block at element {@code at}, or (scratch given:
+     * a bf16 block) into scratch, then rounded into the block.
+     */
+    private void write(MemorySegment memory, long at, long n, MemorySegment scratch,
+                       java.util.function.Consumer<MemorySegment> writer) {
+        if (scratch == null) {
+            writer.accept(memory.asSlice(at * Float.BYTES, n * Float.BYTES));
+            return;
+        }
+        writer.accept(scratch.asSlice(0, n * Float.BYTES));
+        for (long i = 0; i < n; i++) {
+            memory.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, at + i,
+                    BFloat16.round(scratch.getAtIndex(ValueLayout.JAVA_FLOAT, i)));
+        }
+    }
+
+    /** n elements of elementBytes each rounded up to whole 64-byte lines. */
+    private static long lines(long n, int elementBytes) {
+        long perLine = 64 / elementBytes;
+        return (n + perLine - 1) / perLine * perLine;
+    }
+
+    /** Whether the low-rank matrices are held as bfloat16 (else float32). */
+    public boolean bf16() {
+        return bf16;
     }
 
     /** The up half of the low-rank update of projection {@code p} in {@code layer}, or null where the adapter has none. */
@@ -180,10 +225,10 @@ public final class AdapterWeights {
 
     /**
      * The down (A) rows of the updates of {@code group} (one of {@link Projection#GROUPS}) in {@code layer}, stacked
-     * in the group's order with the members that have none skipped, [Σ rank, in] float32: a product of the group's
+     * in the group's order with the members that have none skipped, [Σ rank, in]: a product of the group's
      * shared input with them gives every member's intermediate at once. Null where no member has an update.
      */
-    public MemorySegment stackedDown(int layer, List<Projection> group) {
+    public NativeMatrix stackedDown(int layer, List<Projection> group) {
         int g = Projection.GROUPS.indexOf(group);
         if (g < 0) {
             throw new IllegalArgumentException("not a projection group: " + group);

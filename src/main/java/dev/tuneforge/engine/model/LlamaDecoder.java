@@ -1,5 +1,6 @@
 package dev.tuneforge.engine.model;
 
+import dev.tuneforge.engine.kernel.NativeMatrix;
 import dev.tuneforge.engine.kernel.NativeTeam;
 import dev.tuneforge.engine.kernel.RowParallel;
 import dev.tuneforge.engine.kernel.VectorMath;
@@ -445,8 +446,8 @@ final class LlamaDecoder implements SingleTokenDecoder {
      */
     private static void multiply(WeightMatrix matrix, float[] x, float[] y, AdapterWeights adapter, int layer,
                                  List<Projection> group, Buffers s) {
-        MemorySegment stacked = adapter == null ? null : adapter.stackedDown(layer, group);
-        int rows = stacked == null ? 0 : (int) (stacked.byteSize() / Float.BYTES / matrix.cols());
+        NativeMatrix stacked = adapter == null ? null : adapter.stackedDown(layer, group);
+        int rows = stacked == null ? 0 : (int) (stacked.elements() / matrix.cols());
         if (s.lowRank.length < rows) {
             s.lowRank = new float[rows];
         }
@@ -466,7 +467,7 @@ final class LlamaDecoder implements SingleTokenDecoder {
         for (int k = 0; k < group.size(); k++) {
             AdapterWeights.LowRank d = adapter.lowRank(layer, group.get(k));
             if (d != null) {
-                VectorMath.addScaledRows(y, offsets[k], s.lowRank, t, d.up(), d.rank(), d.out());
+                d.up().addScaledRows(y, offsets[k], s.lowRank, t, d.rank(), d.out());
                 t += d.rank();
             }
         }

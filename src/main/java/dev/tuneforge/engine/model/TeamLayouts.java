@@ -43,8 +43,8 @@ final class TeamLayouts {
             JAVA_LONG.withName("rank"));
     static final StructLayout ADAPTER_LAYER = MemoryLayout.structLayout(
             MemoryLayout.sequenceLayout(Projection.GROUPS.size(), LOW_RANK_GROUP).withName("groups"),
-            MemoryLayout.sequenceLayout(Projection.values().length, LOW_RANK_PROJECTION).withName("projections"))
-            .withName("tf_adapter_layer_t");
+            MemoryLayout.sequenceLayout(Projection.values().length, LOW_RANK_PROJECTION).withName("projections"),
+            JAVA_LONG.withName("bf16")).withName("tf_adapter_layer_t");
     static final StructLayout CACHE_LAYER = MemoryLayout.structLayout(ADDRESS.withName("keys"),
             ADDRESS.withName("values")).withName("tf_cache_layer_t");
     static final StructLayout CACHE = MemoryLayout.structLayout(JAVA_LONG.withName("capacity"),

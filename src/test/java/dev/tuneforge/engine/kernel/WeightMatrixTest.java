@@ -1,5 +1,6 @@
 package dev.tuneforge.engine.kernel;
 
+import dev.tuneforge.engine.tensor.BFloat16;
 import dev.tuneforge.engine.tensor.Tensors;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.GeneratorOptional;
@@ -9,6 +10,9 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -109,40 +113,47 @@ class WeightMatrixTest {
         }
     }
 
-    /** Extra float32 rows (an adapter's A) in the same job: their products, and the matrix's as without them. */
+    /**
+     * Extra rows (an adapter's A, float32 or bf16) in the same job: their products (bf16 ones of the values they widen
+     * to), and the matrix's as without them.
+     */
     private static void checkExtraRows(WeightMatrix matrix, int rows, int cols, float[] x, float[] expectedY,
                                        double[] tolerances, Random random) throws Exception {
-        for (int extra : new int[]{1, 8, 24, 100}) {
-            float[] extraRows = new float[extra * cols];
-            for (int i = 0; i < extraRows.length; i++) {
-                extraRows[i] = (float) random.nextGaussian();
-            }
-            float[] y = new float[rows];
-            float[] extraY = new float[extra + 3];
-            java.lang.foreign.MemorySegment extraRowsInMemory = java.lang.foreign.Arena.ofAuto()
-                    .allocate((long) extraRows.length * Float.BYTES, 64);
-            java.lang.foreign.MemorySegment.copy(extraRows, 0, extraRowsInMemory, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0,
-                    extraRows.length);
-            matrix.multiply(x, y, extraRowsInMemory, extraY, null);
-            // equal up to rounding: interpreted and compiled Vector API code sum the lanes in different orders
-            for (int r = 0; r < rows; r++) {
-                assertTrue(Math.abs(y[r] - expectedY[r]) <= tolerances[r],
-                        rows + "×" + cols + " row " + r + " with " + extra + " extra rows: " + y[r] + " against "
-                                + expectedY[r]);
-            }
-            for (int i = 0; i < extra; i++) {
-                assertProduct(extraY[i], extraRows, i * cols, x, rows + "×" + cols + " extra row " + i + " of " + extra);
-            }
-            for (int i = extra; i < extraY.length; i++) {
-                assertTrue(extraY[i] == 0, "wrote past the extra rows at " + i);
+        for (boolean bf16 : new boolean[]{false, true}) {
+            for (int extra : new int[]{1, 8, 24, 100}) {
+                float[] extraRows = new float[extra * cols];
+                for (int i = 0; i < extraRows.length; i++) {
+                    float value = (float) random.nextGaussian();
+                    extraRows[i] = bf16 ? BFloat16.toFloat(BFloat16.round(value)) : value;
+                }
+                float[] y = new float[rows];
+                float[] extraY = new float[extra + 3];
+                MemorySegment extraRowsInMemory = Arena.ofAuto().allocate((long) extraRows.length * Float.BYTES, 64);
+                for (int i = 0; i < extraRows.length; i++) {
+                    if (bf16) {
+                        extraRowsInMemory.setAtIndex(ValueLayout.JAVA_SHORT, i, BFloat16.round(extraRows[i]));
+                    } else {
+                        extraRowsInMemory.setAtIndex(ValueLayout.JAVA_FLOAT, i, extraRows[i]);
+                    }
+                }
+                long bytes = (long) extraRows.length * (bf16 ? 2 : Float.BYTES);
+                matrix.multiply(x, y, new NativeMatrix(extraRowsInMemory.asSlice(0, bytes), bf16), extraY, null);
+                String what = rows + "×" + cols + " with " + extra + (bf16 ? " bf16" : " float32") + " extra rows";
+                // equal up to rounding: interpreted and compiled Vector API code sum the lanes in different orders
+                for (int r = 0; r < rows; r++) {
+                    assertTrue(Math.abs(y[r] - expectedY[r]) <= tolerances[r],
+                            what + ", row " + r + ": " + y[r] + " against " + expectedY[r]);
+                }
+                for (int i = 0; i < extra; i++) {
+                    assertProduct(extraY[i], extraRows, i * cols, x, what + ", extra row " + i);
+                }
+                for (int i = extra; i < extraY.length; i++) {
+                    assertTrue(extraY[i] == 0, "wrote past the extra rows at " + i);
+                }
             }
         }
     }
 
-    /**
-     * Checks {@code got} against Σ values[offset + c] · x[c] summed in double precision, within 1e-5 of the sum of
-     * the terms' magnitudes; returns that tolerance.
-     */
     private static double assertProduct(float got, float[] values, int offset, float[] x, String what) {
         double expected = 0;
         double scale = 0;
