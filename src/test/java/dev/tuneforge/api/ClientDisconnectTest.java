@@ -203,6 +203,39 @@ class ClientDisconnectTest {
         }
     }
 
+    /**
+     * A request for two candidates runs as two sequences of the batch; its client going away, streaming or not, frees
+     * both places and both KV caches at once.
+     */
+    @Test
+    void aClientAskingForTwoCandidatesThatGoesAwayFreesBothPlaces() throws Exception {
+        try (TuneforgeServer server = start(new ServerConfig.Serving(2, 0), false);
+             CapturedLog log = new CapturedLog()) {
+            Metrics metrics = Metrics.of(server);
+            String token = Callers.token(server.port(), server.auth().store(), "p");
+            String twoCandidates = "{\"contents\":[{\"parts\":[{\"text\":\"" + words(16) + "\"}]}],"
+                    + "\"generationConfig\":{\"temperature\":1.0,\"seed\":3,\"candidateCount\":2,"
+                    + "\"maxOutputTokens\":8000}}";
+            int gone = 0;
+            for (String path : List.of(GENERATE, STREAM)) {
+                Socket socket = new Socket("127.0.0.1", server.port());
+                RawHttp.post(socket, token, path, twoCandidates);
+                until("both candidates are in the batch", () -> metrics.batchSize() == 2 && metrics.kvBytes() > 0);
+                double first = metrics.kvBytes();
+                until("they generate tokens", () -> metrics.kvBytes() > 2 * first);
+                socket.close();
+                int counted = ++gone;
+                until("the client is counted gone once", () -> metrics.disconnects("decoding") == counted);
+                until("both places and KV caches are given back",
+                        () -> metrics.batchSize() == 0 && metrics.kvBytes() == 0);
+            }
+            Http.Response next = new Http(server.port(), "p", token).post(GENERATE, request(words(4), 4));
+            assertEquals(200, next.status(), next.body());
+            assertEquals(2.0, metrics.disconnects("decoding"), "one disconnect a request, not one a candidate");
+            assertOrdinaryLog(log);
+        }
+    }
+
     @Test
     void aStreamWhoseClientGoesAwayWhileItsLongPromptIsReadLeavesTheBatch() throws Exception {
         try (TuneforgeServer server = start(new ServerConfig.Serving(1, 0), false);

@@ -76,19 +76,31 @@ class PreparedWeightsTest {
         }
     }
 
+    /**
+     * A changed checkpoint is prepared again under another name and its earlier version's file removed (a model still
+     * mapping it keeps decoding); another dtype's file and another checkpoint's stay.
+     */
     @Test
-    void aChangedCheckpointIsPreparedAgainUnderAnotherName() throws IOException {
+    void aChangedCheckpointIsPreparedAgainUnderAnotherNameAndTheEarlierFileRemoved() throws IOException {
         Path dir = TinyModels.write(tmp.resolve("model"), TinyModels.Spec.llama(), 4);
+        Path other = TinyModels.write(tmp.resolve("other"), TinyModels.Spec.llama(), 6);
         Path prepared = tmp.resolve("prepared");
-        Path before = LlamaModel.load(new HfModelDirectory(dir), ScalarType.Float, prepared).preparedWeightsFile();
+        LlamaModel beforeModel = LlamaModel.load(new HfModelDirectory(dir), ScalarType.Float, prepared);
+        Path before = beforeModel.preparedWeightsFile();
+        float[] beforeLogits = logits(beforeModel);
+        Path asBf16 = LlamaModel.load(new HfModelDirectory(dir), ScalarType.BFloat16, prepared).preparedWeightsFile();
+        Path otherFile = LlamaModel.load(new HfModelDirectory(other), ScalarType.Float, prepared).preparedWeightsFile();
+        assertEquals(3, files(prepared).size());
+
         Path weights = dir.resolve("model.safetensors");
         Files.setLastModifiedTime(weights, FileTime.fromMillis(Files.getLastModifiedTime(weights).toMillis() + 5_000));
         LlamaModel after = LlamaModel.load(new HfModelDirectory(dir), ScalarType.Float, prepared);
         assertNotEquals(before, after.preparedWeightsFile());
-        assertEquals(2, files(prepared).size());
         assertArrayEquals(logits(LlamaModel.load(new HfModelDirectory(dir), ScalarType.Float)), logits(after));
-        Path asBf16 = LlamaModel.load(new HfModelDirectory(dir), ScalarType.BFloat16, prepared).preparedWeightsFile();
-        assertEquals(3, files(prepared).size(), "another dtype, another file: " + asBf16);
+        assertEquals(List.of(after.preparedWeightsFile(), asBf16, otherFile).stream().sorted().toList(),
+                files(prepared), "the earlier version's file removed, the bf16 one and the other checkpoint's kept");
+        assertTrue(mapped(after.preparedWeightsFile()));
+        assertArrayEquals(beforeLogits, logits(beforeModel), "the model mapping the removed file decodes as before");
     }
 
     /** A file cut short or whose header is not the one written last (a load that died midway) is not used. */

@@ -29,15 +29,17 @@ import java.util.List;
  * page cache holds one copy for every process serving that base and a restart does not stack or quantize again.
  *
  * <p>A file is named by a digest of what it was made from (the checkpoint's files, config.json among them: paths,
- * sizes and modification times; the dtype; the layout's version): a changed checkpoint gets a new file. Its header is written
- * last, after the matrices reached the disk, so a load interrupted midway leaves a file that is not used. Mappings
- * live as long as the process (base models are never unloaded).
+ * sizes and modification times; the dtype; the layout's version): a changed checkpoint gets a new file, and the
+ * files of its earlier versions (the same paths and dtype, recorded in each header) are removed — no load can want
+ * them again, and a process that still maps one keeps its pages until it ends. Its header is written last, after
+ * the matrices reached the disk, so a load interrupted midway leaves a file that is not used. Mappings live as long
+ * as the process (base models are never unloaded).
  */
 public final class PreparedWeights {
     private static final Logger LOG = LoggerFactory.getLogger(PreparedWeights.class);
     /** Changes whenever the matrices' layout in the arena changes. */
     private static final String LAYOUT = "tuneforge prepared weights 2: per layer qkv, o, gate/up, down; embedding; untied head; Q8_0 34-byte blocks";
-    private static final byte[] MAGIC = "TFPW0001".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] MAGIC = "TFPW0002".getBytes(StandardCharsets.US_ASCII);
     /** The header's page; the matrices start page-aligned after it. */
     static final int HEADER_BYTES = 4096;
     /** Free space left on the disk beyond the file before one is written. */
@@ -48,13 +50,15 @@ public final class PreparedWeights {
     private final MemorySegment matrices;
     private final boolean ready;
     private final String key;
+    private final String origin;
 
-    private PreparedWeights(Path file, Path partial, MemorySegment matrices, boolean ready, String key) {
+    private PreparedWeights(Path file, Path partial, MemorySegment matrices, boolean ready, String key, String origin) {
         this.file = file;
         this.partial = partial;
         this.matrices = matrices;
         this.ready = ready;
         this.key = key;
+        this.origin = origin;
     }
 
     /**
@@ -65,12 +69,14 @@ public final class PreparedWeights {
      */
     static PreparedWeights open(Path directory, List<Path> sources, String storage, long bytes) {
         String key = key(sources, storage);
+        String origin = origin(sources, storage);
         Path file = directory.resolve(key + ".weights");
         try {
             Files.createDirectories(directory);
             removeAbandoned(directory);
+            removeSuperseded(directory, key, origin);
             if (Files.isRegularFile(file)) {
-                PreparedWeights existing = mapExisting(file, key, bytes);
+                PreparedWeights existing = mapExisting(file, key, origin, bytes);
                 if (existing != null) {
                     return existing;
                 }
@@ -88,7 +94,7 @@ public final class PreparedWeights {
                 allocate(channel, HEADER_BYTES + bytes);
                 MemorySegment mapped = channel.map(FileChannel.MapMode.READ_WRITE, 0, HEADER_BYTES + bytes,
                         Arena.global());
-                return new PreparedWeights(file, partial, mapped.asSlice(HEADER_BYTES, bytes), false, key);
+                return new PreparedWeights(file, partial, mapped.asSlice(HEADER_BYTES, bytes), false, key, origin);
             } catch (IOException e) {
                 Files.deleteIfExists(partial);
                 throw e;
@@ -116,7 +122,7 @@ public final class PreparedWeights {
      * The complete file's matrices, mapped read-only (the base is frozen: nothing writes them, and a stray write would
      * fault rather than change the file every process shares); null where its header does not match.
      */
-    private static PreparedWeights mapExisting(Path file, String key, long bytes) throws IOException {
+    private static PreparedWeights mapExisting(Path file, String key, String origin, long bytes) throws IOException {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             if (channel.size() != HEADER_BYTES + bytes) {
                 return null;
@@ -125,11 +131,11 @@ public final class PreparedWeights {
             while (header.hasRemaining() && channel.read(header) >= 0) {
                 // a regular file reads whole
             }
-            if (!header(key, bytes).equals(header.flip())) {
+            if (!header(key, origin, bytes).equals(header.flip())) {
                 return null;
             }
             MemorySegment mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, HEADER_BYTES + bytes, Arena.global());
-            return new PreparedWeights(file, null, mapped.asSlice(HEADER_BYTES, bytes), true, key);
+            return new PreparedWeights(file, null, mapped.asSlice(HEADER_BYTES, bytes), true, key, origin);
         }
     }
 
@@ -182,7 +188,7 @@ public final class PreparedWeights {
         try {
             matrices.force();
             try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.WRITE)) {
-                ByteBuffer header = header(key, matrices.byteSize());
+                ByteBuffer header = header(key, origin, matrices.byteSize());
                 while (header.hasRemaining()) {
                     channel.write(header, header.position());
                 }
@@ -212,12 +218,86 @@ public final class PreparedWeights {
         }
     }
 
-    private static ByteBuffer header(String key, long bytes) {
+    /** MAGIC, the matrices' bytes, the key and the origin (each as its length and ASCII), zeros to the page's end. */
+    private static ByteBuffer header(String key, String origin, long bytes) {
         ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         header.put(MAGIC).putLong(bytes);
-        byte[] k = key.getBytes(StandardCharsets.US_ASCII);
-        header.putInt(k.length).put(k);
+        for (String s : List.of(key, origin)) {
+            byte[] b = s.getBytes(StandardCharsets.US_ASCII);
+            header.putInt(b.length).put(b);
+        }
         return header.clear();
+    }
+
+    /** The origin written in the header of {@code file}, or null where it has none of this version's headers. */
+    private static String originOf(Path file) {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer header = ByteBuffer.allocate(256).order(ByteOrder.LITTLE_ENDIAN);
+            while (header.hasRemaining() && channel.read(header) >= 0) {
+                // a regular file reads whole
+            }
+            header.flip();
+            byte[] magic = new byte[MAGIC.length];
+            if (header.remaining() < MAGIC.length + 12) {
+                return null;
+            }
+            header.get(magic).getLong();
+            if (!java.util.Arrays.equals(magic, MAGIC)) {
+                return null;
+            }
+            String origin = null;
+            for (int field = 0; field < 2; field++) {
+                int length = header.remaining() >= 4 ? header.getInt() : -1;
+                if (length < 0 || length > header.remaining()) {
+                    return null;
+                }
+                byte[] b = new byte[length];
+                header.get(b);
+                origin = new String(b, StandardCharsets.US_ASCII);
+            }
+            return origin;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Removes the complete files of earlier versions of this checkpoint in this dtype (same origin, another key): its
+     * files changed since, so no load will ask for them again. A process still mapping one keeps its pages (the
+     * file's blocks are freed when the last mapping goes).
+     */
+    private static void removeSuperseded(Path directory, String key, String origin) throws IOException {
+        try (var files = Files.list(directory)) {
+            for (Path f : files.toList()) {
+                String name = f.getFileName().toString();
+                if (!name.endsWith(".weights") || name.equals(key + ".weights") || !origin.equals(originOf(f))) {
+                    continue;
+                }
+                Files.deleteIfExists(f);
+                LOG.info("{}: removed, prepared from an earlier version of the checkpoint now prepared as {}", f,
+                        key + ".weights");
+            }
+        }
+    }
+
+    /**
+     * A digest of which checkpoint, in which dtype, the matrices are made from (the files' real paths, not their
+     * sizes and times): the same for every version of one checkpoint.
+     */
+    static String origin(List<Path> sources, String storage) {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            digest.update(storage.getBytes(StandardCharsets.UTF_8));
+            for (Path source : sources) {
+                digest.update(source.toRealPath().toString().getBytes(StandardCharsets.UTF_8));
+                digest.update((byte) 0);
+            }
+            return HexFormat.of().formatHex(digest.digest(), 0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** A digest of what the prepared matrices are made from. */
