@@ -3,6 +3,7 @@ package dev.tuneforge.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tuneforge.auth.LoginThrottle;
 import dev.tuneforge.catalog.BaseModelCatalog;
+import dev.tuneforge.engine.lora.AdapterDtype;
 import dev.tuneforge.engine.model.WeightDtype;
 import dev.tuneforge.quota.QuotaSettings;
 import dev.tuneforge.store.artifacts.ArtifactStoreSettings;
@@ -30,10 +31,16 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
     /**
      * Generation capacity, per base model: how many sequences (one per candidate) decode at once in its continuous
      * batch, and how many more may wait for a place before requests are refused with UNAVAILABLE; how many tuned
-     * models' adapters this process keeps loaded, and about how many bytes they may hold.
+     * models' adapters this process keeps loaded, about how many bytes they may hold, and in which dtype
+     * ({@link AdapterDtype}).
      */
     public record Serving(int maxConcurrentGenerations, int maxQueuedGenerations, int adapterCacheSize,
-                          long adapterCacheBytes) {
+                          long adapterCacheBytes, AdapterDtype adapterDtype) {
+        public Serving(int maxConcurrentGenerations, int maxQueuedGenerations, int adapterCacheSize,
+                       long adapterCacheBytes) {
+            this(maxConcurrentGenerations, maxQueuedGenerations, adapterCacheSize, adapterCacheBytes, AdapterDtype.AUTO);
+        }
+
         public Serving(int maxConcurrentGenerations, int maxQueuedGenerations) {
             this(maxConcurrentGenerations, maxQueuedGenerations, AdapterCache.DEFAULT_SIZE);
         }
@@ -58,6 +65,9 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
             if (maxQueuedGenerations < 0) {
                 throw new IllegalArgumentException("serving.maxQueuedGenerations must not be negative, got "
                         + maxQueuedGenerations);
+            }
+            if (adapterDtype == null) {
+                throw new IllegalArgumentException("serving.adapterDtype must be " + AdapterDtype.NAMES);
             }
         }
 
@@ -131,7 +141,7 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
      * Reads {@code {"baseModels": [{"id", "path" | "hubRepo" + "revision", "displayName", "description", "dtype"}],
      * "aliases": {"alias": "id"}, "hubEndpoint", "hubCache", "preparedWeights" (default true: DATA/prepared-weights), "lora": {"rank", "alpha", "dropout",
      * "checkpointEvery"}, "auth": {...}, "serving": {"maxConcurrentGenerations", "maxQueuedGenerations",
-     * "adapterCacheSize", "adapterCacheBytes"}, "http": {...} (HttpSettings), "quotas": {...} (QuotaSettings),
+     * "adapterCacheSize", "adapterCacheBytes", "adapterDtype"}, "http": {...} (HttpSettings), "quotas": {...} (QuotaSettings),
      * "artifactStore": {...} (ArtifactStoreSettings), "database": {"url"}, "jobs": {...} (JobSettings)}}; relative paths are resolved
      * against the file, the Hub cache defaults to DATA/hub.
      */
@@ -228,8 +238,8 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
     }
 
     /**
-     * {@code {"maxConcurrentGenerations", "maxQueuedGenerations", "adapterCacheSize", "adapterCacheBytes"}}, each
-     * optional.
+     * {@code {"maxConcurrentGenerations", "maxQueuedGenerations", "adapterCacheSize", "adapterCacheBytes",
+     * "adapterDtype"}}, each optional.
      */
     private static Serving serving(JsonNode s) {
         Serving d = Serving.defaults();
@@ -238,10 +248,15 @@ public record ServerConfig(Path dataDir, BaseModelCatalog catalog, TuningService
                 && cacheBytes.canConvertToLong())) {
             throw new IllegalArgumentException("serving.adapterCacheBytes must be a whole number, not " + cacheBytes);
         }
+        JsonNode dtype = s.path("adapterDtype");
+        if (!dtype.isMissingNode() && !dtype.isNull() && !dtype.isTextual()) {
+            throw new IllegalArgumentException("serving.adapterDtype must be " + AdapterDtype.NAMES + ", not " + dtype);
+        }
         return new Serving((int) wholeNumber(s, "serving", "maxConcurrentGenerations", d.maxConcurrentGenerations()),
                 (int) wholeNumber(s, "serving", "maxQueuedGenerations", d.maxQueuedGenerations()),
                 (int) wholeNumber(s, "serving", "adapterCacheSize", d.adapterCacheSize()),
-                cacheBytes.isIntegralNumber() ? cacheBytes.asLong() : d.adapterCacheBytes());
+                cacheBytes.isIntegralNumber() ? cacheBytes.asLong() : d.adapterCacheBytes(),
+                dtype.isTextual() ? AdapterDtype.parse(dtype.asText(), "serving.adapterDtype") : d.adapterDtype());
     }
 
     /** The whole number {@code parent.field} ({@code fallback} when absent); an error naming {@code path.field} else. */

@@ -65,7 +65,7 @@ public final class TuneforgeServer implements AutoCloseable {
             Quotas quotas = new Quotas(config.quotas());
             PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             AdapterCache adapters = new AdapterCache(config.serving().adapterCacheSize(),
-                config.serving().adapterCacheBytes());
+                config.serving().adapterCacheBytes(), config.serving().adapterDtype());
             adapters.bindTo(metrics);
             this.tuning = new TuningService(db, artifacts, config.catalog(), config.lora(), config.jobs(),
                     StorageRetry.defaults(), adapters, new TuningMetrics(metrics), quotas);

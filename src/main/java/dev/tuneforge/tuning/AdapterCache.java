@@ -1,5 +1,6 @@
 package dev.tuneforge.tuning;
 
+import dev.tuneforge.engine.lora.AdapterDtype;
 import dev.tuneforge.engine.lora.ServedAdapter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -32,6 +33,7 @@ public final class AdapterCache {
     private final Map<String, Long> bytes = new HashMap<>();
     private final int maximumSize;
     private final long maximumBytes;
+    private final AdapterDtype dtype;
     private long bytesHeld;
     private long hits;
     private long misses;
@@ -42,6 +44,11 @@ public final class AdapterCache {
     }
 
     public AdapterCache(int maximumSize, long maximumBytes) {
+        this(maximumSize, maximumBytes, AdapterDtype.AUTO);
+    }
+
+    /** As {@link #AdapterCache(int, long)}, the adapters loaded held as {@code dtype} says. */
+    public AdapterCache(int maximumSize, long maximumBytes, AdapterDtype dtype) {
         if (maximumSize < 1) {
             throw new IllegalArgumentException("serving.adapterCacheSize must be at least 1, got " + maximumSize);
         }
@@ -50,6 +57,12 @@ public final class AdapterCache {
         }
         this.maximumSize = maximumSize;
         this.maximumBytes = maximumBytes;
+        this.dtype = dtype;
+    }
+
+    /** How the adapters loaded into this cache hold their matrices ({@code serving.adapterDtype}). */
+    public AdapterDtype dtype() {
+        return dtype;
     }
 
     /**

@@ -220,7 +220,8 @@ public final class TuningService implements AutoCloseable {
 
     private ServedAdapter load(TunedModelRecord r, BaseModel base) {
         try {
-            return artifacts.readAdapter(r.uid(), dir -> PeftAdapterFormat.loadForServing(dir, base.model()));
+            return artifacts.readAdapter(r.uid(), dir -> PeftAdapterFormat.loadForServing(dir, base.model(),
+                    adapters.dtype()));
         } catch (ArtifactStoreException e) {
             // the store does not answer: nothing is known about the adapter itself
             LOG.error("the adapter of {} cannot be fetched from the artifact store ({})", r.name(),

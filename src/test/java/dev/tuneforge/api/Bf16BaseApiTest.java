@@ -9,6 +9,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -26,19 +28,28 @@ class Bf16BaseApiTest {
                 + Path.of("models/stories-260k").toAbsolutePath() + "\", \"dtype\": \"bf16\"}],"
                 + " \"aliases\": {\"gemini-1.0-pro-001\": \"stories-bf16\"}}");
         ServerConfig config = ServerConfig.read(file, dataDir);
-        tunesAndAnswers(config, "stories-bf16", base -> {
+        double bf16Adapter = tunesAndAnswers(config, "stories-bf16", base -> {
             assertEquals(ScalarType.BFloat16.value, base.dtype().value);
             assertTrue(base.preparedWeightsFile().startsWith(dataDir.resolve(ServerConfig.PREPARED_WEIGHTS)),
                     "the server maps the base's matrices from its data directory: " + base.preparedWeightsFile());
         });
+        // serving.adapterDtype fp32: the same tuned model's adapter held in float32, twice the bytes (but for the
+        // float32 token rows, the same in both)
+        Path fp32File = dataDir.resolve("fp32-adapters.json");
+        Files.writeString(fp32File, Files.readString(file).replaceFirst("}$", ", \"serving\": {\"adapterDtype\": \"fp32\"}}"));
+        double fp32Adapter = tunesAndAnswers(ServerConfig.read(fp32File, dataDir.resolve("fp32")), "stories-bf16",
+                base -> assertEquals(ScalarType.BFloat16.value, base.dtype().value));
+        assertTrue(fp32Adapter > 1.8 * bf16Adapter && fp32Adapter < 2.0 * bf16Adapter,
+                "adapter bytes held: " + bf16Adapter + " in bf16 (the default on a bf16 base), " + fp32Adapter
+                        + " with serving.adapterDtype fp32");
     }
 
     /**
      * Through a server on {@code config}: tunes the tutorial's request on base {@code baseId} (the tutorial's model
      * aliased to it), checks the loaded base with {@code checkBase}, that the loss falls, and that the tuned model
-     * answers.
+     * answers; returns the bytes its loaded adapter holds (the adapter cache's gauge).
      */
-    static void tunesAndAnswers(ServerConfig config, String baseId, Consumer<LlamaModel> checkBase) throws Exception {
+    static double tunesAndAnswers(ServerConfig config, String baseId, Consumer<LlamaModel> checkBase) throws Exception {
         try (TuneforgeServer server = new TuneforgeServer(config).start("127.0.0.1", 0)) {
             Http http = Callers.http(server, "p");
             JsonNode op = http.post("/v1beta/tunedModels", SeedWalkthroughTest.SEED_BODY).json();
@@ -54,6 +65,12 @@ class Bf16BaseApiTest {
                     .json().get("candidates").get(0);
             assertFalse(c.get("content").get("parts").get(0).get("text").asText().isEmpty());
             assertTrue(c.get("finishReason").asText().matches("STOP|MAX_TOKENS"), c.toString());
+            String metrics = RawHttp.send(server.port(), "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Connection: close\r\n\r\n").body();
+            Matcher held = Pattern.compile("^cache_bytes\\{[^}]*cache=\"adapters\"[^}]*} (\\S+)$", Pattern.MULTILINE)
+                    .matcher(metrics);
+            assertTrue(held.find(), metrics);
+            return Double.parseDouble(held.group(1));
         }
     }
 

@@ -34,7 +34,7 @@ final class Replica implements AutoCloseable {
         this.artifacts = config.artifactStore().open(config.dataDir());
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         AdapterCache adapters = new AdapterCache(config.serving().adapterCacheSize(),
-                config.serving().adapterCacheBytes());
+                config.serving().adapterCacheBytes(), config.serving().adapterDtype());
         adapters.bindTo(metrics);
         Quotas quotas = new Quotas(config.quotas());
         TuningService tuning = new TuningService(db, artifacts, config.catalog(), config.lora(),

@@ -1,5 +1,6 @@
 package dev.tuneforge.api;
 
+import dev.tuneforge.engine.lora.AdapterDtype;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -48,5 +49,13 @@ class ServingSettingsTest {
         String halfBytes = assertThrows(IllegalArgumentException.class,
                 () -> read("{\"adapterCacheBytes\": 1.5}")).getMessage();
         assertTrue(halfBytes.contains("serving.adapterCacheBytes must be a whole number"), halfBytes);
+        assertEquals(AdapterDtype.AUTO, read(null).serving().adapterDtype());
+        assertEquals(AdapterDtype.FP32, read("{\"adapterDtype\": \"fp32\"}").serving().adapterDtype());
+        assertEquals(AdapterDtype.BF16, read("{\"adapterDtype\": \"bf16\"}").serving().adapterDtype());
+        for (String bad : new String[]{"\"half\"", "16", "true"}) {
+            String dtype = assertThrows(IllegalArgumentException.class,
+                    () -> read("{\"adapterDtype\": " + bad + "}")).getMessage();
+            assertTrue(dtype.contains("serving.adapterDtype must be auto, fp32 or bf16"), dtype);
+        }
     }
 }

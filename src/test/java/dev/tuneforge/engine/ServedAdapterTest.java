@@ -1,5 +1,6 @@
 package dev.tuneforge.engine;
 
+import dev.tuneforge.engine.lora.AdapterDtype;
 import dev.tuneforge.engine.lora.LoraAdapter;
 import dev.tuneforge.engine.lora.LoraConfig;
 import dev.tuneforge.engine.lora.PeftAdapterFormat;
@@ -51,7 +52,7 @@ class ServedAdapterTest {
         LlamaModel model = LlamaModel.random(TeamBatchDecoderTest.config("qwen2", 64, 96, 4, 2, 0), ScalarType.Float, 31);
         LoraAdapter trained = TeamBatchDecoderTest.trainedAdapter(model, 8);
         PeftAdapterFormat.save(trained, tmp, "test-base");
-        ServedAdapter served = PeftAdapterFormat.loadForServing(tmp, model);
+        ServedAdapter served = PeftAdapterFormat.loadForServing(tmp, model, AdapterDtype.AUTO);
         assertFalse(served.decodeWeights().bf16(), "float32 on a float32 base");
         assertSameLogitsInEveryDecoder(model, trained, served);
         served.release();
@@ -59,17 +60,21 @@ class ServedAdapterTest {
     }
 
     /**
-     * An adapter served on a bf16 or int8 base holds its matrices in bf16: half the bytes, read by every decoder as
-     * the float32 values they widen to — bitwise the logits of a float32 block holding the same (bf16-exact) values,
+     * An adapter served on a bf16 or int8 base holds its matrices in bf16 (serving.adapterDtype auto; fp32 and bf16
+     * whatever the base): half the bytes, read by every decoder as the float32 values they widen to — bitwise the logits of a float32 block holding the same (bf16-exact) values,
      * in every decoder; on the trained values themselves the logits move by far less than the adapter's update.
      */
     @Test
     void aBf16BlockDecodesAsTheSameValuesInFloat32InEveryDecoder() {
         LlamaModel model = LlamaModel.random(TeamBatchDecoderTest.config("qwen2", 64, 96, 4, 2, 0), ScalarType.Float, 41);
         LoraAdapter trained = TeamBatchDecoderTest.trainedAdapter(model, 10);
-        ServedAdapter float32 = ServedAdapter.of(trained, ScalarType.Float);
-        ServedAdapter bf16 = ServedAdapter.of(trained, ScalarType.BFloat16);
-        assertTrue(bf16.decodeWeights().bf16() && ServedAdapter.of(trained, WeightDtype.INT8).decodeWeights().bf16());
+        assertTrue(AdapterDtype.AUTO.bf16On(ScalarType.BFloat16) && AdapterDtype.AUTO.bf16On(WeightDtype.INT8)
+                && !AdapterDtype.AUTO.bf16On(ScalarType.Float), "auto: bf16 on a bf16 or int8 base");
+        assertTrue(AdapterDtype.BF16.bf16On(ScalarType.Float) && !AdapterDtype.FP32.bf16On(ScalarType.BFloat16));
+        PeftAdapterFormat.save(trained, tmp, "test-base");
+        ServedAdapter float32 = PeftAdapterFormat.loadForServing(tmp, model, AdapterDtype.FP32);
+        ServedAdapter bf16 = PeftAdapterFormat.loadForServing(tmp, model, AdapterDtype.BF16);
+        assertTrue(bf16.decodeWeights().bf16() && !float32.decodeWeights().bf16());
         long tokenRows = 2L * model.config().hiddenSize() * Float.BYTES;
         assertTrue(Math.abs(2 * (bf16.servingBytes() - tokenRows) - (float32.servingBytes() - tokenRows)) < 4096,
                 bf16.servingBytes() + " bytes in bf16 against " + float32.servingBytes() + " in float32");
@@ -92,8 +97,8 @@ class ServedAdapterTest {
         }
         trained.parametersChanged();
         assertEquals(2.0, trained.config().scale());
-        float32 = ServedAdapter.of(trained, ScalarType.Float);
-        bf16 = ServedAdapter.of(trained, ScalarType.BFloat16);
+        float32 = ServedAdapter.of(trained, false);
+        bf16 = ServedAdapter.of(trained, true);
         assertSameLogitsInEveryDecoder(model, float32, bf16);
         float32.release();
         bf16.release();
@@ -168,7 +173,7 @@ class ServedAdapterTest {
         PeftAdapterFormat.save(adapter, tmp, "stories-260k");
         long parameterBytes = adapter.namedParameters().values().stream().mapToLong(Tensor::nbytes).sum();
         long fileBytes = Files.size(tmp.resolve(PeftAdapterFormat.WEIGHTS_FILE));
-        ServedAdapter served = PeftAdapterFormat.loadForServing(tmp, model);
+        ServedAdapter served = PeftAdapterFormat.loadForServing(tmp, model, AdapterDtype.AUTO);
         long held = served.servingBytes();
         assertTrue(held >= parameterBytes, held + " bytes held for " + parameterBytes + " bytes of parameters");
         assertTrue(held <= fileBytes, held + " bytes held for a file of " + fileBytes + " bytes");
@@ -180,7 +185,7 @@ class ServedAdapterTest {
     @Test
     void theLastReleaseFreesTheBlockButNeverUnderARunningSequence() {
         LlamaModel model = LlamaModel.random(TeamBatchDecoderTest.config("qwen2", 64, 96, 4, 2, 0), ScalarType.Float, 37);
-        ServedAdapter served = ServedAdapter.of(TeamBatchDecoderTest.trainedAdapter(model, 9), model.dtype());
+        ServedAdapter served = ServedAdapter.of(TeamBatchDecoderTest.trainedAdapter(model, 9), false);
         try (BatchDecoder decoder = BatchDecoders.forModel(model)) {
             float[][] before = TeamBatchDecoderTest.decode(decoder, served, IDS, 4);
             BatchDecoder.Sequence sequence = decoder.open(served, IDS.length);

@@ -53,7 +53,7 @@ class AdapterCacheTest {
         for (int i = 0; i < 3; i++) {
             adapters.add(LoraAdapter.initialize(Stories.model(), LoraConfig.defaults(), i));
         }
-        long one = ServedAdapter.of(adapters.getFirst(), Stories.model().dtype()).servingBytes();
+        long one = ServedAdapter.of(adapters.getFirst(), false).servingBytes();
         assertTrue(one > 0, "an adapter has a size");
         AdapterCache cache = new AdapterCache(10, 2 * one + one / 2);
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
@@ -61,7 +61,7 @@ class AdapterCacheTest {
         for (String uid : List.of("a", "b", "a", "c", "a", "b")) {
             cache.get(uid, u -> {
                 loads.add(u);
-                return ServedAdapter.of(adapters.get(u.charAt(0) - 'a'), Stories.model().dtype());
+                return ServedAdapter.of(adapters.get(u.charAt(0) - 'a'), false);
             });
         }
         assertEquals(List.of("a", "b", "c", "b"), loads, "two fit the budget: b was least recently used when c came");
@@ -69,9 +69,9 @@ class AdapterCacheTest {
         assertEquals(2.0 * one, registry.get("cache.bytes").gauge().value());
 
         AdapterCache tiny = new AdapterCache(10, 1);
-        tiny.get("a", u -> ServedAdapter.of(adapters.getFirst(), Stories.model().dtype()));
+        tiny.get("a", u -> ServedAdapter.of(adapters.getFirst(), false));
         assertEquals(1, tiny.size(), "an adapter over the whole budget is still served");
-        tiny.get("b", u -> ServedAdapter.of(adapters.get(1), Stories.model().dtype()));
+        tiny.get("b", u -> ServedAdapter.of(adapters.get(1), false));
         assertEquals(1, tiny.size());
         assertEquals(one, tiny.bytesHeld());
     }
@@ -86,7 +86,7 @@ class AdapterCacheTest {
         List<ServedAdapter> loaded = new ArrayList<>();
         AdapterCache cache = new AdapterCache(1);
         java.util.function.Function<String, ServedAdapter> load = u -> {
-            ServedAdapter adapter = ServedAdapter.of(trained, Stories.model().dtype());
+            ServedAdapter adapter = ServedAdapter.of(trained, false);
             loaded.add(adapter);
             return adapter;
         };

@@ -1,6 +1,7 @@
 package dev.tuneforge.engine.bench;
 
 import dev.tuneforge.engine.generate.TokenSampler;
+import dev.tuneforge.engine.lora.AdapterDtype;
 import dev.tuneforge.engine.lora.LoraAdapter;
 import dev.tuneforge.engine.lora.LoraConfig;
 import dev.tuneforge.engine.lora.ServedAdapter;
@@ -43,11 +44,11 @@ final class BatchedDecodeRound {
                 out.println("batched decode: not measured, " + TeamBatchDecoder.unavailableReason());
                 return;
             }
-            // as a server holds them (ServedAdapter: bf16 on a bf16 or int8 base)
+            // as a server holds them by default (bf16 on a bf16 or int8 base)
             List<ServedAdapter> adapters = new ArrayList<>();
             for (int i = 0; i < SEQUENCES[SEQUENCES.length - 1]; i++) {
                 adapters.add(ServedAdapter.of(LoraAdapter.initialize(model, LoraConfig.defaults(), 100 + i),
-                        model.dtype()));
+                        AdapterDtype.AUTO.bf16On(model.dtype())));
             }
             try {
                 measureAll(decoder, adapters, promptTokens, newTokens);

@@ -170,12 +170,12 @@ public final class PeftAdapterFormat {
 
     /**
      * Loads a PEFT LoRA adapter for serving {@code model}: read, checked as {@link #load}, then copied into its one
-     * native block (bf16 but on a float32 base: {@link ServedAdapter#of}); the tensors read from the file are freed
-     * before this returns.
+     * native block, held as {@code dtype} says for the model's dtype; the tensors read from the file are freed before
+     * this returns.
      */
-    public static ServedAdapter loadForServing(Path dir, LlamaModel model) {
+    public static ServedAdapter loadForServing(Path dir, LlamaModel model, AdapterDtype dtype) {
         try (var scope = new org.bytedeco.javacpp.PointerScope()) {
-            return ServedAdapter.of(load(dir, model), model.dtype());
+            return ServedAdapter.of(load(dir, model), dtype.bf16On(model.dtype()));
         }
     }
 

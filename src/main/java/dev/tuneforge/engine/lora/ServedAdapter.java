@@ -5,7 +5,6 @@ import dev.tuneforge.engine.model.Adapter;
 import dev.tuneforge.engine.model.AdapterWeights;
 import dev.tuneforge.engine.model.ModelConfig;
 import dev.tuneforge.engine.model.Projection;
-import dev.tuneforge.engine.model.WeightDtype;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -46,13 +45,12 @@ public final class ServedAdapter implements Adapter {
     }
 
     /**
-     * {@code adapter}'s current weights, copied once into their native block, to serve on a base held in
-     * {@code baseDtype}: in bf16 but on a float32 base ({@link WeightDtype#servesAdaptersInBf16}); nothing else of it
-     * is kept.
+     * {@code adapter}'s current weights, copied once into their native block (its low-rank matrices in bf16 where
+     * {@code bf16}, else float32: {@link AdapterDtype}); nothing else of it is kept.
      */
-    public static ServedAdapter of(LoraAdapter adapter, ScalarType baseDtype) {
+    public static ServedAdapter of(LoraAdapter adapter, boolean bf16) {
         return new ServedAdapter(adapter.config(), adapter.modelConfig(), adapter.computeDtype(),
-                adapter.buildDecodeWeights(WeightDtype.servesAdaptersInBf16(baseDtype)));
+                adapter.buildDecodeWeights(bf16));
     }
 
     public LoraConfig config() {

@@ -40,17 +40,6 @@ public final class WeightDtype {
         return isInt8(dtype) ? ScalarType.Float : dtype;
     }
 
-    /**
-     * Whether adapters served on a base held in {@code dtype} hold their low-rank matrices in bf16: yes but on a
-     * float32 base. As vLLM and LoRAX serve LoRA in the model's dtype; it halves an adapter's bytes, which each row of
-     * a batched step reads besides the shared base (sixteen rows on sixteen adapters of SmolLM2 read ~156 MB of
-     * float32 adapters beside the base's 270 MB), and the rounding moves the update less than the base's own bf16 or
-     * Q8_0 rounding does.
-     */
-    public static boolean servesAdaptersInBf16(ScalarType dtype) {
-        return dtype.value != ScalarType.Float.value;
-    }
-
     /** The name {@link #parse} reads for {@code dtype}. */
     public static String name(ScalarType dtype) {
         return isInt8(dtype) ? "int8" : dtype.value == ScalarType.BFloat16.value ? "bf16" : "fp32";
