@@ -71,10 +71,11 @@ final class BatchedDecodeRound {
             double[] rates = medianRound(decoder, adapters.subList(0, count), promptTokens, newTokens);
             single = count == 1 ? rates[0] : single;
             out.printf(Locale.ROOT, "decode %d sequence%s together (%s; %d-token prompts prefilled in %.0f ms, "
-                            + "%d new tokens each, own adapter each): %.1f tokens/s aggregate (%.2f× one "
+                            + "%d new tokens each, own adapter each, held in %s): %.1f tokens/s aggregate (%.2f× one "
                             + "sequence), %.1f tokens/s per sequence; KV in use %.1f MB%n", count,
-                    count == 1 ? "" : "s", decoder.describe(), promptTokens, rates[2], newTokens, rates[0],
-                    rates[0] / single, rates[1], rates[3] / 1e6);
+                    count == 1 ? "" : "s", decoder.describe(), promptTokens, rates[2], newTokens,
+                    adapters.getFirst().decodeWeights().bf16() ? "bf16" : "fp32", rates[0], rates[0] / single,
+                    rates[1], rates[3] / 1e6);
         }
     }
 
