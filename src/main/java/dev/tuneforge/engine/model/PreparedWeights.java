@@ -80,7 +80,8 @@ public final class PreparedWeights {
                 if (existing != null) {
                     return existing;
                 }
-                LOG.warn("{}: not a complete prepared copy of this checkpoint; preparing it again", file);
+                LOG.warn("{}: not a complete prepared copy of this checkpoint (cut short, or written by an earlier "
+                        + "version of Tuneforge); preparing it again", file);
             }
             long usable = Files.getFileStore(directory).getUsableSpace();
             if (usable < bytes + HEADER_BYTES + SPARE_BYTES) {
