@@ -53,6 +53,10 @@ public final class BenchServeCommand implements Callable<Integer> {
             + "from a prepared file (its preparedWeights setting) (default: ${DEFAULT-VALUE})")
     boolean preparedWeights = true;
 
+    @Option(names = "--adapter-dtype", description = "how the server holds the tuned models' adapters (its "
+            + "serving.adapterDtype: auto, fp32 or bf16) (default: ${DEFAULT-VALUE})")
+    String adapterDtype = "auto";
+
     @Option(names = "--clients", split = ",", description = "concurrent clients, one round each (default: 1,4,16,64)")
     List<Integer> clients = List.of(1, 4, 16, 64);
 
@@ -152,7 +156,7 @@ public final class BenchServeCommand implements Callable<Integer> {
         c.putArray("baseModels").addObject().put("id", BASE_ID).put("path", base.toString()).put("dtype", dtype);
         c.put("preparedWeights", preparedWeights);
         c.putObject("serving").put("adapterCacheSize", Math.max(32, models))
-                .put("maxQueuedGenerations", Math.max(64, Collections.max(clients)));
+                .put("maxQueuedGenerations", Math.max(64, Collections.max(clients))).put("adapterDtype", adapterDtype);
         c.putObject("quotas").put("generateContentRequestsPerMinute", 1_000_000).put("tuningJobsInProgress", 1_000)
                 .put("storedTunedModels", Math.max(100, models));
         c.putObject("jobs").put("pollSeconds", 1);

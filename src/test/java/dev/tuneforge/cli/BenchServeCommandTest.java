@@ -29,8 +29,11 @@ class BenchServeCommandTest {
         Path config = dir.resolve("tiny.json");
         Files.writeString(config, TINY_CONFIG);
         CliRun run = CliRun.of("bench-serve", config.toString(), "--clients", "1,2", "--tokens", "4",
-                "--prompt-tokens", "8", "--work-dir", dir.resolve("work").toString());
+                "--prompt-tokens", "8", "--adapter-dtype", "fp32", "--work-dir", dir.resolve("work").toString());
         assertEquals(0, run.exit(), run.out() + run.err());
+        assertEquals("fp32", new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(dir.resolve("work/tiny/serve.json").toFile()).path("serving").path("adapterDtype").asText(),
+                "the server's serving.adapterDtype");
         String out = run.out();
         assertTrue(out.contains("trained 2 tuned models"), out);
         assertTrue(out.contains("prompt 8 tokens"), out);
