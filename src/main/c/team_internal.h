@@ -47,20 +47,6 @@ static inline uint16_t float_to_bf16(float f) {
     return (uint16_t) ((bits.u + 0x7fffu + ((bits.u >> 16) & 1u)) >> 16);
 }
 
-static inline float dot(const float *a, const float *b, int n) {
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0;
-    int i = 0;
-    for (; i + 32 <= n; i += 32) {
-        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
-    }
-    float s = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-    for (; i < n; i++) {
-        s += a[i] * b[i];
-    }
-    return s;
-}
-
 /* 16 elements of a float32 (bf16 0) or bf16 (bf16 1) array from element i on, as float32 (bf16 widens exactly) */
 static inline __attribute__((always_inline)) __m512 load16_of(const void *a, int bf16, int64_t i) {
     if (bf16) {
@@ -83,6 +69,25 @@ static inline __attribute__((always_inline)) float load1_of(const void *a, int b
     return bf16 ? bf16_to_float(((const uint16_t *) a)[i]) : ((const float *) a)[i];
 }
 
+/* a . b for a float32 (bf16 0) or bf16 (bf16 1, widened as it is read) and b float32 */
+static inline __attribute__((always_inline)) float dot_of(const void *a, int bf16, const float *b, int n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm512_fmadd_ps(load16_of(a, bf16, i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(load16_of(a, bf16, i + 16), _mm512_loadu_ps(b + i + 16), s1);
+    }
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+    for (; i < n; i++) {
+        s += load1_of(a, bf16, i) * b[i];
+    }
+    return s;
+}
+
+static inline float dot(const float *a, const float *b, int n) {
+    return dot_of(a, 0, b, n);
+}
+
 /* a prefetch of the line holding element i of a float32 (bf16 0) or bf16 array */
 static inline __attribute__((always_inline)) void prefetch_of(const void *a, int bf16, int64_t i) {
     _mm_prefetch(bf16 ? (const char *) ((const uint16_t *) a + i) : (const char *) ((const float *) a + i), _MM_HINT_T0);
@@ -90,9 +95,10 @@ static inline __attribute__((always_inline)) void prefetch_of(const void *a, int
 
 /*
  * y[r] = A[r] . x for the rows of a group's stacked A: four rows at a time, for more loads in flight. A is float32,
- * or bf16 (bf16 1) widened to float32 as it is read: the same arithmetic on the same values either way. next (NULL
- * for none): another matrix of A's shape and storage that is read next, its lines prefetched as A's are read — an
- * adapter's few kilobytes a thread reads are too short a stream for the hardware prefetcher to run ahead of.
+ * or bf16 (bf16 1) widened to float32 as it is read: the same arithmetic on the same values either way; the last
+ * rows (past a multiple of four) by dot_of. next (NULL for none): another matrix of A's shape and storage that is
+ * read next, its lines prefetched as A's are read — an adapter's few kilobytes a thread reads are too short a stream
+ * for the hardware prefetcher to run ahead of.
  */
 static inline __attribute__((always_inline)) void low_rank_rows_times_x_of(const void *a, const void *next, int bf16,
                                                                          int rows_count, int cols, const float *x,
@@ -129,24 +135,9 @@ static inline __attribute__((always_inline)) void low_rank_rows_times_x_of(const
         y[r + 2] = t2;
         y[r + 3] = t3;
     }
-    /* the last rows as dot() does */
     for (; r < rows_count; r++) {
-        const int64_t row = (int64_t) r * cols;
-        __m512 s0 = _mm512_setzero_ps(), s1 = s0;
-        int i = 0;
-        for (; i + 32 <= cols; i += 32) {
-            if (next) {
-                prefetch_of(next, bf16, row + i);
-                prefetch_of(next, bf16, row + i + 16);
-            }
-            s0 = _mm512_fmadd_ps(load16_of(a, bf16, row + i), _mm512_loadu_ps(x + i), s0);
-            s1 = _mm512_fmadd_ps(load16_of(a, bf16, row + i + 16), _mm512_loadu_ps(x + i + 16), s1);
-        }
-        float sum = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-        for (; i < cols; i++) {
-            sum += load1_of(a, bf16, row + i) * x[i];
-        }
-        y[r] = sum;
+        y[r] = bf16 ? dot_of((const uint16_t *) a + (int64_t) r * cols, 1, x, cols)
+                    : dot_of((const float *) a + (int64_t) r * cols, 0, x, cols);
     }
 }
 
@@ -261,15 +252,11 @@ static inline kv_row_t cached_row(const void *base, int bf16, int64_t index) {
 }
 
 static inline __m512 row16(kv_row_t row, int d) {
-    if (row.bf16) {
-        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(
-                _mm256_loadu_si256((const __m256i *) ((const uint16_t *) row.at + d))), 16));
-    }
-    return _mm512_loadu_ps((const float *) row.at + d);
+    return load16_of(row.at, row.bf16, d);
 }
 
 static inline float row1(kv_row_t row, int d) {
-    return row.bf16 ? bf16_to_float(((const uint16_t *) row.at)[d]) : ((const float *) row.at)[d];
+    return load1_of(row.at, row.bf16, d);
 }
 
 /* dots[i] = key . q[i] for the QUERIES_AT_ONCE queries (rows of q; unused ones zero) */

@@ -1,9 +1,6 @@
 package dev.tuneforge.engine.kernel;
 
-import dev.tuneforge.engine.tensor.BFloat16;
-
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Elements of a row-major matrix in native memory (an adapter's low-rank A or Bᵀ), float32 or bfloat16, read as
@@ -32,11 +29,5 @@ public record NativeMatrix(MemorySegment data, boolean bf16) {
         } else {
             VectorMath.addScaledRows(out, outOff, w, wOff, data, rank, n);
         }
-    }
-
-    /** Element {@code index} as float32. */
-    public float get(long index) {
-        return bf16 ? BFloat16.toFloat(data.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index))
-                : data.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, index);
     }
 }

@@ -107,8 +107,8 @@ public final class VectorMath {
         return s;
     }
 
-    /** LANES bfloat16 values at {@code byteOffset}, widened to float32. */
-    private static FloatVector bf16Floats(MemorySegment seg, long byteOffset) {
+    /** LANES bfloat16 values at {@code byteOffset}, widened to float32 (bf16 is the upper half of a float32). */
+    static FloatVector bf16Floats(MemorySegment seg, long byteOffset) {
         return ((IntVector) ShortVector.fromMemorySegment(S, seg, byteOffset, ByteOrder.LITTLE_ENDIAN)
                 .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }

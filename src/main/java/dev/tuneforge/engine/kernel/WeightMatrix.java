@@ -19,7 +19,6 @@ public final class WeightMatrix {
     /** The widest vectors this CPU has (512 bits with AVX-512, else 256); bf16 loads are half as wide. */
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512
             ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
-    private static final VectorSpecies<Short> S = F.vectorBitSize() == 512 ? ShortVector.SPECIES_256 : ShortVector.SPECIES_128;
     private static final VectorSpecies<Integer> I = F.vectorBitSize() == 512 ? IntVector.SPECIES_512 : IntVector.SPECIES_256;
     /** bf16 values for two float vectors, read by one load (512 bits with AVX-512). */
     private static final VectorSpecies<Short> WIDE = F.vectorBitSize() == 512 ? ShortVector.SPECIES_512 : ShortVector.SPECIES_256;
@@ -298,8 +297,8 @@ public final class WeightMatrix {
             }
             for (; c < vectorCols; c += LANES) {
                 FloatVector x0 = FloatVector.fromArray(F, x, c);
-                a0 = loadBf16(data, first + 2L * c).fma(x0, a0);
-                b0 = loadBf16(data, second + 2L * c).fma(x0, b0);
+                a0 = VectorMath.bf16Floats(data, first + 2L * c).fma(x0, a0);
+                b0 = VectorMath.bf16Floats(data, second + 2L * c).fma(x0, b0);
             }
             float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
             float t = b0.add(b1).reduceLanes(VectorOperators.ADD);
@@ -322,9 +321,4 @@ public final class WeightMatrix {
                 .reinterpretAsFloats();
     }
 
-    /** One float vector's worth of bfloat16 at {@code byteOffset}, widened to 32 bits and shifted into place. */
-    private static FloatVector loadBf16(MemorySegment data, long byteOffset) {
-        return ((IntVector) ShortVector.fromMemorySegment(S, data, byteOffset, ByteOrder.LITTLE_ENDIAN)
-                .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-    }
 }

@@ -33,9 +33,4 @@ public enum AdapterDtype {
             case BF16 -> true;
         };
     }
-
-    /** The name {@link #parse} reads. */
-    public String settingName() {
-        return name().toLowerCase(java.util.Locale.ROOT);
-    }
 }

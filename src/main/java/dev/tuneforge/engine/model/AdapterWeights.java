@@ -9,7 +9,6 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.ref.Cleaner;
@@ -137,8 +136,7 @@ public final class AdapterWeights {
             MemorySegment scratch = bf16 ? scratchArena.allocate(Math.max(1, largest) * Float.BYTES, 64) : null;
             for (int l = 0; l < layers; l++) {
                 long at = l * TeamLayouts.ADAPTER_LAYER.byteSize();
-                teamWords.set(ValueLayout.JAVA_LONG, at + TeamLayouts.ADAPTER_LAYER.byteOffset(
-                        MemoryLayout.PathElement.groupElement("bf16")), bf16 ? 1 : 0);
+                teamWords.set(ValueLayout.JAVA_LONG, at + TeamLayouts.adapterOffset("bf16"), bf16 ? 1 : 0);
                 for (int g = 0; g < groups; g++) {
                     List<Projection> group = Projection.GROUPS.get(g);
                     long start = next;

@@ -128,11 +128,7 @@ public final class PreparedWeights {
             if (channel.size() != HEADER_BYTES + bytes) {
                 return null;
             }
-            ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-            while (header.hasRemaining() && channel.read(header) >= 0) {
-                // a regular file reads whole
-            }
-            if (!header(key, origin, bytes).equals(header.flip())) {
+            if (!header(key, origin, bytes).equals(readStart(channel, HEADER_BYTES))) {
                 return null;
             }
             MemorySegment mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, HEADER_BYTES + bytes, Arena.global());
@@ -230,14 +226,19 @@ public final class PreparedWeights {
         return header.clear();
     }
 
+    /** Up to the first {@code bytes} of the file, ready to read (little-endian). */
+    private static ByteBuffer readStart(FileChannel channel, int bytes) throws IOException {
+        ByteBuffer start = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        while (start.hasRemaining() && channel.read(start) >= 0) {
+            // a regular file reads whole
+        }
+        return start.flip();
+    }
+
     /** The origin written in the header of {@code file}, or null where it has none of this version's headers. */
     private static String originOf(Path file) {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            ByteBuffer header = ByteBuffer.allocate(256).order(ByteOrder.LITTLE_ENDIAN);
-            while (header.hasRemaining() && channel.read(header) >= 0) {
-                // a regular file reads whole
-            }
-            header.flip();
+            ByteBuffer header = readStart(channel, 256);
             byte[] magic = new byte[MAGIC.length];
             if (header.remaining() < MAGIC.length + 12) {
                 return null;
@@ -286,33 +287,39 @@ public final class PreparedWeights {
      * sizes and times): the same for every version of one checkpoint.
      */
     static String origin(List<Path> sources, String storage) {
-        try {
-            MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            digest.update(storage.getBytes(StandardCharsets.UTF_8));
+        return digest(d -> {
+            d.update(storage.getBytes(StandardCharsets.UTF_8));
             for (Path source : sources) {
-                digest.update(source.toRealPath().toString().getBytes(StandardCharsets.UTF_8));
-                digest.update((byte) 0);
+                d.update(source.toRealPath().toString().getBytes(StandardCharsets.UTF_8));
+                d.update((byte) 0);
             }
-            return HexFormat.of().formatHex(digest.digest(), 0, 16);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        });
     }
 
     /** A digest of what the prepared matrices are made from. */
     static String key(List<Path> sources, String storage) {
-        try {
-            MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            digest.update(LAYOUT.getBytes(StandardCharsets.UTF_8));
-            digest.update(storage.getBytes(StandardCharsets.UTF_8));
+        return digest(d -> {
+            d.update(LAYOUT.getBytes(StandardCharsets.UTF_8));
+            d.update(storage.getBytes(StandardCharsets.UTF_8));
             for (Path source : sources) {
                 Path real = source.toRealPath();
-                digest.update(real.toString().getBytes(StandardCharsets.UTF_8));
-                digest.update(ByteBuffer.allocate(16).putLong(Files.size(real))
+                d.update(real.toString().getBytes(StandardCharsets.UTF_8));
+                d.update(ByteBuffer.allocate(16).putLong(Files.size(real))
                         .putLong(Files.getLastModifiedTime(real).toMillis()).array());
             }
+        });
+    }
+
+    /** What a digest is made of (it may read the files it names). */
+    private interface DigestInput {
+        void into(MessageDigest digest) throws IOException;
+    }
+
+    /** The first 16 bytes of the SHA-256 of {@code input}, in hex. */
+    private static String digest(DigestInput input) {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            input.into(digest);
             return HexFormat.of().formatHex(digest.digest(), 0, 16);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);

@@ -76,6 +76,11 @@ final class TeamLayouts {
         }
     }
 
+    /** The offset of {@code tf_adapter_layer_t}'s field {@code name} (one outside its sequences). */
+    static long adapterOffset(String name) {
+        return ADAPTER_LAYER.byteOffset(MemoryLayout.PathElement.groupElement(name));
+    }
+
     /** Offset of {@code groups[g].name} or {@code projections[p].name} in an adapter layer. */
     static long adapterOffset(String sequence, int index, String name) {
         return ADAPTER_LAYER.byteOffset(MemoryLayout.PathElement.groupElement(sequence),
